@@ -1,0 +1,1 @@
+//! Criterion benchmarks for Auralis; see `benches/`.
