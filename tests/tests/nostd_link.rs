@@ -16,9 +16,19 @@ fn core_links_into_a_program_without_std() {
         .arg(&manifest)
         .output()
         .expect("cargo runs");
-    assert!(out.status.success(), "no_std link check failed to build:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "no_std link check failed to build:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let exe = manifest.with_file_name("target/release/auralis-nostd-link");
-    let status = Command::new(&exe).status().expect("the no_std program runs");
-    assert_eq!(status.code(), Some(0), "the no_std program composed no melody");
+    let status = Command::new(&exe)
+        .status()
+        .expect("the no_std program runs");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the no_std program composed no melody"
+    );
 }
