@@ -188,7 +188,7 @@ pub(crate) fn diatonic_qualities(ctx: &MusicalContext, degree: u8) -> [(Quality,
         _ => none,
     };
     let sus2 = if second == 2 {
-        (Quality::Sus2, 2)
+        (Quality::Sus2, 1)
     } else {
         none
     };

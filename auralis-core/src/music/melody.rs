@@ -240,7 +240,7 @@ impl Segment<'_> {
             }
             let step = 8 - u32::from(p.abs_diff(prev)).min(7);
             let pull = 8 - (i32::from(p) - target).unsigned_abs().min(7);
-            *w = step * pull * if p == prev { 1 } else { 2 };
+            *w = step * pull * if p == prev { 1 } else { 3 };
         }
         match pick_weighted(rng, &weights) {
             Some(i) => lo + i as u8,
