@@ -87,6 +87,12 @@ pub(crate) fn run(args: &ComposeArgs) -> Result<(), String> {
         stats.chord_changes,
         notes,
     );
+    if stats.dropped_events > 0 {
+        eprintln!(
+            "warning: {} events did not fit a phrase's fixed capacity and were left out",
+            stats.dropped_events
+        );
+    }
     if args.seed.is_none() {
         eprintln!("to compose this again, add --seed {seed}");
     }

@@ -303,3 +303,27 @@ pub(crate) fn fingerprint<'a>(pitches: impl Iterator<Item = &'a RawNote>) -> u64
         (h ^ u64::from(n.pitch)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::music::{Mode, Quality};
+
+    #[test]
+    fn a_full_buffer_counts_dropped_notes_instead_of_panicking() {
+        let ctx = MusicalContext::new(60, Mode::Dorian, 60.0, 1.0).unwrap();
+        let chords = [(0, Chord::on_degree(&ctx, 0, Quality::Minor))];
+        let seg = Segment {
+            ctx: &ctx,
+            chords: &chords,
+            first_bar: 0,
+            phrase_bars: 8,
+        };
+        let mut rng = Rng::new(1);
+        let mut state = MelodyState { last_pitch: 67 };
+        let mut tiny: heapless::Vec<RawNote, 4> = heapless::Vec::new();
+        let dropped = seg.compose(&mut rng, &mut state, &mut tiny);
+        assert_eq!(tiny.len(), 4);
+        assert!(dropped > 0);
+    }
+}
