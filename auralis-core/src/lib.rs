@@ -9,5 +9,6 @@
 
 pub mod music;
 pub mod rng;
+pub mod synth;
 
 pub use music::{Composer, Mode, MusicalContext, Phrase, PhraseBars, Preset};
