@@ -48,3 +48,55 @@ fn composing_hours_of_music_allocates_nothing() {
     );
     assert_eq!(composer.stats().dropped_events, 0);
 }
+
+#[test]
+fn synthesis_with_voice_stealing_allocates_nothing() {
+    use auralis_core::synth::{MidiEvent, SoundFontRenderer, Synth};
+    let path = "/usr/share/sounds/sf2/TimGM6mb.sf2";
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if std::env::var_os("CI").is_some() => panic!("{path}: {e} (CI must install it)"),
+        Err(e) => {
+            eprintln!("skipping: {path}: {e}");
+            return;
+        }
+    };
+    // Set-up may allocate (the test's own buffers); the hot path may not.
+    let mut synth: Box<Synth<'_, 24>> = Box::new(Synth::new(44_100).unwrap());
+    synth.load_soundfont(&bytes).unwrap();
+    synth.set_chorus(0.2);
+    let (mut l, mut r) = (vec![0.0f32; 4410], vec![0.0f32; 4410]);
+    let ((), allocations) = allocations_during(|| {
+        // Three minutes: every 100 ms chunk schedules a chord of new notes
+        // (more than the pool holds, so voices are stolen), bends, moves
+        // controllers and releases old notes.
+        for chunk in 0..1800u64 {
+            let at = synth.frame();
+            let ch = (chunk % 4) as u8;
+            if chunk % 50 == 0 {
+                synth
+                    .program_change(ch, [0u8, 48, 88, 89][ch as usize])
+                    .unwrap();
+            }
+            for k in 0..6u8 {
+                let key = 36 + ((chunk as u8).wrapping_mul(7).wrapping_add(k * 5)) % 60;
+                let on = MidiEvent::NoteOn {
+                    channel: ch,
+                    key,
+                    velocity: 40 + k * 12,
+                };
+                synth.schedule(at + u64::from(k) * 700, on).unwrap();
+                let off = MidiEvent::NoteOff { channel: ch, key };
+                synth.schedule(at + 30_000, off).unwrap();
+            }
+            synth.control_change(ch, 1, (chunk % 128) as u8).unwrap();
+            synth
+                .pitch_bend(ch, 8192 + (chunk % 64) as u16 * 16)
+                .unwrap();
+            synth.render(&mut l, &mut r);
+        }
+    });
+    assert_eq!(allocations, 0, "synthesis allocated {allocations} times");
+    assert!(synth.stats().voices_stolen > 1000, "{:?}", synth.stats());
+    assert!(l.iter().any(|&v| v != 0.0));
+}

@@ -33,7 +33,11 @@ pub(crate) enum ChunkError {
     /// The header itself is cut short.
     ShortHeader { offset: usize },
     /// The chunk says it holds more bytes than remain.
-    Overrun { id: [u8; 4], size: u32, available: usize },
+    Overrun {
+        id: [u8; 4],
+        size: u32,
+        available: usize,
+    },
 }
 
 /// Walks consecutive chunks in `data`.
@@ -61,14 +65,23 @@ impl<'a> Iterator for Chunks<'a> {
         }
         let (Some(id), Some(size)) = (rest.get(0..4), u32_at(rest, 4)) else {
             self.pos = self.data.len();
-            return Some(Err(ChunkError::ShortHeader { offset: self.base + self.pos }));
+            return Some(Err(ChunkError::ShortHeader {
+                offset: self.base + self.pos,
+            }));
         };
         let mut id4 = [0u8; 4];
         id4.copy_from_slice(id);
         let available = rest.len() - 8;
-        let Some(data) = rest.get(8..8 + size as usize).filter(|_| size as usize <= available) else {
+        let Some(data) = rest
+            .get(8..8 + size as usize)
+            .filter(|_| size as usize <= available)
+        else {
             self.pos = self.data.len();
-            return Some(Err(ChunkError::Overrun { id: id4, size, available }));
+            return Some(Err(ChunkError::Overrun {
+                id: id4,
+                size,
+                available,
+            }));
         };
         // Chunks are padded to an even size.
         self.pos += 8 + size as usize + (size as usize & 1);

@@ -140,13 +140,26 @@ impl fmt::Display for Sf2Error {
             s
         };
         match self {
-            Sf2Error::NotRiff => f.write_str("not a SoundFont: the file does not start with a RIFF header"),
+            Sf2Error::NotRiff => {
+                f.write_str("not a SoundFont: the file does not start with a RIFF header")
+            }
             Sf2Error::NotSoundFont(form) => {
                 let s = id(form);
-                write!(f, "not a SoundFont: the RIFF form is '{}', not 'sfbk'", core::str::from_utf8(&s).unwrap_or("????"))
+                write!(
+                    f,
+                    "not a SoundFont: the RIFF form is '{}', not 'sfbk'",
+                    core::str::from_utf8(&s).unwrap_or("????")
+                )
             }
-            Sf2Error::ShortHeader { offset } => write!(f, "truncated SoundFont: a chunk header at byte {offset} is cut off"),
-            Sf2Error::Truncated { chunk, size, available } => {
+            Sf2Error::ShortHeader { offset } => write!(
+                f,
+                "truncated SoundFont: a chunk header at byte {offset} is cut off"
+            ),
+            Sf2Error::Truncated {
+                chunk,
+                size,
+                available,
+            } => {
                 let s = id(chunk);
                 write!(
                     f,
@@ -155,11 +168,26 @@ impl fmt::Display for Sf2Error {
                 )
             }
             Sf2Error::Missing(c) => write!(f, "not a usable SoundFont: the {c} chunk is missing"),
-            Sf2Error::RecordSize { chunk, size, record } => {
-                write!(f, "{chunk}: {size} bytes is not a whole number of {record}-byte records")
+            Sf2Error::RecordSize {
+                chunk,
+                size,
+                record,
+            } => {
+                write!(
+                    f,
+                    "{chunk}: {size} bytes is not a whole number of {record}-byte records"
+                )
             }
             Sf2Error::TooFew { chunk, count } => write!(f, "{chunk}: {count} records is too few"),
-            Sf2Error::Index { chunk, owner, owner_index, zone, target, index, count } => {
+            Sf2Error::Index {
+                chunk,
+                owner,
+                owner_index,
+                zone,
+                target,
+                index,
+                count,
+            } => {
                 write!(f, "{chunk}: {owner} {owner_index}")?;
                 if let Some(z) = zone {
                     write!(f, " zone {z}")?;
@@ -167,17 +195,31 @@ impl fmt::Display for Sf2Error {
                 write!(f, " refers to {target} {index}, but there are {count}")
             }
             Sf2Error::Order { chunk, record } => {
-                write!(f, "{chunk}: record {record} starts before the record before it")
+                write!(
+                    f,
+                    "{chunk}: record {record} starts before the record before it"
+                )
             }
             Sf2Error::Sample { index, problem } => {
                 write!(f, "pdta/shdr: sample {index} ")?;
                 match problem {
-                    SampleProblem::Empty { start, end } => write!(f, "is empty (start {start}, end {end})"),
-                    SampleProblem::PastEnd { end, frames } => {
-                        write!(f, "ends at frame {end}, past the {frames} frames of sample data")
+                    SampleProblem::Empty { start, end } => {
+                        write!(f, "is empty (start {start}, end {end})")
                     }
-                    SampleProblem::LoopOutside { loop_start, loop_end } => {
-                        write!(f, "loops from {loop_start} to {loop_end}, outside the sample")
+                    SampleProblem::PastEnd { end, frames } => {
+                        write!(
+                            f,
+                            "ends at frame {end}, past the {frames} frames of sample data"
+                        )
+                    }
+                    SampleProblem::LoopOutside {
+                        loop_start,
+                        loop_end,
+                    } => {
+                        write!(
+                            f,
+                            "loops from {loop_start} to {loop_end}, outside the sample"
+                        )
                     }
                     SampleProblem::Rate(r) => write!(f, "has an unusable sample rate of {r} Hz"),
                 }
@@ -304,22 +346,30 @@ impl<'a> Zone<'a> {
 
     /// The instrument a preset zone plays; `None` for a global zone.
     pub fn instrument(&self) -> Option<usize> {
-        self.last().filter(|g| g.oper == GEN_INSTRUMENT).map(|g| usize::from(g.amount))
+        self.last()
+            .filter(|g| g.oper == GEN_INSTRUMENT)
+            .map(|g| usize::from(g.amount))
     }
 
     /// The sample an instrument zone plays; `None` for a global zone.
     pub fn sample(&self) -> Option<usize> {
-        self.last().filter(|g| g.oper == GEN_SAMPLE_ID).map(|g| usize::from(g.amount))
+        self.last()
+            .filter(|g| g.oper == GEN_SAMPLE_ID)
+            .map(|g| usize::from(g.amount))
     }
 
     /// The zone's key range (0–127 when unset).
     pub fn key_range(&self) -> (u8, u8) {
-        self.generators().find(|g| g.oper == 43).map_or((0, 127), Generator::range)
+        self.generators()
+            .find(|g| g.oper == 43)
+            .map_or((0, 127), Generator::range)
     }
 
     /// The zone's velocity range (0–127 when unset).
     pub fn velocity_range(&self) -> (u8, u8) {
-        self.generators().find(|g| g.oper == 44).map_or((0, 127), Generator::range)
+        self.generators()
+            .find(|g| g.oper == 44)
+            .map_or((0, 127), Generator::range)
     }
 
     /// Whether the zone plays `key` at `velocity`.
@@ -361,22 +411,43 @@ fn trim_name(raw: &[u8]) -> &[u8] {
 fn convert(e: ChunkError) -> Sf2Error {
     match e {
         ChunkError::ShortHeader { offset } => Sf2Error::ShortHeader { offset },
-        ChunkError::Overrun { id, size, available } => Sf2Error::Truncated { chunk: id, size, available },
+        ChunkError::Overrun {
+            id,
+            size,
+            available,
+        } => Sf2Error::Truncated {
+            chunk: id,
+            size,
+            available,
+        },
     }
 }
 
 /// The sub-chunks of a LIST chunk of type `kind`, if `chunk` is one.
 fn list<'a>(chunk: &Chunk<'a>, kind: &[u8; 4]) -> Option<&'a [u8]> {
-    (&chunk.id == b"LIST" && chunk.data.get(0..4) == Some(kind.as_slice())).then(|| chunk.data.get(4..).unwrap_or(&[]))
+    (&chunk.id == b"LIST" && chunk.data.get(0..4) == Some(kind.as_slice()))
+        .then(|| chunk.data.get(4..).unwrap_or(&[]))
 }
 
-fn records<'a>(data: Option<&'a [u8]>, chunk: &'static str, size: usize, min: usize) -> Result<&'a [u8], Sf2Error> {
+fn records<'a>(
+    data: Option<&'a [u8]>,
+    chunk: &'static str,
+    size: usize,
+    min: usize,
+) -> Result<&'a [u8], Sf2Error> {
     let data = data.ok_or(Sf2Error::Missing(chunk))?;
     if data.len() % size != 0 {
-        return Err(Sf2Error::RecordSize { chunk, size: data.len(), record: size });
+        return Err(Sf2Error::RecordSize {
+            chunk,
+            size: data.len(),
+            record: size,
+        });
     }
     if data.len() / size < min {
-        return Err(Sf2Error::TooFew { chunk, count: data.len() / size });
+        return Err(Sf2Error::TooFew {
+            chunk,
+            count: data.len() / size,
+        });
     }
     Ok(data)
 }
@@ -389,8 +460,14 @@ impl<'a> SoundFont<'a> {
         if bytes.get(0..4) != Some(b"RIFF".as_slice()) {
             return Err(Sf2Error::NotRiff);
         }
-        let riff = Chunks::new(bytes, 0).next().ok_or(Sf2Error::NotRiff)?.map_err(convert)?;
-        let form = riff.data.get(0..4).ok_or(Sf2Error::ShortHeader { offset: 8 })?;
+        let riff = Chunks::new(bytes, 0)
+            .next()
+            .ok_or(Sf2Error::NotRiff)?
+            .map_err(convert)?;
+        let form = riff
+            .data
+            .get(0..4)
+            .ok_or(Sf2Error::ShortHeader { offset: 8 })?;
         if form != b"sfbk" {
             let mut f = [0u8; 4];
             f.copy_from_slice(form);
@@ -435,7 +512,9 @@ impl<'a> SoundFont<'a> {
         let smpl = smpl.ok_or(Sf2Error::Missing("sdta/smpl"))?;
 
         let mut sub: [Option<&[u8]>; 9] = [None; 9];
-        const IDS: [&[u8; 4]; 9] = [b"phdr", b"pbag", b"pmod", b"pgen", b"inst", b"ibag", b"imod", b"igen", b"shdr"];
+        const IDS: [&[u8; 4]; 9] = [
+            b"phdr", b"pbag", b"pmod", b"pgen", b"inst", b"ibag", b"imod", b"igen", b"shdr",
+        ];
         for c in Chunks::new(pdta, 0) {
             let c = c.map_err(convert)?;
             if let Some(i) = IDS.iter().position(|id| **id == c.id) {
@@ -485,10 +564,20 @@ impl<'a> SoundFont<'a> {
         for p in 0..self.preset_count() {
             let zones = self.preset(p).map_or(0..0, |h| h.zones);
             for (z, bag) in zones.enumerate() {
-                let Some(zone) = self.preset_zone(bag) else { continue };
+                let Some(zone) = self.preset_zone(bag) else {
+                    continue;
+                };
                 if let Some(i) = zone.instrument() {
                     if i as u32 >= n_inst {
-                        return Err(index_err("pdta/pgen", "preset", p, z, "instrument", i, n_inst));
+                        return Err(index_err(
+                            "pdta/pgen",
+                            "preset",
+                            p,
+                            z,
+                            "instrument",
+                            i,
+                            n_inst,
+                        ));
                     }
                 }
             }
@@ -496,35 +585,56 @@ impl<'a> SoundFont<'a> {
         for i in 0..n_inst as usize {
             let zones = self.instrument(i).map_or(0..0, |h| h.zones);
             for (z, bag) in zones.enumerate() {
-                let Some(zone) = self.instrument_zone(bag) else { continue };
+                let Some(zone) = self.instrument_zone(bag) else {
+                    continue;
+                };
                 if let Some(s) = zone.sample() {
                     if s as u32 >= n_shdr {
-                        return Err(index_err("pdta/igen", "instrument", i, z, "sample", s, n_shdr));
+                        return Err(index_err(
+                            "pdta/igen",
+                            "instrument",
+                            i,
+                            z,
+                            "sample",
+                            s,
+                            n_shdr,
+                        ));
                     }
                 }
             }
         }
         let frames = (self.smpl.len() / 2) as u32;
         for s in 0..n_shdr as usize {
-            let Some(h) = self.raw_sample(s) else { continue };
+            let Some(h) = self.raw_sample(s) else {
+                continue;
+            };
             if h.kind & 0x8000 != 0 {
                 // ROM samples refer to hardware memory we do not have;
                 // zones that use them stay silent.
                 continue;
             }
             let problem = if h.end <= h.start {
-                Some(SampleProblem::Empty { start: h.start, end: h.end })
+                Some(SampleProblem::Empty {
+                    start: h.start,
+                    end: h.end,
+                })
             } else if h.end > frames {
                 Some(SampleProblem::PastEnd { end: h.end, frames })
             } else if h.sample_rate == 0 || h.sample_rate > MAX_SAMPLE_RATE {
                 Some(SampleProblem::Rate(h.sample_rate))
             } else if !loop_ok(&h) {
-                Some(SampleProblem::LoopOutside { loop_start: h.loop_start, loop_end: h.loop_end })
+                Some(SampleProblem::LoopOutside {
+                    loop_start: h.loop_start,
+                    loop_end: h.loop_end,
+                })
             } else {
                 None
             };
             if let Some(problem) = problem {
-                return Err(Sf2Error::Sample { index: s as u32, problem });
+                return Err(Sf2Error::Sample {
+                    index: s as u32,
+                    problem,
+                });
             }
         }
         Ok(())
@@ -556,7 +666,10 @@ impl<'a> SoundFont<'a> {
 
     /// The index of the preset with this bank and program.
     pub fn find_preset(&self, bank: u16, program: u16) -> Option<usize> {
-        (0..self.preset_count()).find(|&i| self.preset(i).is_some_and(|p| p.bank == bank && p.program == program))
+        (0..self.preset_count()).find(|&i| {
+            self.preset(i)
+                .is_some_and(|p| p.bank == bank && p.program == program)
+        })
     }
 
     /// Preset zone `bag` (an index into `pbag`).
@@ -593,7 +706,9 @@ impl<'a> SoundFont<'a> {
 
     /// Sample header `i`.
     pub fn sample(&self, i: usize) -> Option<SampleHeader<'a>> {
-        (i < self.sample_count()).then(|| self.raw_sample(i)).flatten()
+        (i < self.sample_count())
+            .then(|| self.raw_sample(i))
+            .flatten()
     }
 
     fn raw_sample(&self, i: usize) -> Option<SampleHeader<'a>> {
@@ -640,12 +755,26 @@ fn loop_ok(h: &SampleHeader<'_>) -> bool {
 fn zone<'a>(bags: &'a [u8], gens: &'a [u8], mods: &'a [u8], bag: usize) -> Option<Zone<'a>> {
     let b = bags.get(bag * BAG..(bag + 2) * BAG)?;
     let (g0, m0) = (usize::from(u16_at(b, 0)?), usize::from(u16_at(b, 2)?));
-    let (g1, m1) = (usize::from(u16_at(b, BAG)?), usize::from(u16_at(b, BAG + 2)?));
-    Some(Zone { gens: gens.get(g0 * GEN..g1 * GEN)?, mods: mods.get(m0 * MOD..m1 * MOD)? })
+    let (g1, m1) = (
+        usize::from(u16_at(b, BAG)?),
+        usize::from(u16_at(b, BAG + 2)?),
+    );
+    Some(Zone {
+        gens: gens.get(g0 * GEN..g1 * GEN)?,
+        mods: mods.get(m0 * MOD..m1 * MOD)?,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
-fn index_err(chunk: &'static str, owner: &'static str, o: usize, z: usize, target: &'static str, i: usize, n: u32) -> Sf2Error {
+fn index_err(
+    chunk: &'static str,
+    owner: &'static str,
+    o: usize,
+    z: usize,
+    target: &'static str,
+    i: usize,
+    n: u32,
+) -> Sf2Error {
     Sf2Error::Index {
         chunk,
         owner,
@@ -660,12 +789,26 @@ fn index_err(chunk: &'static str, owner: &'static str, o: usize, z: usize, targe
 /// Checks the index field at `field` of each record: non-decreasing, and
 /// at most `count - 1` (the last record of the target list is its
 /// terminal, which a terminal header may point at).
-fn check_bags(data: &[u8], size: usize, field: usize, count: u32, chunk: &'static str, owner: &'static str) -> Result<(), Sf2Error> {
+fn check_bags(
+    data: &[u8],
+    size: usize,
+    field: usize,
+    count: u32,
+    chunk: &'static str,
+    owner: &'static str,
+) -> Result<(), Sf2Error> {
     let target = if owner == "zone" { "generator" } else { "zone" };
     check_index_field(data, size, field, count, chunk, owner, target)
 }
 
-fn check_bags_target(data: &[u8], size: usize, field: usize, count: u32, chunk: &'static str, target: &'static str) -> Result<(), Sf2Error> {
+fn check_bags_target(
+    data: &[u8],
+    size: usize,
+    field: usize,
+    count: u32,
+    chunk: &'static str,
+    target: &'static str,
+) -> Result<(), Sf2Error> {
     check_index_field(data, size, field, count, chunk, "zone", target)
 }
 
@@ -682,7 +825,10 @@ fn check_index_field(
     for (i, r) in data.chunks_exact(size).enumerate() {
         let v = u32::from(u16_at(r, field).unwrap_or(0));
         if v < prev {
-            return Err(Sf2Error::Order { chunk, record: i as u32 });
+            return Err(Sf2Error::Order {
+                chunk,
+                record: i as u32,
+            });
         }
         if v >= count {
             return Err(Sf2Error::Index {

@@ -1,0 +1,470 @@
+//! Small DSP parts of a voice: unit conversions, envelopes, LFOs and the
+//! resonant low-pass filter. All maths goes through `libm`, so results are
+//! identical on every target and build profile.
+
+/// Frames between control-rate updates (envelopes, LFOs, filter
+/// coefficients). Updates fall on a fixed grid of absolute frames, so the
+/// output does not depend on how rendering is split into calls.
+pub(crate) const CONTROL_FRAMES: u64 = 64;
+
+/// Seconds from SF2 timecents (−12000 and below mean "instant").
+pub(crate) fn timecents_to_secs(tc: f32) -> f32 {
+    if tc <= -12_000.0 {
+        0.0
+    } else {
+        libm::exp2f(tc / 1200.0)
+    }
+}
+
+/// Hz from SF2 absolute cents (8.176 Hz at 0).
+pub(crate) fn abs_cents_to_hz(c: f32) -> f32 {
+    8.175_799 * libm::exp2f(c / 1200.0)
+}
+
+/// Linear gain from centibels of attenuation.
+pub(crate) fn cb_to_gain(cb: f32) -> f32 {
+    if cb >= 1440.0 {
+        0.0
+    } else {
+        libm::powf(10.0, -cb / 200.0)
+    }
+}
+
+/// Stage of an envelope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stage {
+    Delay,
+    Attack,
+    Hold,
+    Decay,
+    Sustain,
+    Release,
+    Done,
+}
+
+/// Envelope timing in frames and the sustain level.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct EnvParams {
+    pub(crate) delay: f32,
+    pub(crate) attack: f32,
+    pub(crate) hold: f32,
+    /// Frames for a full fall (100 dB for the volume envelope, 1.0 for the
+    /// modulation envelope).
+    pub(crate) decay: f32,
+    /// Sustain: centibels of attenuation (volume) or level 0–1 (modulation).
+    pub(crate) sustain: f32,
+    /// Frames for a full fall, as `decay`.
+    pub(crate) release: f32,
+}
+
+/// The volume envelope: linear amplitude rise, then falls linear in
+/// decibels (SF2 2.04 §8.1.3), ending below −96 dB.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct VolumeEnvelope {
+    pub(crate) stage: Stage,
+    /// Frames spent in the stage.
+    t: f32,
+    /// Attenuation in centibels (after the attack).
+    att: f32,
+    /// Amplitude during the attack.
+    amp: f32,
+}
+
+/// Centibels at which a voice counts as silent.
+const SILENT_CB: f32 = 960.0;
+
+impl VolumeEnvelope {
+    pub(crate) const fn new() -> Self {
+        Self {
+            stage: Stage::Delay,
+            t: 0.0,
+            att: SILENT_CB,
+            amp: 0.0,
+        }
+    }
+
+    /// Current amplitude, 0–1.
+    pub(crate) fn gain(&self) -> f32 {
+        match self.stage {
+            Stage::Delay | Stage::Done => 0.0,
+            Stage::Attack => self.amp,
+            _ => cb_to_gain(self.att),
+        }
+    }
+
+    /// Enters the release stage from wherever the envelope is.
+    pub(crate) fn release(&mut self) {
+        if matches!(self.stage, Stage::Release | Stage::Done) {
+            return;
+        }
+        if self.stage == Stage::Attack {
+            self.att = if self.amp > 0.0 {
+                -200.0 * libm::log10f(self.amp)
+            } else {
+                SILENT_CB
+            };
+        }
+        if self.stage == Stage::Delay {
+            self.att = SILENT_CB;
+        }
+        self.stage = Stage::Release;
+        self.t = 0.0;
+    }
+
+    /// Advances by `n` frames.
+    pub(crate) fn advance(&mut self, p: &EnvParams, n: f32) {
+        let mut n = n;
+        // A few stage changes may happen within one step; at most six.
+        for _ in 0..6 {
+            if n <= 0.0 {
+                return;
+            }
+            match self.stage {
+                Stage::Delay => {
+                    let left = p.delay - self.t;
+                    if n < left {
+                        self.t += n;
+                        return;
+                    }
+                    n -= left.max(0.0);
+                    self.stage = Stage::Attack;
+                    self.t = 0.0;
+                    self.amp = 0.0;
+                }
+                Stage::Attack => {
+                    let left = p.attack - self.t;
+                    if n < left {
+                        self.t += n;
+                        self.amp = self.t / p.attack;
+                        return;
+                    }
+                    n -= left.max(0.0);
+                    self.stage = Stage::Hold;
+                    self.t = 0.0;
+                    self.amp = 1.0;
+                    self.att = 0.0;
+                }
+                Stage::Hold => {
+                    let left = p.hold - self.t;
+                    if n < left {
+                        self.t += n;
+                        return;
+                    }
+                    n -= left.max(0.0);
+                    self.stage = Stage::Decay;
+                    self.t = 0.0;
+                }
+                Stage::Decay => {
+                    let rate = if p.decay > 0.0 {
+                        1000.0 / p.decay
+                    } else {
+                        f32::INFINITY
+                    };
+                    let target = p.sustain.clamp(0.0, 1440.0);
+                    let need = (target - self.att).max(0.0) / rate;
+                    if n < need {
+                        self.att += n * rate;
+                        return;
+                    }
+                    n -= need;
+                    self.att = target;
+                    self.stage = if target >= SILENT_CB {
+                        Stage::Done
+                    } else {
+                        Stage::Sustain
+                    };
+                }
+                Stage::Sustain => return,
+                Stage::Release => {
+                    let rate = if p.release > 0.0 {
+                        1000.0 / p.release
+                    } else {
+                        f32::INFINITY
+                    };
+                    self.att += n * rate;
+                    if self.att >= SILENT_CB || !self.att.is_finite() {
+                        self.stage = Stage::Done;
+                    }
+                    return;
+                }
+                Stage::Done => return,
+            }
+        }
+    }
+}
+
+/// The modulation envelope: 0–1, linear segments.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ModEnvelope {
+    stage: Stage,
+    t: f32,
+    value: f32,
+}
+
+impl ModEnvelope {
+    pub(crate) const fn new() -> Self {
+        Self {
+            stage: Stage::Delay,
+            t: 0.0,
+            value: 0.0,
+        }
+    }
+
+    pub(crate) fn value(&self) -> f32 {
+        self.value
+    }
+
+    pub(crate) fn release(&mut self) {
+        if !matches!(self.stage, Stage::Release | Stage::Done) {
+            self.stage = Stage::Release;
+            self.t = 0.0;
+        }
+    }
+
+    pub(crate) fn advance(&mut self, p: &EnvParams, n: f32) {
+        let mut n = n;
+        for _ in 0..6 {
+            if n <= 0.0 {
+                return;
+            }
+            match self.stage {
+                Stage::Delay | Stage::Hold => {
+                    let len = if self.stage == Stage::Delay {
+                        p.delay
+                    } else {
+                        p.hold
+                    };
+                    let left = len - self.t;
+                    if n < left {
+                        self.t += n;
+                        return;
+                    }
+                    n -= left.max(0.0);
+                    self.stage = if self.stage == Stage::Delay {
+                        Stage::Attack
+                    } else {
+                        Stage::Decay
+                    };
+                    self.t = 0.0;
+                }
+                Stage::Attack => {
+                    let left = p.attack - self.t;
+                    if n < left {
+                        self.t += n;
+                        self.value = self.t / p.attack;
+                        return;
+                    }
+                    n -= left.max(0.0);
+                    self.value = 1.0;
+                    self.stage = Stage::Hold;
+                    self.t = 0.0;
+                }
+                Stage::Decay => {
+                    let target = p.sustain.clamp(0.0, 1.0);
+                    let rate = if p.decay > 0.0 {
+                        1.0 / p.decay
+                    } else {
+                        f32::INFINITY
+                    };
+                    let need = (self.value - target).max(0.0) / rate;
+                    if n < need {
+                        self.value -= n * rate;
+                        return;
+                    }
+                    n -= need;
+                    self.value = target;
+                    self.stage = Stage::Sustain;
+                }
+                Stage::Sustain | Stage::Done => return,
+                Stage::Release => {
+                    let rate = if p.release > 0.0 {
+                        1.0 / p.release
+                    } else {
+                        f32::INFINITY
+                    };
+                    self.value = (self.value - n * rate).max(0.0);
+                    if self.value <= 0.0 {
+                        self.stage = Stage::Done;
+                    }
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A triangle LFO from −1 to 1, starting at 0 after its delay.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lfo {
+    delay: f32,
+    /// Phase in cycles, 0–1.
+    phase: f32,
+    /// Cycles per frame.
+    rate: f32,
+}
+
+impl Lfo {
+    pub(crate) const fn new() -> Self {
+        Self {
+            delay: 0.0,
+            phase: 0.0,
+            rate: 0.0,
+        }
+    }
+
+    pub(crate) fn start(&mut self, delay_frames: f32, hz: f32, sample_rate: f32) {
+        self.delay = delay_frames;
+        self.phase = 0.0;
+        self.rate = hz / sample_rate;
+    }
+
+    pub(crate) fn value(&self) -> f32 {
+        if self.delay > 0.0 {
+            return 0.0;
+        }
+        let p = self.phase;
+        if p < 0.25 {
+            4.0 * p
+        } else if p < 0.75 {
+            2.0 - 4.0 * p
+        } else {
+            4.0 * p - 4.0
+        }
+    }
+
+    pub(crate) fn advance(&mut self, n: f32) {
+        let mut n = n;
+        if self.delay > 0.0 {
+            let used = n.min(self.delay);
+            self.delay -= used;
+            n -= used;
+        }
+        self.phase += n * self.rate;
+        self.phase -= libm::floorf(self.phase);
+    }
+}
+
+/// A resonant 2-pole low-pass filter (biquad, transposed direct form II).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LowPass {
+    b0: f32,
+    b1: f32,
+    a1: f32,
+    a2: f32,
+    z1: f32,
+    z2: f32,
+    /// Smoothed cutoff in absolute cents; negative before the first update.
+    cents: f32,
+    pub(crate) active: bool,
+}
+
+impl LowPass {
+    pub(crate) const fn new() -> Self {
+        Self {
+            b0: 1.0,
+            b1: 0.0,
+            a1: 0.0,
+            a2: 0.0,
+            z1: 0.0,
+            z2: 0.0,
+            cents: -1.0,
+            active: false,
+        }
+    }
+
+    /// Sets the target cutoff (absolute cents) and resonance (centibels);
+    /// the cutoff glides halfway to its target each control block.
+    pub(crate) fn set(&mut self, cents: f32, q_cb: f32, sample_rate: f32) {
+        let target = cents.clamp(1500.0, 13_500.0);
+        self.cents = if self.cents < 0.0 {
+            target
+        } else {
+            self.cents + 0.5 * (target - self.cents)
+        };
+        // Wide open and without resonance the filter is inaudible: skip it.
+        if self.cents >= 13_490.0 && q_cb <= 0.0 && !self.active {
+            return;
+        }
+        self.active = true;
+        let hz = abs_cents_to_hz(self.cents).min(0.45 * sample_rate);
+        // Resonance: the peak stands q_cb above the DC gain; 0 cB is a
+        // Butterworth response (Q = 1/√2).
+        let q = libm::powf(10.0, (q_cb.clamp(0.0, 960.0) / 10.0 - 3.01) / 20.0);
+        let w = 2.0 * core::f32::consts::PI * hz / sample_rate;
+        let (sin, cos) = (libm::sinf(w), libm::cosf(w));
+        let alpha = sin / (2.0 * q);
+        let a0 = 1.0 + alpha;
+        let b1 = (1.0 - cos) / a0;
+        self.b0 = 0.5 * b1;
+        self.b1 = b1;
+        self.a1 = -2.0 * cos / a0;
+        self.a2 = (1.0 - alpha) / a0;
+    }
+
+    #[inline(always)]
+    pub(crate) fn process(&mut self, x: f32) -> f32 {
+        let y = self.b0 * x + self.z1;
+        self.z1 = self.b1 * x - self.a1 * y + self.z2;
+        self.z2 = self.b0 * x - self.a2 * y;
+        y
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions() {
+        assert!((timecents_to_secs(0.0) - 1.0).abs() < 1e-6);
+        assert!((timecents_to_secs(1200.0) - 2.0).abs() < 1e-5);
+        assert_eq!(timecents_to_secs(-12_000.0), 0.0);
+        assert!((abs_cents_to_hz(6900.0) - 440.0).abs() < 0.01);
+        assert!((cb_to_gain(60.0) - 0.501).abs() < 0.01);
+    }
+
+    #[test]
+    fn volume_envelope_shape() {
+        let p = EnvParams {
+            delay: 0.0,
+            attack: 100.0,
+            hold: 0.0,
+            decay: 1000.0,
+            sustain: 200.0,
+            release: 1000.0,
+        };
+        let mut e = VolumeEnvelope::new();
+        e.advance(&p, 50.0);
+        assert!((e.gain() - 0.5).abs() < 1e-6);
+        e.advance(&p, 50.0);
+        assert!((e.gain() - 1.0).abs() < 1e-6);
+        e.advance(&p, 100.0); // 100 frames of decay: 100 cB down
+        assert!((e.gain() - cb_to_gain(100.0)).abs() < 1e-4);
+        e.advance(&p, 1000.0);
+        assert_eq!(e.stage, Stage::Sustain);
+        assert!((e.gain() - cb_to_gain(200.0)).abs() < 1e-4);
+        e.release();
+        e.advance(&p, 760.0);
+        assert_eq!(e.stage, Stage::Done);
+    }
+
+    #[test]
+    fn filter_passes_dc_and_cuts_highs() {
+        let mut f = LowPass::new();
+        f.set(6900.0, 0.0, 44_100.0); // 440 Hz
+        let mut y = 0.0;
+        for _ in 0..5000 {
+            y = f.process(1.0);
+        }
+        assert!((y - 1.0).abs() < 1e-3);
+        let mut peak = 0.0f32;
+        for i in 0..5000 {
+            let x = if i % 2 == 0 { 1.0 } else { -1.0 };
+            let v = f.process(x);
+            if i > 1000 {
+                peak = peak.max(v.abs());
+            }
+        }
+        assert!(peak < 0.01, "{peak}");
+    }
+}

@@ -1,0 +1,364 @@
+//! Effects after the voices: a stereo reverb and a chorus on their send
+//! buses, and a soft limiter that keeps every output sample inside
+//! [-1, 1]. All delay lines are fixed arrays: nothing allocates.
+
+/// Longest comb delay, frames (the longest tuning at 48 kHz plus spread).
+const MAX_COMB: usize = 1800;
+/// Longest all-pass delay, frames.
+const MAX_ALLPASS: usize = 660;
+/// Comb lengths at 44.1 kHz: mutually prime, spread over 25–37 ms.
+const COMBS: [usize; 8] = [1103, 1171, 1259, 1327, 1409, 1481, 1543, 1613];
+/// All-pass lengths at 44.1 kHz.
+const ALLPASSES: [usize; 4] = [563, 449, 353, 233];
+/// Extra frames on the right channel's delays, for width.
+const SPREAD: usize = 27;
+
+/// A feedback comb filter with a one-pole low-pass in its loop.
+#[derive(Clone, Debug)]
+struct Comb {
+    buf: [f32; MAX_COMB],
+    len: usize,
+    pos: usize,
+    store: f32,
+}
+
+impl Comb {
+    const fn new() -> Self {
+        Self {
+            buf: [0.0; MAX_COMB],
+            len: 1,
+            pos: 0,
+            store: 0.0,
+        }
+    }
+
+    #[inline]
+    fn process(&mut self, x: f32, feedback: f32, damp: f32) -> f32 {
+        let Some(slot) = self.buf.get_mut(self.pos) else {
+            return 0.0;
+        };
+        let y = *slot;
+        self.store = y * (1.0 - damp) + self.store * damp;
+        *slot = x + self.store * feedback;
+        self.pos += 1;
+        if self.pos >= self.len {
+            self.pos = 0;
+        }
+        y
+    }
+}
+
+/// A Schroeder all-pass.
+#[derive(Clone, Debug)]
+struct AllPass {
+    buf: [f32; MAX_ALLPASS],
+    len: usize,
+    pos: usize,
+}
+
+impl AllPass {
+    const fn new() -> Self {
+        Self {
+            buf: [0.0; MAX_ALLPASS],
+            len: 1,
+            pos: 0,
+        }
+    }
+
+    #[inline]
+    fn process(&mut self, x: f32) -> f32 {
+        let Some(slot) = self.buf.get_mut(self.pos) else {
+            return 0.0;
+        };
+        let delayed = *slot;
+        *slot = x + delayed * 0.5;
+        self.pos += 1;
+        if self.pos >= self.len {
+            self.pos = 0;
+        }
+        delayed - x
+    }
+}
+
+/// Stereo reverb: eight damped combs in parallel and four all-passes in
+/// series per side, the right side slightly longer.
+#[derive(Clone, Debug)]
+pub(crate) struct Reverb {
+    combs: [[Comb; 8]; 2],
+    allpasses: [[AllPass; 4]; 2],
+    feedback: f32,
+    damp: f32,
+    wet: f32,
+}
+
+impl Reverb {
+    pub(crate) const fn new() -> Self {
+        Self {
+            combs: [[const { Comb::new() }; 8], [const { Comb::new() }; 8]],
+            allpasses: [[const { AllPass::new() }; 4], [const { AllPass::new() }; 4]],
+            feedback: 0.84,
+            damp: 0.2,
+            wet: 0.2,
+        }
+    }
+
+    /// Sets delay lengths for `sample_rate` and clears the lines.
+    pub(crate) fn prepare(&mut self, sample_rate: u32) {
+        let scale = |n: usize, side: usize| {
+            let n = (n + side * SPREAD) as u64 * u64::from(sample_rate) / 44_100;
+            n as usize
+        };
+        for (side, (combs, aps)) in self
+            .combs
+            .iter_mut()
+            .zip(self.allpasses.iter_mut())
+            .enumerate()
+        {
+            for (c, &len) in combs.iter_mut().zip(COMBS.iter()) {
+                c.len = scale(len, side).clamp(1, MAX_COMB);
+                c.pos = 0;
+                c.store = 0.0;
+                c.buf = [0.0; MAX_COMB];
+            }
+            for (a, &len) in aps.iter_mut().zip(ALLPASSES.iter()) {
+                a.len = scale(len, side).clamp(1, MAX_ALLPASS);
+                a.pos = 0;
+                a.buf = [0.0; MAX_ALLPASS];
+            }
+        }
+    }
+
+    /// Room size, damping and wet level, each 0–1 (clamped).
+    pub(crate) fn configure(&mut self, room_size: f32, damping: f32, wet: f32) {
+        let clean = |v: f32| {
+            if v.is_finite() {
+                v.clamp(0.0, 1.0)
+            } else {
+                0.5
+            }
+        };
+        self.feedback = 0.70 + 0.28 * clean(room_size);
+        self.damp = 0.4 * clean(damping);
+        self.wet = clean(wet);
+    }
+
+    /// Adds the reverb of the mono `send` bus to `left` and `right`.
+    pub(crate) fn process(&mut self, send: &[f32], left: &mut [f32], right: &mut [f32]) {
+        const INPUT: f32 = 0.03;
+        let (fb, damp, wet) = (self.feedback, self.damp, self.wet);
+        if wet <= 0.0 {
+            return;
+        }
+        let [cl, cr] = &mut self.combs;
+        let [al, ar] = &mut self.allpasses;
+        for ((x, l), r) in send.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
+            let input = x * INPUT;
+            let mut yl = cl
+                .iter_mut()
+                .fold(0.0, |acc, c| acc + c.process(input, fb, damp));
+            let mut yr = cr
+                .iter_mut()
+                .fold(0.0, |acc, c| acc + c.process(input, fb, damp));
+            for a in al.iter_mut() {
+                yl = a.process(yl);
+            }
+            for a in ar.iter_mut() {
+                yr = a.process(yr);
+            }
+            *l += yl * wet;
+            *r += yr * wet;
+        }
+    }
+}
+
+/// Longest chorus delay, frames (25 ms at 48 kHz).
+const MAX_CHORUS: usize = 1200;
+
+/// A two-tap chorus: each side reads the send bus through a delay swept
+/// by a slow triangle, the sides a quarter cycle apart.
+#[derive(Clone, Debug)]
+pub(crate) struct Chorus {
+    buf: [f32; MAX_CHORUS],
+    pos: usize,
+    phase: f32,
+    rate: f32,
+    base: f32,
+    depth: f32,
+    pub(crate) level: f32,
+}
+
+impl Chorus {
+    pub(crate) const fn new() -> Self {
+        Self {
+            buf: [0.0; MAX_CHORUS],
+            pos: 0,
+            phase: 0.0,
+            rate: 0.0,
+            base: 1.0,
+            depth: 0.0,
+            level: 0.0,
+        }
+    }
+
+    pub(crate) fn prepare(&mut self, sample_rate: u32) {
+        let sr = sample_rate as f32;
+        self.buf = [0.0; MAX_CHORUS];
+        self.pos = 0;
+        self.phase = 0.0;
+        self.rate = 0.3 / sr;
+        self.base = (0.012 * sr).min((MAX_CHORUS - 4) as f32 * 0.6);
+        self.depth = (0.004 * sr).min(self.base * 0.5);
+    }
+
+    fn tap(&self, delay: f32) -> f32 {
+        let d = delay.clamp(1.0, (MAX_CHORUS - 2) as f32);
+        let whole = d as usize;
+        let frac = d - whole as f32;
+        let at = |k: usize| {
+            self.buf
+                .get((self.pos + MAX_CHORUS - k) % MAX_CHORUS)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        let (a, b) = (at(whole), at(whole + 1));
+        a + frac * (b - a)
+    }
+
+    /// Adds the chorus of the mono `send` bus to `left` and `right`.
+    pub(crate) fn process(&mut self, send: &[f32], left: &mut [f32], right: &mut [f32]) {
+        if self.level <= 0.0 {
+            return;
+        }
+        let tri = |p: f32| {
+            if p < 0.5 {
+                4.0 * p - 1.0
+            } else {
+                3.0 - 4.0 * p
+            }
+        };
+        for ((x, l), r) in send.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
+            if let Some(slot) = self.buf.get_mut(self.pos) {
+                *slot = *x;
+            }
+            let pr = self.phase + 0.25;
+            let dl = self.base + self.depth * tri(self.phase);
+            let dr = self.base + self.depth * tri(pr - libm::floorf(pr));
+            *l += self.tap(dl) * self.level;
+            *r += self.tap(dr) * self.level;
+            self.pos = (self.pos + 1) % MAX_CHORUS;
+            self.phase += self.rate;
+            if self.phase >= 1.0 {
+                self.phase -= 1.0;
+            }
+        }
+    }
+}
+
+/// A soft limiter: a peak follower with instant attack and slow release
+/// pulls the level under the threshold, and a smooth knee above it bends
+/// whatever remains so that no sample can leave [-1, 1]. NaN becomes 0.
+#[derive(Clone, Debug)]
+pub(crate) struct Limiter {
+    envelope: f32,
+    release: f32,
+}
+
+/// Level above which the limiter starts to act.
+const THRESHOLD: f32 = 0.89;
+
+impl Limiter {
+    pub(crate) const fn new() -> Self {
+        Self {
+            envelope: 0.0,
+            release: 0.9999,
+        }
+    }
+
+    pub(crate) fn prepare(&mut self, sample_rate: u32) {
+        // About 200 ms for the gain to recover by 63 %.
+        self.release = libm::expf(-1.0 / (0.2 * sample_rate as f32));
+        self.envelope = 0.0;
+    }
+
+    /// Limits a stereo pair in place.
+    #[inline]
+    pub(crate) fn process(&mut self, l: &mut f32, r: &mut f32) {
+        let clean = |v: f32| if v.is_finite() { v } else { 0.0 };
+        let (a, b) = (clean(*l), clean(*r));
+        let peak = a.abs().max(b.abs());
+        self.envelope = if peak > self.envelope {
+            peak
+        } else {
+            peak + self.release * (self.envelope - peak)
+        };
+        let gain = if self.envelope > THRESHOLD {
+            THRESHOLD / self.envelope
+        } else {
+            1.0
+        };
+        *l = knee(a * gain);
+        *r = knee(b * gain);
+    }
+}
+
+/// Identity below the threshold; above it, a tanh curve that approaches
+/// but never passes 1.
+#[inline]
+fn knee(x: f32) -> f32 {
+    let m = x.abs();
+    if m <= THRESHOLD {
+        return x;
+    }
+    let room = 1.0 - THRESHOLD;
+    let y = (THRESHOLD + room * libm::tanhf((m - THRESHOLD) / room)).min(1.0);
+    if x < 0.0 {
+        -y
+    } else {
+        y
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_bounds_everything_and_leaves_quiet_signals_alone() {
+        let mut lim = Limiter::new();
+        lim.prepare(44_100);
+        for x in [
+            0.0f32,
+            0.5,
+            -0.8,
+            1.0,
+            -3.0,
+            100.0,
+            f32::INFINITY,
+            f32::NAN,
+            -1e30,
+        ] {
+            let (mut l, mut r) = (x, -x);
+            lim.process(&mut l, &mut r);
+            assert!(l.abs() <= 1.0 && r.abs() <= 1.0, "{x} -> {l} {r}");
+        }
+        let mut lim = Limiter::new();
+        lim.prepare(44_100);
+        let (mut l, mut r) = (0.3, -0.25);
+        lim.process(&mut l, &mut r);
+        assert_eq!((l, r), (0.3, -0.25));
+    }
+
+    #[test]
+    fn reverb_rings_after_an_impulse() {
+        let mut rev = Reverb::new();
+        rev.prepare(48_000);
+        rev.configure(0.8, 0.3, 0.5);
+        let mut send = [0.0f32; 4800];
+        send[0] = 1.0;
+        let (mut l, mut r) = ([0.0f32; 4800], [0.0f32; 4800]);
+        rev.process(&send, &mut l, &mut r);
+        let late: f32 = l[2400..].iter().map(|v| v * v).sum();
+        assert!(late > 0.0);
+        assert_ne!(l, r, "the two sides should differ");
+    }
+}

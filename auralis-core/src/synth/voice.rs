@@ -1,0 +1,543 @@
+//! One sounding note: sample playback with a fixed-point phase, loops,
+//! envelopes, LFOs, filter and pan, rendered into the synthesizer's mix.
+
+use fixed::types::U32F32;
+
+use super::dsp::{
+    abs_cents_to_hz, cb_to_gain, timecents_to_secs, EnvParams, Lfo, LowPass, ModEnvelope, Stage,
+    VolumeEnvelope, CONTROL_FRAMES,
+};
+use super::params::{gen, Modulator, SourceValues, GEN_COUNT};
+use super::sf2::SoundFont;
+
+/// Playback position in sample frames: 32 integer bits, 32 fraction bits.
+pub(crate) type Phase = U32F32;
+
+/// Most modulators one voice carries (10 defaults plus the font's own).
+pub(crate) const MAX_MODULATORS: usize = 32;
+
+/// How a voice interpolates between sample frames.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Interpolation {
+    /// Straight line between two neighbouring frames.
+    Linear,
+    /// 4-point cubic (Catmull–Rom) through four neighbouring frames.
+    #[default]
+    Cubic,
+}
+
+/// The mix buffers a voice adds into, one control block long.
+pub(crate) struct Mix<'m> {
+    pub(crate) left: &'m mut [f32],
+    pub(crate) right: &'m mut [f32],
+    pub(crate) reverb: &'m mut [f32],
+    pub(crate) chorus: &'m mut [f32],
+}
+
+/// Sample loop behaviour (generator 54).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LoopMode {
+    None,
+    Continuous,
+    UntilRelease,
+}
+
+/// Parameters that controllers can change while the voice sounds.
+#[derive(Clone, Copy, Debug, Default)]
+struct Live {
+    /// Pitch in cents relative to playing the sample at its own rate.
+    pitch: f32,
+    attenuation: f32,
+    pan_left: f32,
+    pan_right: f32,
+    reverb: f32,
+    chorus: f32,
+    filter_fc: f32,
+    filter_q: f32,
+    mod_lfo_to_pitch: f32,
+    vib_lfo_to_pitch: f32,
+    mod_env_to_pitch: f32,
+    mod_lfo_to_fc: f32,
+    mod_env_to_fc: f32,
+    mod_lfo_to_volume: f32,
+}
+
+/// One voice of the pool.
+#[derive(Clone, Debug)]
+pub(crate) struct Voice {
+    pub(crate) channel: u8,
+    pub(crate) key: u8,
+    pub(crate) velocity: u8,
+    /// Order of starting: smaller is older.
+    pub(crate) serial: u64,
+    pub(crate) exclusive_class: i32,
+    /// The note-off has arrived.
+    pub(crate) released: bool,
+    /// The note-off arrived while the sustain pedal was down.
+    pub(crate) sustained: bool,
+    /// Which loaded font the sample comes from.
+    pub(crate) font: usize,
+    start: u32,
+    end: u32,
+    loop_start: u32,
+    loop_end: u32,
+    loop_mode: LoopMode,
+    phase: Phase,
+    /// Sample rate over output rate, as cents (added to the pitch).
+    rate_cents: f32,
+    gens: [i32; GEN_COUNT],
+    mods: heapless::Vec<Modulator, MAX_MODULATORS>,
+    live: Live,
+    vol: VolumeEnvelope,
+    vol_params: EnvParams,
+    modenv: ModEnvelope,
+    mod_params: EnvParams,
+    mod_lfo: Lfo,
+    vib_lfo: Lfo,
+    filter: LowPass,
+    step: Phase,
+    gain_l: f32,
+    gain_r: f32,
+    dgain_l: f32,
+    dgain_r: f32,
+    /// Frames left until the next control update.
+    block_left: u32,
+    /// Frames left of a stealing or cut fade, when one is running.
+    fade: Option<u32>,
+    /// The voice has finished and may be removed.
+    pub(crate) done: bool,
+}
+
+/// Frames over which a stolen or cut voice fades to silence (about 3 ms).
+pub(crate) const FADE_FRAMES: u32 = 128;
+
+/// Everything a new voice needs.
+pub(crate) struct VoiceStart<'s> {
+    pub(crate) channel: u8,
+    pub(crate) key: u8,
+    pub(crate) velocity: u8,
+    pub(crate) serial: u64,
+    pub(crate) font: usize,
+    pub(crate) sample: usize,
+    pub(crate) gens: &'s [i32; GEN_COUNT],
+    pub(crate) mods: &'s heapless::Vec<Modulator, MAX_MODULATORS>,
+    /// Frames until the next control-grid point.
+    pub(crate) to_grid: u32,
+}
+
+impl Voice {
+    pub(crate) const EMPTY: Voice = Voice {
+        channel: 0,
+        key: 0,
+        velocity: 0,
+        serial: 0,
+        exclusive_class: 0,
+        released: false,
+        sustained: false,
+        font: 0,
+        start: 0,
+        end: 0,
+        loop_start: 0,
+        loop_end: 0,
+        loop_mode: LoopMode::None,
+        phase: Phase::ZERO,
+        rate_cents: 0.0,
+        gens: [0; GEN_COUNT],
+        mods: heapless::Vec::new(),
+        live: Live {
+            pitch: 0.0,
+            attenuation: 0.0,
+            pan_left: 0.0,
+            pan_right: 0.0,
+            reverb: 0.0,
+            chorus: 0.0,
+            filter_fc: 0.0,
+            filter_q: 0.0,
+            mod_lfo_to_pitch: 0.0,
+            vib_lfo_to_pitch: 0.0,
+            mod_env_to_pitch: 0.0,
+            mod_lfo_to_fc: 0.0,
+            mod_env_to_fc: 0.0,
+            mod_lfo_to_volume: 0.0,
+        },
+        vol: VolumeEnvelope::new(),
+        vol_params: EnvParams {
+            delay: 0.0,
+            attack: 0.0,
+            hold: 0.0,
+            decay: 0.0,
+            sustain: 0.0,
+            release: 0.0,
+        },
+        modenv: ModEnvelope::new(),
+        mod_params: EnvParams {
+            delay: 0.0,
+            attack: 0.0,
+            hold: 0.0,
+            decay: 0.0,
+            sustain: 0.0,
+            release: 0.0,
+        },
+        mod_lfo: Lfo::new(),
+        vib_lfo: Lfo::new(),
+        filter: LowPass::new(),
+        step: Phase::ZERO,
+        gain_l: 0.0,
+        gain_r: 0.0,
+        dgain_l: 0.0,
+        dgain_r: 0.0,
+        block_left: 0,
+        fade: None,
+        done: true,
+    };
+
+    /// Sets this voice up to play a note. Returns `false` when the sample
+    /// cannot be played (a ROM sample, or nothing left after offsets).
+    pub(crate) fn start(
+        &mut self,
+        font: &SoundFont<'_>,
+        s: &VoiceStart<'_>,
+        cc: SourceValues<'_>,
+        sample_rate: f32,
+    ) -> bool {
+        let Some(h) = font.sample(s.sample) else {
+            return false;
+        };
+        if h.kind & 0x8000 != 0 {
+            return false;
+        }
+        let g = s.gens;
+        let at = |i: usize| g.get(i).copied().unwrap_or(0);
+        let frames = font.frames() as i64;
+        let off = |base: u32, fine: usize, coarse: usize| {
+            (i64::from(base) + i64::from(at(fine)) + 32_768 * i64::from(at(coarse)))
+                .clamp(0, frames) as u32
+        };
+        let start = off(h.start, gen::START_OFFSET, gen::START_COARSE);
+        let end = off(h.end, gen::END_OFFSET, gen::END_COARSE);
+        if end <= start + 1 {
+            return false;
+        }
+        let loop_start =
+            off(h.loop_start, gen::LOOP_START_OFFSET, gen::LOOP_START_COARSE).clamp(start, end);
+        let loop_end =
+            off(h.loop_end, gen::LOOP_END_OFFSET, gen::LOOP_END_COARSE).clamp(start, end);
+        let loop_mode = match at(gen::SAMPLE_MODES) & 3 {
+            _ if loop_end < loop_start + 2 => LoopMode::None,
+            1 => LoopMode::Continuous,
+            3 => LoopMode::UntilRelease,
+            _ => LoopMode::None,
+        };
+
+        *self = Voice::EMPTY;
+        self.channel = s.channel;
+        self.key = s.key;
+        self.velocity = s.velocity;
+        self.serial = s.serial;
+        self.font = s.font;
+        self.exclusive_class = at(gen::EXCLUSIVE_CLASS);
+        self.start = start;
+        self.end = end;
+        self.loop_start = loop_start;
+        self.loop_end = loop_end;
+        self.loop_mode = loop_mode;
+        self.phase = Phase::from_num(start);
+        self.gens = *g;
+        self.mods.clone_from(s.mods);
+        self.done = false;
+
+        // Pitch: key (or its override) against the root key, scale tuning,
+        // coarse and fine tune, the sample's correction and rate.
+        let root = match at(gen::ROOT_KEY) {
+            r @ 0..=127 => r,
+            _ if h.original_pitch <= 127 => i32::from(h.original_pitch),
+            _ => 60,
+        };
+        let key = match at(gen::KEYNUM) {
+            k @ 0..=127 => k,
+            _ => i32::from(s.key),
+        };
+        let base = (key - root) as f32 * at(gen::SCALE_TUNING) as f32
+            + 100.0 * at(gen::COARSE_TUNE) as f32
+            + at(gen::FINE_TUNE) as f32
+            + f32::from(h.pitch_correction);
+        self.rate_cents = 1200.0 * libm::log2f(h.sample_rate as f32 / sample_rate) + base;
+
+        let tc = |i: usize| timecents_to_secs(at(i) as f32) * sample_rate;
+        let key_scaled = |i: usize, k: usize| {
+            timecents_to_secs((at(i) + at(k) * (60 - i32::from(s.key))) as f32) * sample_rate
+        };
+        self.vol_params = EnvParams {
+            delay: tc(gen::VOL_ENV_DELAY),
+            attack: tc(gen::VOL_ENV_ATTACK),
+            hold: key_scaled(gen::VOL_ENV_HOLD, gen::KEY_TO_VOL_ENV_HOLD),
+            decay: key_scaled(gen::VOL_ENV_DECAY, gen::KEY_TO_VOL_ENV_DECAY),
+            sustain: at(gen::VOL_ENV_SUSTAIN) as f32,
+            release: tc(gen::VOL_ENV_RELEASE),
+        };
+        self.mod_params = EnvParams {
+            delay: tc(gen::MOD_ENV_DELAY),
+            attack: tc(gen::MOD_ENV_ATTACK),
+            hold: key_scaled(gen::MOD_ENV_HOLD, gen::KEY_TO_MOD_ENV_HOLD),
+            decay: key_scaled(gen::MOD_ENV_DECAY, gen::KEY_TO_MOD_ENV_DECAY),
+            sustain: 1.0 - at(gen::MOD_ENV_SUSTAIN) as f32 / 1000.0,
+            release: tc(gen::MOD_ENV_RELEASE),
+        };
+        self.mod_lfo.start(
+            tc(gen::MOD_LFO_DELAY),
+            abs_cents_to_hz(at(gen::MOD_LFO_FREQ) as f32),
+            sample_rate,
+        );
+        self.vib_lfo.start(
+            tc(gen::VIB_LFO_DELAY),
+            abs_cents_to_hz(at(gen::VIB_LFO_FREQ) as f32),
+            sample_rate,
+        );
+        self.update(cc);
+        // The first control block runs to the next grid point.
+        self.block_left = 0;
+        self.control(sample_rate, s.to_grid.max(1));
+        true
+    }
+
+    /// Recomputes what controllers and modulators feed (after a control
+    /// change, pitch bend or pressure).
+    pub(crate) fn update(&mut self, cc: SourceValues<'_>) {
+        let cc = SourceValues {
+            key: match self.gens.get(gen::KEYNUM).copied() {
+                Some(k @ 0..=127) => k as u8,
+                _ => self.key,
+            },
+            velocity: match self.gens.get(gen::VELOCITY).copied() {
+                Some(v @ 0..=127) => v as u8,
+                _ => self.velocity,
+            },
+            ..cc
+        };
+        let mut m = [0f32; GEN_COUNT];
+        for md in &self.mods {
+            if let Some(slot) = m.get_mut(usize::from(md.dest)) {
+                *slot += cc.contribution(md);
+            }
+        }
+        let v = |i: usize| {
+            self.gens.get(i).copied().unwrap_or(0) as f32 + m.get(i).copied().unwrap_or(0.0)
+        };
+        // EMU hardware scaled the attenuation generator by 0.4 and fonts
+        // are voiced for it (FluidSynth does the same); modulators are not.
+        let attenuation = 0.4 * self.gens.get(gen::ATTENUATION).copied().unwrap_or(0) as f32
+            + m.get(gen::ATTENUATION).copied().unwrap_or(0.0);
+        let pan = v(gen::PAN).clamp(-500.0, 500.0);
+        let angle = (pan + 500.0) / 1000.0 * core::f32::consts::FRAC_PI_2;
+        self.live = Live {
+            pitch: m.get(gen::PITCH).copied().unwrap_or(0.0)
+                + m.get(gen::FINE_TUNE).copied().unwrap_or(0.0)
+                + 100.0 * m.get(gen::COARSE_TUNE).copied().unwrap_or(0.0),
+            attenuation: attenuation.clamp(0.0, 1440.0),
+            pan_left: libm::cosf(angle),
+            pan_right: libm::sinf(angle),
+            reverb: (v(gen::REVERB_SEND) / 1000.0).clamp(0.0, 1.0),
+            chorus: (v(gen::CHORUS_SEND) / 1000.0).clamp(0.0, 1.0),
+            filter_fc: v(gen::FILTER_FC),
+            filter_q: v(gen::FILTER_Q),
+            mod_lfo_to_pitch: v(gen::MOD_LFO_TO_PITCH),
+            vib_lfo_to_pitch: v(gen::VIB_LFO_TO_PITCH),
+            mod_env_to_pitch: v(gen::MOD_ENV_TO_PITCH),
+            mod_lfo_to_fc: v(gen::MOD_LFO_TO_FC),
+            mod_env_to_fc: v(gen::MOD_ENV_TO_FC),
+            mod_lfo_to_volume: v(gen::MOD_LFO_TO_VOLUME),
+        };
+    }
+
+    /// Note-off (or pedal release): enter the release stages.
+    pub(crate) fn release(&mut self) {
+        self.released = true;
+        self.sustained = false;
+        self.vol.release();
+        self.modenv.release();
+    }
+
+    /// Fades the voice out over [`FADE_FRAMES`] (stealing, exclusive
+    /// class, all-sound-off): quick, but never a click.
+    pub(crate) fn cut(&mut self) {
+        if self.fade.is_none() {
+            self.fade = Some(FADE_FRAMES);
+            self.released = true;
+            self.block_left = 0;
+        }
+    }
+
+    /// Loudness now, for choosing which voice to steal.
+    pub(crate) fn loudness(&self) -> f32 {
+        self.vol.gain() * cb_to_gain(self.live.attenuation)
+    }
+
+    /// A control-rate update at the start of a block of `frames` frames:
+    /// advances envelopes and LFOs and sets this block's pitch, filter and
+    /// gain ramp.
+    fn control(&mut self, sample_rate: f32, frames: u32) {
+        let n = frames as f32;
+        let (mod_lfo, vib_lfo, mod_env) = (
+            self.mod_lfo.value(),
+            self.vib_lfo.value(),
+            self.modenv.value(),
+        );
+        let l = &self.live;
+        let cents = self.rate_cents
+            + l.pitch
+            + mod_lfo * l.mod_lfo_to_pitch
+            + vib_lfo * l.vib_lfo_to_pitch
+            + mod_env * l.mod_env_to_pitch;
+        self.step = Phase::saturating_from_num(libm::exp2f(cents / 1200.0));
+        let fc = l.filter_fc + mod_lfo * l.mod_lfo_to_fc + mod_env * l.mod_env_to_fc;
+        self.filter.set(fc, l.filter_q, sample_rate);
+
+        self.vol.advance(&self.vol_params, n);
+        self.modenv.advance(&self.mod_params, n);
+        self.mod_lfo.advance(n);
+        self.vib_lfo.advance(n);
+        let mut amp = self.vol.gain() * cb_to_gain(l.attenuation + mod_lfo * l.mod_lfo_to_volume);
+        if let Some(left) = self.fade {
+            let after = left.saturating_sub(frames);
+            amp *= after as f32 / FADE_FRAMES as f32;
+            self.fade = Some(after);
+            if left == 0 {
+                self.done = true;
+            }
+        }
+        if self.vol.stage == Stage::Done {
+            amp = 0.0;
+        }
+        let (tl, tr) = (amp * l.pan_left, amp * l.pan_right);
+        self.dgain_l = (tl - self.gain_l) / n;
+        self.dgain_r = (tr - self.gain_r) / n;
+        self.block_left = frames;
+    }
+
+    /// Renders `mix.left.len()` frames (at most up to the next control
+    /// point) into the mix. `to_grid` is how far the next grid point is.
+    ///
+    /// # Real-time
+    /// No allocation, no locks; O(frames).
+    pub(crate) fn render(
+        &mut self,
+        font: &SoundFont<'_>,
+        mix: Mix<'_>,
+        interp: Interpolation,
+        sample_rate: f32,
+        to_grid: u32,
+    ) {
+        if self.done {
+            return;
+        }
+        if self.block_left == 0 {
+            // Fully silent and finished: stop instead of starting a block.
+            if self.vol.stage == Stage::Done && self.gain_l == 0.0 && self.gain_r == 0.0 {
+                self.done = true;
+                return;
+            }
+            if self.fade == Some(0) {
+                self.done = true;
+                return;
+            }
+            self.control(sample_rate, to_grid.clamp(1, CONTROL_FRAMES as u32));
+        }
+        let n = mix.left.len().min(self.block_left as usize);
+        let looping = match self.loop_mode {
+            LoopMode::Continuous => true,
+            LoopMode::UntilRelease => !self.released,
+            LoopMode::None => false,
+        };
+        let limit = if looping { self.loop_end } else { self.end };
+        let loop_len = Phase::from_num(self.loop_end - self.loop_start);
+        let loop_end = Phase::from_num(self.loop_end);
+        let end = Phase::from_num(self.end);
+        let (send_r, send_c) = (self.live.reverb * 0.5, self.live.chorus * 0.5);
+        let filter_on = self.filter.active;
+        let mix_out = mix
+            .left
+            .iter_mut()
+            .zip(mix.right.iter_mut())
+            .zip(mix.reverb.iter_mut().zip(mix.chorus.iter_mut()));
+        let mut rendered = 0;
+        for ((l, r), (rv, ch)) in mix_out.take(n) {
+            let bits = self.phase.to_bits();
+            let i = (bits >> 32) as u32;
+            let frac = (bits as u32) as f32 * (1.0 / 4_294_967_296.0);
+            let s = match interp {
+                Interpolation::Linear => {
+                    let (a, b) = if i + 1 < limit {
+                        (frame(font, i), frame(font, i + 1))
+                    } else {
+                        (
+                            self.fetch(font, i, looping),
+                            self.fetch(font, i + 1, looping),
+                        )
+                    };
+                    a + frac * (b - a)
+                }
+                Interpolation::Cubic => {
+                    let (p0, p1, p2, p3) = if i > self.start && i + 2 < limit {
+                        (
+                            frame(font, i - 1),
+                            frame(font, i),
+                            frame(font, i + 1),
+                            frame(font, i + 2),
+                        )
+                    } else {
+                        (
+                            self.fetch(font, i.wrapping_sub(1), looping),
+                            self.fetch(font, i, looping),
+                            self.fetch(font, i + 1, looping),
+                            self.fetch(font, i + 2, looping),
+                        )
+                    };
+                    let a = 0.5 * (p3 - p0) + 1.5 * (p1 - p2);
+                    let b = p0 - 2.5 * p1 + 2.0 * p2 - 0.5 * p3;
+                    let c = 0.5 * (p2 - p0);
+                    ((a * frac + b) * frac + c) * frac + p1
+                }
+            };
+            let s = if filter_on { self.filter.process(s) } else { s };
+            self.gain_l += self.dgain_l;
+            self.gain_r += self.dgain_r;
+            let (gl, gr) = (s * self.gain_l, s * self.gain_r);
+            *l += gl;
+            *r += gr;
+            let mono = gl + gr;
+            *rv += mono * send_r;
+            *ch += mono * send_c;
+            self.phase = self.phase.wrapping_add(self.step);
+            rendered += 1;
+            if looping {
+                if self.phase >= loop_end {
+                    self.phase -= loop_len;
+                }
+            } else if self.phase >= end {
+                self.done = true;
+                break;
+            }
+        }
+        self.block_left -= rendered.min(self.block_left);
+    }
+
+    /// Frame `i` as f32 in [-1, 1), wrapping into the loop while looping
+    /// and reading silence outside the sample.
+    #[inline]
+    fn fetch(&self, font: &SoundFont<'_>, i: u32, looping: bool) -> f32 {
+        let mut i = i;
+        if looping && i >= self.loop_end {
+            let len = self.loop_end - self.loop_start;
+            i = self.loop_start + (i - self.loop_end) % len.max(1);
+        }
+        if i < self.start || i >= self.end {
+            return 0.0;
+        }
+        frame(font, i)
+    }
+}
+
+#[inline(always)]
+fn frame(font: &SoundFont<'_>, i: u32) -> f32 {
+    f32::from(font.frame(i as usize)) * (1.0 / 32_768.0)
+}
