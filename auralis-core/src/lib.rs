@@ -7,6 +7,7 @@
     deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)
 )]
 
+pub mod bank;
 pub mod music;
 pub mod rng;
 pub mod synth;

@@ -19,12 +19,35 @@ struct Cli {
 enum Command {
     /// Compose endless ambient music and write it as a Standard MIDI File.
     Compose(compose::ComposeArgs),
+    /// Write the built-in SoundFont (soft keys and pads) to a file.
+    Bank(BankArgs),
+}
+
+/// Arguments of `bank`.
+#[derive(Debug, clap::Args)]
+struct BankArgs {
+    /// The SF2 file to write.
+    #[arg(long, short, default_value = "default.sf2")]
+    out: std::path::PathBuf,
+}
+
+fn write_bank(args: &BankArgs) -> Result<(), String> {
+    let bytes = auralis_core::bank::DEFAULT_SF2;
+    std::fs::write(&args.out, bytes)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    eprintln!(
+        "wrote {}: the built-in bank, {} KiB (programs 0 soft keys, 88 air pad, 89 warm pad, 90 glass pad)",
+        args.out.display(),
+        bytes.len() / 1024
+    );
+    Ok(())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Compose(args) => compose::run(&args),
+        Command::Bank(args) => write_bank(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

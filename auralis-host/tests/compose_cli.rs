@@ -282,3 +282,19 @@ fn bad_arguments_get_a_clear_message_and_no_panic() {
     assert_eq!(o.status.code(), Some(1));
     assert!(err.contains("cannot write /nonexistent-dir/x.mid"), "{err}");
 }
+
+#[test]
+fn bank_writes_the_built_in_soundfont() {
+    let out = scratch("bank.sf2");
+    let o = bin().args(["bank", "--out"]).arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(bytes, auralis_core::bank::DEFAULT_SF2);
+    assert!(auralis_core::synth::SoundFont::parse(&bytes).is_ok());
+    let o = bin()
+        .args(["bank", "--out", "/nonexistent-dir/x.sf2"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot write /nonexistent-dir/x.sf2"));
+}
