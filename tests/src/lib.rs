@@ -2,7 +2,10 @@
 //!
 //! This library holds what several of them share: a global allocator that
 //! counts the allocations made by the current thread, so a test can prove
-//! that a hot path allocates nothing.
+//! that a hot path allocates nothing, and a tiny SoundFont builder for the
+//! corpus of broken fonts.
+
+pub mod sf2_builder;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

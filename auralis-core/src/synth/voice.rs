@@ -449,7 +449,7 @@ impl Voice {
             LoopMode::None => false,
         };
         let limit = if looping { self.loop_end } else { self.end };
-        let loop_len = Phase::from_num(self.loop_end - self.loop_start);
+        let loop_len = Phase::from_num(self.loop_end.saturating_sub(self.loop_start));
         let loop_end = Phase::from_num(self.loop_end);
         let end = Phase::from_num(self.end);
         let (send_r, send_c) = (self.live.reverb * 0.5, self.live.chorus * 0.5);
