@@ -28,12 +28,8 @@ fn chunk(
     }
 }
 
-fn data(
-    id: &[u8; 4],
-    bytes: Vec<u8>,
-) -> impl FnOnce(&mut Vec<u8>, &mut Vec<(usize, [u8; 4])>) + '_ {
-    let _ = id;
-    move |out: &mut Vec<u8>, _: &mut Vec<(usize, [u8; 4])>| out.extend_from_slice(&bytes)
+fn data(bytes: Vec<u8>) -> impl FnOnce(&mut Vec<u8>, &mut Marks) {
+    move |out: &mut Vec<u8>, _: &mut Marks| out.extend_from_slice(&bytes)
 }
 
 fn name(s: &str) -> Vec<u8> {
@@ -95,12 +91,12 @@ pub fn tiny() -> Tiny {
         o.extend_from_slice(b"sfbk");
         chunk(o, m, b"LIST", |o, m| {
             o.extend_from_slice(b"INFO");
-            chunk(o, m, b"ifil", data(b"ifil", vec![2, 0, 1, 0]));
-            chunk(o, m, b"INAM", data(b"INAM", b"Tiny\0\0".to_vec()));
+            chunk(o, m, b"ifil", data(vec![2, 0, 1, 0]));
+            chunk(o, m, b"INAM", data(b"Tiny\0\0".to_vec()));
         });
         chunk(o, m, b"LIST", |o, m| {
             o.extend_from_slice(b"sdta");
-            chunk(o, m, b"smpl", data(b"smpl", smpl));
+            chunk(o, m, b"smpl", data(smpl));
         });
         chunk(o, m, b"LIST", |o, m| {
             o.extend_from_slice(b"pdta");
@@ -115,7 +111,7 @@ pub fn tiny() -> Tiny {
                 (b"igen", igen),
                 (b"shdr", shdr),
             ] {
-                chunk(o, m, id, data(id, body));
+                chunk(o, m, id, data(body));
             }
         });
     });
