@@ -10,11 +10,14 @@ pub struct Tiny {
     pub chunks: Vec<(usize, [u8; 4])>,
 }
 
+/// Chunk headers seen so far: (offset, id).
+type Marks = Vec<(usize, [u8; 4])>;
+
 fn chunk(
     out: &mut Vec<u8>,
-    marks: &mut Vec<(usize, [u8; 4])>,
+    marks: &mut Marks,
     id: &[u8; 4],
-    body: impl FnOnce(&mut Vec<u8>, &mut Vec<(usize, [u8; 4])>),
+    body: impl FnOnce(&mut Vec<u8>, &mut Marks),
 ) {
     let at = out.len();
     marks.push((at, *id));
