@@ -166,8 +166,12 @@ impl From<ModulatorRecord> for Modulator {
 pub(crate) const DEFAULT_MODULATORS: [Modulator; 10] = [
     // Note-on velocity to attenuation: negative, concave.
     Modulator::new(0x0502, gen::ATTENUATION as u16, 960, 0),
-    // Note-on velocity to filter cutoff: negative, linear.
-    Modulator::new(0x0102, gen::FILTER_FC as u16, -2400, 0),
+    // Note-on velocity to filter cutoff: negative, linear, gated by a
+    // negative velocity switch as the specification gives it (soft notes,
+    // below velocity 64, are darker). Fonts that turn it off with an
+    // identical modulator of amount 0 (TimGM6mb does) are obeyed;
+    // FluidSynth uses a positive switch here instead.
+    Modulator::new(0x0102, gen::FILTER_FC as u16, -2400, 0x0D02),
     // Channel pressure to vibrato depth.
     Modulator::new(0x000D, gen::VIB_LFO_TO_PITCH as u16, 50, 0),
     // Mod wheel (CC1) to vibrato depth.

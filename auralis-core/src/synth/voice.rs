@@ -325,8 +325,11 @@ impl Voice {
         };
         // EMU hardware scaled the attenuation generator by 0.4 and fonts
         // are voiced for it (FluidSynth does the same); modulators are not.
+        // A resonant filter's peak is paid for with half its height in
+        // level, as FluidSynth and rustysynth do.
         let attenuation = 0.4 * self.gens.get(gen::ATTENUATION).copied().unwrap_or(0) as f32
-            + m.get(gen::ATTENUATION).copied().unwrap_or(0.0);
+            + m.get(gen::ATTENUATION).copied().unwrap_or(0.0)
+            + 0.5 * v(gen::FILTER_Q).clamp(0.0, 960.0);
         let pan = v(gen::PAN).clamp(-500.0, 500.0);
         let angle = (pan + 500.0) / 1000.0 * core::f32::consts::FRAC_PI_2;
         self.live = Live {

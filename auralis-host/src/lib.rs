@@ -1,0 +1,9 @@
+//! The std side of Auralis, as a library: reading Standard MIDI Files into
+//! sample-timed events, and a second [`SoundFontRenderer`] over the
+//! `rustysynth` crate that proves the trait swappable and serves as the
+//! reference in differential tests and benchmarks.
+//!
+//! [`SoundFontRenderer`]: auralis_core::synth::SoundFontRenderer
+
+pub mod midi_file;
+pub mod rusty;
