@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod compose;
 mod midi;
+mod render;
 
 /// Auralis: generative ambient music that never repeats.
 #[derive(Debug, Parser)]
@@ -21,6 +22,8 @@ enum Command {
     Compose(compose::ComposeArgs),
     /// Write the built-in SoundFont (soft keys and pads) to a file.
     Bank(BankArgs),
+    /// Render a Standard MIDI File to WAV through the SoundFont synthesizer.
+    Render(render::RenderArgs),
 }
 
 /// Arguments of `bank`.
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Compose(args) => compose::run(&args),
         Command::Bank(args) => write_bank(&args),
+        Command::Render(args) => render::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,175 @@
+//! `auralis-host render --midi`, run as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_auralis-host"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("auralis-render-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn run(args: &[&str], paths: &[&Path]) -> Output {
+    let mut c = bin();
+    c.args(args);
+    for p in paths {
+        c.arg(p);
+    }
+    c.output().unwrap()
+}
+
+/// A format 0 file: a pad chord and a drum hit (channel 10), then silence.
+fn midi_with_drums() -> Vec<u8> {
+    let track = [
+        &[0x00, 0xC0, 89][..],
+        &[0x00, 0x90, 57, 100],
+        &[0x00, 0x90, 60, 100],
+        &[0x00, 0x99, 36, 120],
+        &[0x83, 0x60, 0x89, 36, 0], // 480 ticks
+        &[0x87, 0x40, 0x80, 57, 0], // 960 more
+        &[0x00, 0x80, 60, 0],
+        &[0x00, 0xFF, 0x2F, 0x00],
+    ]
+    .concat();
+    let mut f = b"MThd\0\0\0\x06\0\0\0\x01\x01\xe0MTrk".to_vec();
+    f.extend_from_slice(&(track.len() as u32).to_be_bytes());
+    f.extend_from_slice(&track);
+    f
+}
+
+fn read_wav(path: &Path) -> (hound::WavSpec, Vec<f32>) {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let spec = r.spec();
+    let samples = match spec.sample_format {
+        hound::SampleFormat::Int => r
+            .samples::<i16>()
+            .map(|s| f32::from(s.unwrap()) / 32_768.0)
+            .collect(),
+        hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.unwrap()).collect(),
+    };
+    (spec, samples)
+}
+
+fn rms(x: &[f32]) -> f32 {
+    (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt()
+}
+
+#[test]
+fn renders_a_composition_with_the_built_in_bank_and_keeps_the_tail() {
+    let mid = scratch("song.mid");
+    let o = run(
+        &["compose", "--seed", "5", "--minutes", "0.5", "--out"],
+        &[&mid],
+    );
+    assert!(o.status.success());
+    let (a, b) = (scratch("a.wav"), scratch("b.wav"));
+    for out in [&a, &b] {
+        let o = run(&["render", "--midi"], &[&mid, Path::new("--out"), out]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&b).unwrap(),
+        "rendering is not deterministic"
+    );
+    let (spec, s) = read_wav(&a);
+    assert_eq!(
+        (spec.channels, spec.sample_rate, spec.bits_per_sample),
+        (2, 44_100, 16)
+    );
+    let secs = s.len() as f32 / 2.0 / 44_100.0;
+    // 32 s of music (one 8-bar phrase at 60 BPM) plus the release and reverb.
+    assert!(secs > 33.0 && secs < 65.0, "{secs} s");
+    assert!(rms(&s) > 1e-3);
+    // The tail fades rather than stopping dead.
+    let end = s.len();
+    let last = rms(&s[end - 2 * 4410..]);
+    let before = rms(&s[end - 2 * 44_100 * 3..end - 2 * 44_100 * 2]);
+    assert!(last < before, "no fade at the end: {last} vs {before}");
+}
+
+#[test]
+fn real_fonts_drums_float_output_and_linear_interpolation() {
+    let font = "/usr/share/sounds/sf2/TimGM6mb.sf2";
+    if !Path::new(font).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{font} missing (CI must install it)"
+        );
+        return;
+    }
+    let mid = scratch("drums.mid");
+    std::fs::write(&mid, midi_with_drums()).unwrap();
+    let out = scratch("drums.wav");
+    let o = run(
+        &[
+            "render",
+            "--soundfont",
+            font,
+            "--float",
+            "--no-effects",
+            "--interpolation",
+            "linear",
+            "--sample-rate",
+            "48000",
+            "--midi",
+        ],
+        &[&mid, Path::new("--out"), &out],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (spec, s) = read_wav(&out);
+    assert_eq!(
+        (spec.sample_format, spec.bits_per_sample, spec.sample_rate),
+        (hound::SampleFormat::Float, 32, 48_000)
+    );
+    assert!(s.iter().all(|v| v.abs() <= 1.0));
+    // The kick on channel 10 speaks at once, before the slow pad swells.
+    assert!(rms(&s[..2 * 2400]) > 1e-3, "no drum at the start");
+}
+
+#[test]
+fn bad_files_get_a_clear_message_and_no_panic() {
+    let good_mid = scratch("ok.mid");
+    std::fs::write(&good_mid, midi_with_drums()).unwrap();
+    let junk = scratch("junk.bin");
+    std::fs::write(&junk, b"RIFF\x10\0\0\0sfbkLIST").unwrap();
+    let out = scratch("x.wav");
+    for (args, paths, expect) in [
+        (
+            vec!["render", "--midi"],
+            vec![Path::new("/nonexistent/a.mid")],
+            "cannot read /nonexistent/a.mid",
+        ),
+        (
+            vec!["render", "--midi"],
+            vec![junk.as_path()],
+            "not a valid Standard MIDI File",
+        ),
+        (
+            vec!["render", "--soundfont"],
+            vec![junk.as_path(), Path::new("--midi"), good_mid.as_path()],
+            "is not a usable SoundFont",
+        ),
+        (
+            vec!["render", "--soundfont", "/nonexistent/x.sf2", "--midi"],
+            vec![good_mid.as_path()],
+            "cannot read /nonexistent/x.sf2",
+        ),
+    ] {
+        let mut all: Vec<&Path> = paths;
+        all.push(Path::new("--out"));
+        all.push(&out);
+        let o = run(&args, &all);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let o = run(&["render", "--out", "x.wav"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--midi"));
+}
