@@ -96,10 +96,14 @@ pub(crate) struct Voice {
     vib_lfo: Lfo,
     filter: LowPass,
     step: Phase,
+    /// Gains at the start of the control block, their per-frame slopes,
+    /// and frames of the block already rendered: a gain is always
+    /// `start + (pos + 1) × slope`, however rendering is split.
     gain_l: f32,
     gain_r: f32,
     dgain_l: f32,
     dgain_r: f32,
+    ramp_pos: u32,
     /// Frames left until the next control update.
     block_left: u32,
     /// Frames left of a stealing or cut fade, when one is running.
@@ -186,6 +190,7 @@ impl Voice {
         gain_r: 0.0,
         dgain_l: 0.0,
         dgain_r: 0.0,
+        ramp_pos: 0,
         block_left: 0,
         fade: None,
         done: true,
@@ -412,8 +417,16 @@ impl Voice {
             amp = 0.0;
         }
         let (tl, tr) = (amp * l.pan_left, amp * l.pan_right);
-        self.dgain_l = (tl - self.gain_l) / n;
-        self.dgain_r = (tr - self.gain_r) / n;
+        let pos = self.ramp_pos as f32;
+        let (cl, cr) = (
+            self.gain_l + pos * self.dgain_l,
+            self.gain_r + pos * self.dgain_r,
+        );
+        self.gain_l = cl;
+        self.gain_r = cr;
+        self.dgain_l = (tl - cl) / n;
+        self.dgain_r = (tr - cr) / n;
+        self.ramp_pos = 0;
         self.block_left = frames;
     }
 
@@ -435,7 +448,10 @@ impl Voice {
         }
         if self.block_left == 0 {
             // Fully silent and finished: stop instead of starting a block.
-            if self.vol.stage == Stage::Done && self.gain_l == 0.0 && self.gain_r == 0.0 {
+            let pos = self.ramp_pos as f32;
+            let silent =
+                self.gain_l + pos * self.dgain_l == 0.0 && self.gain_r + pos * self.dgain_r == 0.0;
+            if self.vol.stage == Stage::Done && silent {
                 self.done = true;
                 return;
             }
@@ -446,6 +462,59 @@ impl Voice {
             self.control(sample_rate, to_grid.clamp(1, CONTROL_FRAMES as u32));
         }
         let n = mix.left.len().min(self.block_left as usize);
+        // Interpolate (and filter) into a mono block in raw 16-bit units;
+        // the 1/32768 scale joins the gains in the mix below.
+        let mut block = [0f32; CONTROL_FRAMES as usize];
+        let produced = match block.get_mut(..n) {
+            Some(out) => match interp {
+                Interpolation::Linear => self.resample::<false>(font, out),
+                Interpolation::Cubic => self.resample::<true>(font, out),
+            },
+            None => 0,
+        };
+        if self.filter.active {
+            let mut f = self.filter;
+            for x in block.iter_mut().take(produced) {
+                *x = f.process(*x);
+            }
+            self.filter = f;
+        }
+        let mono = block.get(..produced).unwrap_or(&[]);
+        // Mix with a linear gain ramp, computed from the frame index so the
+        // loop carries no dependency and vectorises.
+        const SCALE: f32 = 1.0 / 32_768.0;
+        let (gl, gr) = (self.gain_l * SCALE, self.gain_r * SCALE);
+        let (dl, dr) = (self.dgain_l * SCALE, self.dgain_r * SCALE);
+        let base = self.ramp_pos as f32 + 1.0;
+        for (k, ((x, l), r)) in mono
+            .iter()
+            .zip(mix.left.iter_mut())
+            .zip(mix.right.iter_mut())
+            .enumerate()
+        {
+            let t = base + k as f32;
+            *l += x * (gl + t * dl);
+            *r += x * (gr + t * dr);
+        }
+        let (send_r, send_c) = (self.live.reverb * 0.5, self.live.chorus * 0.5);
+        for (send, bus) in [(send_r, mix.reverb), (send_c, mix.chorus)] {
+            if send > 0.0 {
+                let (g, d) = ((gl + gr) * send, (dl + dr) * send);
+                for (k, (x, b)) in mono.iter().zip(bus.iter_mut()).enumerate() {
+                    *b += x * (g + (base + k as f32) * d);
+                }
+            }
+        }
+        self.ramp_pos += produced as u32;
+        self.block_left -= (produced as u32).min(self.block_left);
+    }
+
+    /// Reads the sample at the voice's pitch into `out` (raw 16-bit units),
+    /// linear or cubic; returns how many frames were produced (fewer when
+    /// an unlooped sample ends).
+    #[inline(always)]
+    fn resample<const CUBIC: bool>(&mut self, font: &SoundFont<'_>, out: &mut [f32]) -> usize {
+        let data = font.sample_data();
         let looping = match self.loop_mode {
             LoopMode::Continuous => true,
             LoopMode::UntilRelease => !self.released,
@@ -455,78 +524,76 @@ impl Voice {
         let loop_len = Phase::from_num(self.loop_end.saturating_sub(self.loop_start));
         let loop_end = Phase::from_num(self.loop_end);
         let end = Phase::from_num(self.end);
-        let (send_r, send_c) = (self.live.reverb * 0.5, self.live.chorus * 0.5);
-        let filter_on = self.filter.active;
-        let mix_out = mix
-            .left
-            .iter_mut()
-            .zip(mix.right.iter_mut())
-            .zip(mix.reverb.iter_mut().zip(mix.chorus.iter_mut()));
-        let mut rendered = 0;
-        for ((l, r), (rv, ch)) in mix_out.take(n) {
-            let bits = self.phase.to_bits();
+        let (start, step) = (self.start, self.step);
+        let mut phase = self.phase;
+        let mut produced = out.len();
+        for (k, o) in out.iter_mut().enumerate() {
+            let bits = phase.to_bits();
             let i = (bits >> 32) as u32;
             let frac = (bits as u32) as f32 * (1.0 / 4_294_967_296.0);
-            let s = match interp {
-                Interpolation::Linear => {
-                    let (a, b) = if i + 1 < limit {
-                        (frame(font, i), frame(font, i + 1))
-                    } else {
-                        (
-                            self.fetch(font, i, looping),
-                            self.fetch(font, i + 1, looping),
-                        )
-                    };
-                    a + frac * (b - a)
-                }
-                Interpolation::Cubic => {
-                    let (p0, p1, p2, p3) = if i > self.start && i + 2 < limit {
-                        (
-                            frame(font, i - 1),
-                            frame(font, i),
-                            frame(font, i + 1),
-                            frame(font, i + 2),
-                        )
-                    } else {
-                        (
-                            self.fetch(font, i.wrapping_sub(1), looping),
-                            self.fetch(font, i, looping),
-                            self.fetch(font, i + 1, looping),
-                            self.fetch(font, i + 2, looping),
-                        )
-                    };
-                    let a = 0.5 * (p3 - p0) + 1.5 * (p1 - p2);
-                    let b = p0 - 2.5 * p1 + 2.0 * p2 - 0.5 * p3;
-                    let c = 0.5 * (p2 - p0);
-                    ((a * frac + b) * frac + c) * frac + p1
-                }
+            *o = if CUBIC {
+                // One bounds check for the four frames around the position.
+                let at = 2 * i as usize;
+                let window = if i > start && i + 2 < limit {
+                    data.get(at - 2..at + 6)
+                } else {
+                    None
+                };
+                let (p0, p1, p2, p3) = match window {
+                    Some(&[a0, a1, b0, b1, c0, c1, d0, d1]) => (
+                        f32::from(i16::from_le_bytes([a0, a1])),
+                        f32::from(i16::from_le_bytes([b0, b1])),
+                        f32::from(i16::from_le_bytes([c0, c1])),
+                        f32::from(i16::from_le_bytes([d0, d1])),
+                    ),
+                    _ => (
+                        self.fetch(font, i.wrapping_sub(1), looping),
+                        self.fetch(font, i, looping),
+                        self.fetch(font, i + 1, looping),
+                        self.fetch(font, i + 2, looping),
+                    ),
+                };
+                let a = 0.5 * (p3 - p0) + 1.5 * (p1 - p2);
+                let b = p0 - 2.5 * p1 + 2.0 * p2 - 0.5 * p3;
+                let c = 0.5 * (p2 - p0);
+                ((a * frac + b) * frac + c) * frac + p1
+            } else {
+                let at = 2 * i as usize;
+                let window = if i + 1 < limit {
+                    data.get(at..at + 4)
+                } else {
+                    None
+                };
+                let (a, b) = match window {
+                    Some(&[a0, a1, b0, b1]) => (
+                        f32::from(i16::from_le_bytes([a0, a1])),
+                        f32::from(i16::from_le_bytes([b0, b1])),
+                    ),
+                    _ => (
+                        self.fetch(font, i, looping),
+                        self.fetch(font, i + 1, looping),
+                    ),
+                };
+                a + frac * (b - a)
             };
-            let s = if filter_on { self.filter.process(s) } else { s };
-            self.gain_l += self.dgain_l;
-            self.gain_r += self.dgain_r;
-            let (gl, gr) = (s * self.gain_l, s * self.gain_r);
-            *l += gl;
-            *r += gr;
-            let mono = gl + gr;
-            *rv += mono * send_r;
-            *ch += mono * send_c;
-            self.phase = self.phase.wrapping_add(self.step);
-            rendered += 1;
+            phase = phase.wrapping_add(step);
             if looping {
-                if self.phase >= loop_end {
-                    self.phase -= loop_len;
+                if phase >= loop_end {
+                    phase -= loop_len;
                 }
-            } else if self.phase >= end {
+            } else if phase >= end {
                 self.done = true;
+                produced = k + 1;
                 break;
             }
         }
-        self.block_left -= rendered.min(self.block_left);
+        self.phase = phase;
+        produced
     }
 
-    /// Frame `i` as f32 in [-1, 1), wrapping into the loop while looping
+    /// Frame `i` in raw 16-bit units, wrapping into the loop while looping
     /// and reading silence outside the sample.
-    #[inline]
+    #[inline(never)]
     fn fetch(&self, font: &SoundFont<'_>, i: u32, looping: bool) -> f32 {
         let mut i = i;
         if looping && i >= self.loop_end {
@@ -542,5 +609,5 @@ impl Voice {
 
 #[inline(always)]
 fn frame(font: &SoundFont<'_>, i: u32) -> f32 {
-    f32::from(font.frame(i as usize)) * (1.0 / 32_768.0)
+    f32::from(font.frame(i as usize))
 }

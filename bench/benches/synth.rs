@@ -1,0 +1,147 @@
+//! Synthesis cost, Auralis beside rustysynth in the same run.
+//!
+//! - `voices/*`: N held organ notes (TimGM6mb, program 19, looped
+//!   samples), effects off, one 100 ms block per iteration; throughput
+//!   is voice-frames, so criterion's rate inverts to ns per voice-frame.
+//! - `midi_file/*`: the first 30 s of a real General MIDI file from
+//!   Debian's openttd-openmsx, effects on, 64 voices each.
+//!
+//! Needs `timgm6mb-soundfont` and `openttd-openmsx` installed.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use auralis_core::synth::{Interpolation, SoundFontRenderer, Synth};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+const SR: u32 = 44_100;
+const BLOCK: usize = 4410;
+const FONT: &str = "/usr/share/sounds/sf2/TimGM6mb.sf2";
+const MIDI: &str = "/usr/share/games/openttd/baseset/openmsx/be_sharp_bw_redfarn.mid";
+
+fn read(path: &str) -> Vec<u8> {
+    std::fs::read(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}: install timgm6mb-soundfont and openttd-openmsx"))
+}
+
+/// (channel, key) of the notes that make `n` voices with a preset of
+/// `per_note` voices per note.
+fn notes(n: usize, per_note: usize) -> Vec<(u8, u8)> {
+    (0..n / per_note)
+        .map(|i| ([0u8, 1, 2, 3, 4, 5, 6, 7][i % 8], 36 + (i / 8) as u8 * 2))
+        .collect()
+}
+
+fn voices(c: &mut Criterion) {
+    let font = read(FONT);
+    let rs_font =
+        Arc::new(rustysynth::SoundFont::new(&mut &font[..]).expect("rustysynth loads TimGM6mb"));
+    let mut group = c.benchmark_group("voices");
+    for n in [16usize, 64, 256] {
+        for interp in [Interpolation::Cubic, Interpolation::Linear] {
+            let mut s: Box<Synth<'_, 256>> = Box::new(Synth::new(SR).expect("rate"));
+            s.load_soundfont(&font).expect("font");
+            s.set_interpolation(interp);
+            s.configure_reverb(0.0, 0.0, 0.0);
+            for ch in 0..8 {
+                s.program_change(ch, 19).expect("program");
+            }
+            s.note_on(0, 30, 100).expect("note");
+            let per_note = s.active_voices().max(1);
+            s.all_sound_off(0).expect("off");
+            let (mut l, mut r) = (vec![0f32; BLOCK], vec![0f32; BLOCK]);
+            s.render(&mut l, &mut r);
+            for (ch, key) in notes(n, per_note) {
+                s.note_on(ch, key, 100).expect("note");
+            }
+            s.render(&mut l, &mut r);
+            assert_eq!(s.active_voices(), n, "voices sounding");
+            group.throughput(Throughput::Elements((n * BLOCK) as u64));
+            let name = match interp {
+                Interpolation::Cubic => "auralis_cubic",
+                Interpolation::Linear => "auralis_linear",
+            };
+            group.bench_function(BenchmarkId::new(name, n), |b| {
+                b.iter(|| s.render(black_box(&mut l), black_box(&mut r)))
+            });
+
+            if interp == Interpolation::Linear {
+                let mut settings = rustysynth::SynthesizerSettings::new(SR as i32);
+                settings.maximum_polyphony = 256;
+                settings.enable_reverb_and_chorus = false;
+                let mut rs = rustysynth::Synthesizer::new(&rs_font, &settings).expect("synth");
+                for ch in 0..8 {
+                    rs.process_midi_message(ch, 0xC0, 19, 0);
+                }
+                for (ch, key) in notes(n, per_note) {
+                    rs.note_on(i32::from(ch), i32::from(key), 100);
+                }
+                rs.render(&mut l, &mut r);
+                group.bench_function(BenchmarkId::new("rustysynth_linear", n), |b| {
+                    b.iter(|| rs.render(black_box(&mut l), black_box(&mut r)))
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+fn midi_file(c: &mut Criterion) {
+    let font = read(FONT);
+    let midi = read(MIDI);
+    let secs = 30u64;
+    let frames = secs * u64::from(SR);
+    let timeline = auralis_host::midi_file::read(&midi, SR).expect("midi");
+    let rs_font = Arc::new(rustysynth::SoundFont::new(&mut &font[..]).expect("font"));
+    let rs_midi = Arc::new(rustysynth::MidiFile::new(&mut &midi[..]).expect("midi"));
+    let mut group = c.benchmark_group("midi_file");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(frames));
+    for interp in [Interpolation::Cubic, Interpolation::Linear] {
+        let name = if interp == Interpolation::Cubic {
+            "auralis_cubic"
+        } else {
+            "auralis_linear"
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut s: Box<Synth<'_, 64>> = Box::new(Synth::new(SR).expect("rate"));
+                s.load_soundfont(&font).expect("font");
+                s.set_interpolation(interp);
+                let (mut l, mut r) = (vec![0f32; 4096], vec![0f32; 4096]);
+                let mut events = timeline.events.iter().peekable();
+                let mut frame = 0u64;
+                while frame < frames {
+                    while let Some((_, ev)) = events.next_if(|(f, _)| *f <= frame) {
+                        let _ = s.apply(*ev);
+                    }
+                    let next = events.peek().map_or(u64::MAX, |(f, _)| *f);
+                    let n = 4096u64.min(next - frame).min(frames - frame).max(1) as usize;
+                    s.render(&mut l[..n], &mut r[..n]);
+                    frame += n as u64;
+                }
+                black_box(l[0])
+            })
+        });
+    }
+    group.bench_function("rustysynth_linear", |b| {
+        b.iter(|| {
+            let settings = rustysynth::SynthesizerSettings::new(SR as i32);
+            let synth = rustysynth::Synthesizer::new(&rs_font, &settings).expect("synth");
+            let mut seq = rustysynth::MidiFileSequencer::new(synth);
+            seq.play(&rs_midi, false);
+            let (mut l, mut r) = (vec![0f32; 4096], vec![0f32; 4096]);
+            let mut frame = 0u64;
+            while frame < frames {
+                let n = 4096u64.min(frames - frame) as usize;
+                seq.render(&mut l[..n], &mut r[..n]);
+                frame += n as u64;
+            }
+            black_box(l[0])
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, voices, midi_file);
+criterion_main!(benches);
