@@ -21,12 +21,13 @@ pub(crate) fn abs_cents_to_hz(c: f32) -> f32 {
     8.175_799 * libm::exp2f(c / 1200.0)
 }
 
-/// Linear gain from centibels of attenuation.
+/// Linear gain from centibels of attenuation: 10^(−cB/200), computed as
+/// a power of two (cheaper than `powf`, and as exact for our purpose).
 pub(crate) fn cb_to_gain(cb: f32) -> f32 {
     if cb >= 1440.0 {
         0.0
     } else {
-        libm::powf(10.0, -cb / 200.0)
+        libm::exp2f(cb * (-core::f32::consts::LOG2_10 / 200.0))
     }
 }
 
@@ -355,6 +356,8 @@ pub(crate) struct LowPass {
     z2: f32,
     /// Smoothed cutoff in absolute cents; negative before the first update.
     cents: f32,
+    /// Cutoff and resonance the coefficients were computed for.
+    made_for: (f32, f32),
     pub(crate) active: bool,
 }
 
@@ -368,6 +371,7 @@ impl LowPass {
             z1: 0.0,
             z2: 0.0,
             cents: -1.0,
+            made_for: (-1.0, -1.0),
             active: false,
         }
     }
@@ -376,7 +380,8 @@ impl LowPass {
     /// the cutoff glides halfway to its target each control block.
     pub(crate) fn set(&mut self, cents: f32, q_cb: f32, sample_rate: f32) {
         let target = cents.clamp(1500.0, 13_500.0);
-        self.cents = if self.cents < 0.0 {
+        // Within a cent the glide snaps to its target, so it settles.
+        self.cents = if self.cents < 0.0 || (target - self.cents).abs() < 1.0 {
             target
         } else {
             self.cents + 0.5 * (target - self.cents)
@@ -386,6 +391,11 @@ impl LowPass {
             return;
         }
         self.active = true;
+        // A settled cutoff keeps its coefficients: no trigonometry per block.
+        if (self.cents, q_cb) == self.made_for {
+            return;
+        }
+        self.made_for = (self.cents, q_cb);
         let hz = abs_cents_to_hz(self.cents).min(0.45 * sample_rate);
         // Resonance: the peak stands q_cb above the DC gain; 0 cB is a
         // Butterworth response (Q = 1/√2).
