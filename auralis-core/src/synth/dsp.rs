@@ -345,14 +345,19 @@ impl Lfo {
     }
 }
 
-/// A resonant 2-pole low-pass filter (biquad, transposed direct form II).
+/// A resonant 2-pole low-pass filter (biquad, direct form I; a low-pass
+/// has b2 = b0).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LowPass {
     b0: f32,
     b1: f32,
     a1: f32,
     a2: f32,
+    x1: f32,
+    x2: f32,
+    /// Last output.
     z1: f32,
+    /// Output before that.
     z2: f32,
     /// Smoothed cutoff in absolute cents; negative before the first update.
     cents: f32,
@@ -368,6 +373,8 @@ impl LowPass {
             b1: 0.0,
             a1: 0.0,
             a2: 0.0,
+            x1: 0.0,
+            x2: 0.0,
             z1: 0.0,
             z2: 0.0,
             cents: -1.0,
@@ -411,11 +418,17 @@ impl LowPass {
         self.a2 = (1.0 - alpha) / a0;
     }
 
+    /// One sample, in direct form I: x1, x2 are the last inputs and
+    /// y1, y2 the last outputs (kept in z1..z4). Only `a1 · y1` lies on
+    /// the sample-to-sample dependency chain; the rest is computed off it.
     #[inline(always)]
     pub(crate) fn process(&mut self, x: f32) -> f32 {
-        let y = self.b0 * x + self.z1;
-        self.z1 = self.b1 * x - self.a1 * y + self.z2;
-        self.z2 = self.b0 * x - self.a2 * y;
+        let ahead = self.b0 * (x + self.x2) + self.b1 * self.x1 - self.a2 * self.z2;
+        let y = ahead - self.a1 * self.z1;
+        self.x2 = self.x1;
+        self.x1 = x;
+        self.z2 = self.z1;
+        self.z1 = y;
         y
     }
 }

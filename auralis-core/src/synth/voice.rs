@@ -553,10 +553,8 @@ impl Voice {
                         self.fetch(font, i + 2, looping),
                     ),
                 };
-                let a = 0.5 * (p3 - p0) + 1.5 * (p1 - p2);
-                let b = p0 - 2.5 * p1 + 2.0 * p2 - 0.5 * p3;
-                let c = 0.5 * (p2 - p0);
-                ((a * frac + b) * frac + c) * frac + p1
+                let [c0, c1, c2, c3] = cubic_weights(bits as u32);
+                (c0 * p0 + c1 * p1) + (c2 * p2 + c3 * p3)
             } else {
                 let at = 2 * i as usize;
                 let window = if i + 1 < limit {
@@ -610,4 +608,36 @@ impl Voice {
 #[inline(always)]
 fn frame(font: &SoundFont<'_>, i: u32) -> f32 {
     f32::from(font.frame(i as usize))
+}
+
+/// Fraction bits that select a row of [`CUBIC`].
+const CUBIC_BITS: u32 = 10;
+
+/// Catmull–Rom weights of the four frames around a position, for 1024
+/// fractions between frames. Built at compile time from polynomials only,
+/// so identical on every target.
+static CUBIC: [[f32; 4]; 1 << CUBIC_BITS] = {
+    let mut t = [[0f32; 4]; 1 << CUBIC_BITS];
+    let mut i = 0;
+    while i < t.len() {
+        let x = i as f32 / (1 << CUBIC_BITS) as f32;
+        let (x2, x3) = (x * x, x * x * x);
+        t[i] = [
+            -0.5 * x3 + x2 - 0.5 * x,
+            1.5 * x3 - 2.5 * x2 + 1.0,
+            -1.5 * x3 + 2.0 * x2 + 0.5 * x,
+            0.5 * x3 - 0.5 * x2,
+        ];
+        i += 1;
+    }
+    t
+};
+
+/// The cubic weights for a 32-bit phase fraction.
+#[inline(always)]
+fn cubic_weights(frac: u32) -> [f32; 4] {
+    CUBIC
+        .get((frac >> (32 - CUBIC_BITS)) as usize)
+        .copied()
+        .unwrap_or([0.0, 1.0, 0.0, 0.0])
 }
