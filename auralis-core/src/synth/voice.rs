@@ -616,6 +616,8 @@ const CUBIC_BITS: u32 = 10;
 /// Catmull–Rom weights of the four frames around a position, for 1024
 /// fractions between frames. Built at compile time from polynomials only,
 /// so identical on every target.
+// The index runs at compile time: out of range, it fails the build.
+#[allow(clippy::indexing_slicing)]
 static CUBIC: [[f32; 4]; 1 << CUBIC_BITS] = {
     let mut t = [[0f32; 4]; 1 << CUBIC_BITS];
     let mut i = 0;
