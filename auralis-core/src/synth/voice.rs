@@ -112,6 +112,9 @@ pub(crate) struct Voice {
     pub(crate) done: bool,
 }
 
+/// Gain under which a fading voice is inaudible in 16-bit output (−90 dB).
+const NOISE_FLOOR: f32 = 3.2e-5;
+
 /// Frames over which a stolen or cut voice fades to silence (about 3 ms).
 pub(crate) const FADE_FRAMES: u32 = 128;
 
@@ -412,6 +415,19 @@ impl Voice {
             if left == 0 {
                 self.done = true;
             }
+        }
+        // A voice that is fading for good (released, or decaying towards a
+        // silent sustain) ends once its whole gain is under the noise
+        // floor of 16-bit output, not just its envelope.
+        let fading = match self.vol.stage {
+            Stage::Release => true,
+            Stage::Decay | Stage::Sustain => {
+                cb_to_gain(self.vol_params.sustain + l.attenuation) < NOISE_FLOOR
+            }
+            _ => false,
+        };
+        if fading && amp < NOISE_FLOOR {
+            self.vol.stage = Stage::Done;
         }
         if self.vol.stage == Stage::Done {
             amp = 0.0;
