@@ -8,6 +8,8 @@
 )]
 
 pub mod bank;
+pub mod buffer;
+pub mod metrics;
 pub mod music;
 pub mod rng;
 pub mod synth;
