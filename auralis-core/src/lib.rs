@@ -9,6 +9,7 @@
 
 pub mod bank;
 pub mod buffer;
+pub mod engine;
 pub mod metrics;
 pub mod music;
 pub mod rng;

@@ -5,6 +5,7 @@
 //! that a hot path allocates nothing, and a tiny SoundFont builder for the
 //! corpus of broken fonts.
 
+pub mod loudness;
 pub mod sf2_builder;
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -100,3 +100,33 @@ fn synthesis_with_voice_stealing_allocates_nothing() {
     assert!(synth.stats().voices_stolen > 1000, "{:?}", synth.stats());
     assert!(l.iter().any(|&v| v != 0.0));
 }
+
+#[test]
+fn an_hour_of_streamed_chunks_allocates_nothing() {
+    use auralis_core::engine::{AudioChunk, Engine};
+    // The engine and chunk are made before counting; a big stack holds
+    // them on the way into their boxes in unoptimised builds.
+    let allocations = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(|| {
+            let ctx = MusicalContext::new(62, Mode::Dorian, 70.0, 0.6).unwrap();
+            let mut engine: Box<Engine<'static>> = Box::new(Engine::new(5, 44_100, ctx).unwrap());
+            let mut chunk = Box::new(AudioChunk::new());
+            let ((), n) = allocations_during(|| {
+                for i in 0..36_000u32 {
+                    // A parameter change every five minutes, through all presets.
+                    if i % 3000 == 2999 {
+                        let p = Preset::ALL[(i / 3000) as usize % 4];
+                        engine.set_context(engine.context().with_preset(p));
+                    }
+                    engine.next_chunk(&mut chunk);
+                }
+            });
+            assert_eq!(chunk.seq, 35_999);
+            n
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(allocations, 0, "streaming allocated {allocations} times");
+}

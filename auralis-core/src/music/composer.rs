@@ -287,6 +287,8 @@ pub struct Composer {
     context: MusicalContext,
     pending: Option<MusicalContext>,
     position: u64,
+    /// Where the last phrase started.
+    last_start: u64,
     harmony: Option<Harmony>,
     /// The sounding pad voicing; `None` before the first chord.
     voicing: Option<Voicing>,
@@ -313,6 +315,7 @@ impl Composer {
             context,
             pending: None,
             position: 0,
+            last_start: 0,
             harmony: None,
             voicing: None,
             melody: MelodyState {
@@ -352,6 +355,19 @@ impl Composer {
         self.voicing
     }
 
+    /// Makes the next phrase start at `frame` with a silent pad, cutting
+    /// the last phrase short there. The caller must have released every
+    /// note sounding at `frame`; the next phrase strikes the pad afresh
+    /// (in a new chord when the key or mode changes, else in the same one).
+    /// `frame` is clamped to lie within the last phrase.
+    ///
+    /// This is how a parameter change takes effect within seconds rather
+    /// than at the end of a long phrase.
+    pub fn restart_at(&mut self, frame: u64) {
+        self.position = frame.clamp(self.last_start, self.position);
+        self.voicing = None;
+    }
+
     /// What the composer has done so far.
     pub fn stats(&self) -> ComposerStats {
         self.stats
@@ -380,6 +396,7 @@ impl Composer {
         let n_bars = bars.get();
         let bar_pulses = 4 * PULSES_PER_BEAT;
         out.start = self.position;
+        self.last_start = self.position;
         out.end = self.position + clock.samples(u32::from(n_bars) * bar_pulses);
         out.bars = bars;
         out.context = ctx;
@@ -405,7 +422,15 @@ impl Composer {
                 dropped += self.change_chord(chord, time, &clock, &mut out.chords.pad);
                 self.stats.chord_changes += 1;
             } else if let Some(h) = self.harmony {
-                if h.pulses >= h.revoice_at {
+                if self.voicing.is_none() {
+                    // The pad was silenced (a restart): strike the chord again.
+                    let pcs = h.chord.pitch_classes();
+                    dropped += self.move_pad(
+                        Voicing::close(h.chord.root(), pcs),
+                        time,
+                        &mut out.chords.pad,
+                    );
+                } else if h.pulses >= h.revoice_at {
                     dropped += self.revoice(time, &mut out.chords.pad);
                 }
             }

@@ -1,0 +1,401 @@
+//! The engine: the composer and the synthesizer joined into an endless
+//! stream of 100 ms chunks, after the seed's `ISynthesisEngine`.
+
+use core::fmt;
+
+use crate::bank::{DEFAULT_SF2, PROGRAM_KEYS, PROGRAM_WARM_PAD};
+use crate::music::{
+    Composer, ComposerError, MusicalContext, NoteAction, Phrase, PhraseBars, PULSES_PER_BEAT,
+};
+use crate::synth::{MidiEvent, SoundFontRenderer, Synth, SynthError};
+
+/// Channel of the keys (melody).
+pub const KEYS_CHANNEL: u8 = 0;
+/// Channel of the pad (chords).
+pub const PAD_CHANNEL: u8 = 1;
+/// Longest chunk: 100 ms at 48 kHz, stereo.
+pub const MAX_CHUNK_SAMPLES: usize = 2 * 4800;
+/// Most events one phrase turns into (melody on/off pairs and pad events).
+const QUEUE: usize = 2 * crate::music::MAX_MELODY_NOTES + crate::music::MAX_PAD_EVENTS + 8;
+
+/// Why an engine could not be made.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EngineError {
+    /// The composer refused (sample rate).
+    Composer(ComposerError),
+    /// The synthesizer refused (sample rate, SoundFont).
+    Synth(SynthError),
+    /// Chunks are 100 ms, so the rate must be a multiple of 10 Hz, at
+    /// most 48 kHz.
+    ChunkRate(u32),
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::Composer(e) => write!(f, "{e}"),
+            EngineError::Synth(e) => write!(f, "{e}"),
+            EngineError::ChunkRate(r) => {
+                write!(
+                    f,
+                    "sample rate {r} Hz does not divide into 100 ms chunks: use 44100 or 48000"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for EngineError {}
+
+impl From<ComposerError> for EngineError {
+    fn from(e: ComposerError) -> Self {
+        EngineError::Composer(e)
+    }
+}
+
+impl From<SynthError> for EngineError {
+    fn from(e: SynthError) -> Self {
+        EngineError::Synth(e)
+    }
+}
+
+/// 100 ms of interleaved stereo 16-bit PCM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AudioChunk {
+    /// Sequence number: 0, 1, 2, … with no gaps.
+    pub seq: u64,
+    /// Frame of the stream at which the chunk starts.
+    pub start_frame: u64,
+    /// Frames in the chunk (4410 at 44.1 kHz, 4800 at 48 kHz).
+    pub frames: u16,
+    /// Always 2.
+    pub channels: u8,
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Interleaved L, R samples; the first `2 × frames` are valid.
+    pub pcm: [i16; MAX_CHUNK_SAMPLES],
+}
+
+impl AudioChunk {
+    /// An empty chunk to render into.
+    pub const fn new() -> Self {
+        Self {
+            seq: 0,
+            start_frame: 0,
+            frames: 0,
+            channels: 2,
+            sample_rate: 0,
+            pcm: [0; MAX_CHUNK_SAMPLES],
+        }
+    }
+
+    /// The valid samples.
+    pub fn samples(&self) -> &[i16] {
+        self.pcm.get(..2 * usize::from(self.frames)).unwrap_or(&[])
+    }
+
+    /// Start time in seconds from the start of the stream.
+    pub fn timestamp(&self) -> f64 {
+        self.start_frame as f64 / f64::from(self.sample_rate.max(1))
+    }
+}
+
+impl Default for AudioChunk {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What happened in a chunk besides its audio.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ChunkInfo {
+    /// The chunk's sequence number.
+    pub seq: u64,
+    /// `Some` in the first chunk rendered with new parameters.
+    pub params: Option<MusicalContext>,
+}
+
+/// Converts a float sample to 16-bit PCM: scaled by 32767, rounded to
+/// nearest, clamped. Deterministic everywhere.
+#[inline]
+pub fn to_pcm(x: f32) -> i16 {
+    let v = x * 32_767.0;
+    let r = if v >= 0.0 { v + 0.5 } else { v - 0.5 };
+    r.clamp(-32_768.0, 32_767.0) as i16
+}
+
+/// The engine: endless, seamless ambient music in chunks.
+///
+/// Methods: [`Engine::new`], [`Engine::with_soundfont`],
+/// [`Engine::set_context`], [`Engine::context`], [`Engine::next_chunk`],
+/// [`Engine::render`], [`Engine::device`], [`Engine::frame`].
+///
+/// Phrases chain without a seam: the pad's notes ring across phrase
+/// boundaries and the synthesizer runs continuously. A parameter change
+/// takes effect at the next beat (within 1.5 s at 40 BPM): the phrase is
+/// cut there, its notes released, and the next phrase starts with the new
+/// parameters. Changes before that beat replace each other.
+///
+/// # Real-time
+/// After construction nothing allocates, locks or panics.
+pub struct Engine<'a, const VOICES: usize = 64> {
+    composer: Composer,
+    synth: Synth<'a, VOICES>,
+    bars: PhraseBars,
+    /// Events of the current phrase, (frame, push order, event), in time
+    /// order; those from `next` on are not yet handed to the synthesizer.
+    queue: heapless::Vec<(u64, u16, MidiEvent), QUEUE>,
+    next: usize,
+    phrase: Phrase,
+    /// A parameter change waiting for its beat.
+    pending: Option<MusicalContext>,
+    switch_at: Option<u64>,
+    frame: u64,
+    seq: u64,
+    chunk_frames: usize,
+    left: [f32; MAX_CHUNK_SAMPLES / 2],
+    right: [f32; MAX_CHUNK_SAMPLES / 2],
+}
+
+impl<const VOICES: usize> Engine<'static, VOICES> {
+    /// An engine at `sample_rate` (44100 or 48000) playing the built-in
+    /// bank, composing from `seed` in `context`.
+    pub fn new(seed: u64, sample_rate: u32, context: MusicalContext) -> Result<Self, EngineError> {
+        Self::with_soundfont(seed, sample_rate, context, DEFAULT_SF2)
+    }
+}
+
+impl<'a, const VOICES: usize> Engine<'a, VOICES> {
+    /// An engine playing the SoundFont in `font` (its programs 0 and 89,
+    /// or the nearest the font has).
+    pub fn with_soundfont(
+        seed: u64,
+        sample_rate: u32,
+        context: MusicalContext,
+        font: &'a [u8],
+    ) -> Result<Self, EngineError> {
+        if sample_rate % 10 != 0 || sample_rate as usize / 10 > MAX_CHUNK_SAMPLES / 2 {
+            return Err(EngineError::ChunkRate(sample_rate));
+        }
+        let composer = Composer::new(seed, sample_rate, context)?;
+        let mut synth = Synth::new(sample_rate)?;
+        synth.load_soundfont(font)?;
+        synth.program_change(KEYS_CHANNEL, PROGRAM_KEYS)?;
+        synth.program_change(PAD_CHANNEL, PROGRAM_WARM_PAD)?;
+        // Balance: keys a little above the pad, both well into the reverb.
+        synth.control_change(KEYS_CHANNEL, 7, 112)?;
+        synth.control_change(PAD_CHANNEL, 7, 92)?;
+        synth.control_change(KEYS_CHANNEL, 91, 70)?;
+        synth.control_change(PAD_CHANNEL, 91, 90)?;
+        synth.configure_reverb(0.82, 0.45, 0.35);
+        synth.set_chorus(0.25);
+        synth.set_gain(GAIN);
+        Ok(Self {
+            composer,
+            synth,
+            bars: PhraseBars::Eight,
+            queue: heapless::Vec::new(),
+            next: 0,
+            phrase: Phrase::empty(),
+            pending: None,
+            switch_at: None,
+            frame: 0,
+            seq: 0,
+            chunk_frames: sample_rate as usize / 10,
+            left: [0.0; MAX_CHUNK_SAMPLES / 2],
+            right: [0.0; MAX_CHUNK_SAMPLES / 2],
+        })
+    }
+
+    /// "CPU" and the instruction-set level the voice loop uses.
+    pub const fn device(&self) -> &'static str {
+        "CPU (scalar)"
+    }
+
+    /// Frames rendered so far.
+    pub const fn frame(&self) -> u64 {
+        self.frame
+    }
+
+    /// The parameters sounding now, or waiting to (the last requested).
+    pub fn context(&self) -> MusicalContext {
+        self.pending.unwrap_or(self.phrase.context)
+    }
+
+    /// Asks for new parameters; they take effect at the next beat.
+    pub fn set_context(&mut self, context: MusicalContext) {
+        self.pending = Some(context);
+        self.composer.set_context(context);
+    }
+
+    /// Renders the next 100 ms into `out`.
+    ///
+    /// # Real-time
+    /// No allocation, no locks.
+    pub fn next_chunk(&mut self, out: &mut AudioChunk) -> ChunkInfo {
+        let n = self.chunk_frames;
+        let start = self.frame;
+        let mut info = ChunkInfo {
+            seq: self.seq,
+            params: None,
+        };
+        let (mut left, mut right) = (self.left, self.right);
+        if let (Some(l), Some(r)) = (left.get_mut(..n), right.get_mut(..n)) {
+            info.params = self.render(l, r);
+            for ((pair, a), b) in out.pcm.chunks_exact_mut(2).zip(l.iter()).zip(r.iter()) {
+                if let [pl, pr] = pair {
+                    *pl = to_pcm(*a);
+                    *pr = to_pcm(*b);
+                }
+            }
+        }
+        self.left = left;
+        self.right = right;
+        out.seq = self.seq;
+        out.start_frame = start;
+        out.frames = n as u16;
+        out.channels = 2;
+        out.sample_rate = self.synth.sample_rate();
+        self.seq += 1;
+        info
+    }
+
+    /// Renders `left.len()` frames of the stream (any count). Returns the
+    /// new parameters when they took effect within these frames.
+    pub fn render(&mut self, left: &mut [f32], right: &mut [f32]) -> Option<MusicalContext> {
+        let n = left.len().min(right.len()) as u64;
+        let end = self.frame + n;
+        let mut changed = None;
+        if self.pending.is_some() && self.switch_at.is_none() && self.phrase.end > 0 {
+            self.cut_at_next_beat();
+        }
+        // Hand the synthesizer every event before `end`, composing the
+        // next phrase whenever the current one runs out.
+        for _ in 0..64 {
+            while let Some(&(t, _, ev)) = self.queue.get(self.next) {
+                if t >= end {
+                    break;
+                }
+                // The queue never holds more than a phrase: it fits.
+                let _ = self.synth.schedule(t, ev);
+                self.next += 1;
+            }
+            if self.next < self.queue.len() || self.composer.position() >= end {
+                break;
+            }
+            let new_params = self.switch_at.take().is_some() || self.phrase.end == 0;
+            self.compose_next();
+            if new_params && self.pending.take().is_some() {
+                changed = Some(self.phrase.context);
+            }
+        }
+        self.synth.render(left, right);
+        self.frame = end;
+        changed
+    }
+
+    /// Composes the next phrase and queues its events in time order.
+    fn compose_next(&mut self) {
+        self.composer.compose_into(self.bars, &mut self.phrase);
+        self.queue.clear();
+        self.next = 0;
+        let mut order = 0u16;
+        let mut push =
+            |q: &mut heapless::Vec<(u64, u16, MidiEvent), QUEUE>, t: u64, ev: MidiEvent| {
+                let _ = q.push((t, order, ev));
+                order = order.wrapping_add(1);
+            };
+        for e in self.phrase.chords.pad() {
+            let ev = match e.action {
+                NoteAction::On { velocity } => MidiEvent::NoteOn {
+                    channel: PAD_CHANNEL,
+                    key: e.pitch,
+                    velocity,
+                },
+                NoteAction::Off => MidiEvent::NoteOff {
+                    channel: PAD_CHANNEL,
+                    key: e.pitch,
+                },
+            };
+            push(&mut self.queue, e.time, ev);
+        }
+        for n in self.phrase.melody.notes() {
+            let on = MidiEvent::NoteOn {
+                channel: KEYS_CHANNEL,
+                key: n.pitch,
+                velocity: n.velocity,
+            };
+            push(&mut self.queue, n.start, on);
+            push(
+                &mut self.queue,
+                n.end,
+                MidiEvent::NoteOff {
+                    channel: KEYS_CHANNEL,
+                    key: n.pitch,
+                },
+            );
+        }
+        // Loudness follows intensity, but only half as much as the notes
+        // alone would make it: expression at the phrase start (ramped by
+        // the voices over one control block, so it cannot click).
+        let expression = expression_for(self.phrase.context.intensity());
+        for channel in [KEYS_CHANNEL, PAD_CHANNEL] {
+            let cc = MidiEvent::ControlChange {
+                channel,
+                controller: 11,
+                value: expression,
+            };
+            push(&mut self.queue, self.phrase.start, cc);
+        }
+        // By time; at one time offs before ons; otherwise in push order.
+        self.queue.sort_unstable_by_key(|&(t, order, ev)| {
+            (t, !matches!(ev, MidiEvent::NoteOff { .. }), order)
+        });
+    }
+
+    /// Cuts the current phrase at the first beat at or after the current
+    /// frame: later events are dropped, every note is released there, and
+    /// the composer restarts there with the pending parameters.
+    fn cut_at_next_beat(&mut self) {
+        let p = &self.phrase;
+        let beat = (u64::from(self.synth.sample_rate()) * 60_000 * u64::from(PULSES_PER_BEAT)
+            / ((f64::from(p.context.bpm()) * 1000.0 + 0.5) as u64 * u64::from(PULSES_PER_BEAT)))
+        .max(1);
+        let since = self.frame.saturating_sub(p.start);
+        let at = (p.start + since.div_ceil(beat) * beat).min(p.end);
+        let keep = self
+            .queue
+            .iter()
+            .position(|&(t, _, _)| t >= at)
+            .unwrap_or(self.queue.len())
+            .max(self.next);
+        self.queue.truncate(keep);
+        for channel in [KEYS_CHANNEL, PAD_CHANNEL] {
+            let _ = self.queue.push((
+                at,
+                u16::MAX,
+                MidiEvent::ControlChange {
+                    channel,
+                    controller: 123,
+                    value: 0,
+                },
+            ));
+        }
+        self.composer.restart_at(at);
+        self.switch_at = Some(at);
+    }
+}
+
+/// Master gain before the limiter, set so that intensity 0.5 plays at
+/// about −18 LUFS with the built-in bank (see the loudness test).
+const GAIN: f32 = 3.9;
+
+/// Expression (CC11) for an intensity: 100 (−4.2 dB) at 0.5, up to
+/// +3.5 dB at 0 and down 3.5 dB at 1, which halves how much louder dense,
+/// hard-played music gets. The default expression modulator gives
+/// 40·log10(v/127) dB.
+fn expression_for(intensity: f32) -> u8 {
+    let db = -4.15 + 7.0 * (0.5 - intensity);
+    let v = 127.0 * libm::powf(10.0, db / 40.0);
+    (v + 0.5).clamp(1.0, 127.0) as u8
+}
