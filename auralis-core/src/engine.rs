@@ -207,6 +207,27 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         })
     }
 
+    /// Linear or cubic (the default) sample interpolation.
+    pub fn set_interpolation(&mut self, interpolation: crate::synth::Interpolation) {
+        self.synth.set_interpolation(interpolation);
+    }
+
+    /// Reverb and chorus on (the default) or off.
+    pub fn set_effects(&mut self, on: bool) {
+        if on {
+            self.synth.configure_reverb(0.82, 0.45, 0.35);
+            self.synth.set_chorus(0.25);
+        } else {
+            self.synth.configure_reverb(0.0, 0.0, 0.0);
+            self.synth.set_chorus(0.0);
+        }
+    }
+
+    /// The phrase being played (empty before the first render).
+    pub fn phrase(&self) -> &Phrase {
+        &self.phrase
+    }
+
     /// "CPU" and the instruction-set level the voice loop uses.
     pub const fn device(&self) -> &'static str {
         "CPU (scalar)"

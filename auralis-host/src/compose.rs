@@ -12,21 +12,17 @@ use crate::midi;
 /// ticks, so any rate gives the same file.
 const SAMPLE_RATE: u32 = 44_100;
 
-/// Arguments of `compose`.
+/// The musical arguments `compose` and `render` share.
 #[derive(Debug, Args)]
-pub(crate) struct ComposeArgs {
+pub(crate) struct MusicArgs {
     /// Seed of the composition: the same seed and settings give the same
     /// music. Default: a fresh seed, printed so that you can repeat it.
     #[arg(long)]
-    seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
 
-    /// Minutes of music to compose (up to 1440).
+    /// Minutes of music (up to 1440).
     #[arg(long, default_value_t = 10.0, value_parser = parse_minutes)]
-    minutes: f64,
-
-    /// The MIDI file to write.
-    #[arg(long, short, default_value = "ambient.mid")]
-    out: PathBuf,
+    pub(crate) minutes: f64,
 
     /// Key: a MIDI root pitch 60–71 or a note name (C, D, Eb, F#, …).
     #[arg(long, default_value = "60", value_parser = parse_key)]
@@ -49,6 +45,34 @@ pub(crate) struct ComposeArgs {
     /// bright (lydian, 70, 0.6). The key stays as given.
     #[arg(long, value_parser = parse_preset)]
     preset: Option<Preset>,
+}
+
+impl MusicArgs {
+    /// The musical context the arguments describe.
+    pub(crate) fn context(&self) -> Result<MusicalContext, String> {
+        let base = MusicalContext::new(self.key, self.mode, self.bpm, self.intensity)
+            .map_err(|e| e.to_string())?;
+        Ok(match self.preset {
+            Some(p) => base.with_preset(p),
+            None => base,
+        })
+    }
+
+    /// The seed given, or a fresh one.
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed.unwrap_or_else(fresh_seed)
+    }
+}
+
+/// Arguments of `compose`.
+#[derive(Debug, Args)]
+pub(crate) struct ComposeArgs {
+    #[command(flatten)]
+    music: MusicArgs,
+
+    /// The MIDI file to write.
+    #[arg(long, short, default_value = "ambient.mid")]
+    out: PathBuf,
 
     /// Bars per phrase: 8 or 16.
     #[arg(long, default_value_t = 8, value_parser = parse_bars)]
@@ -57,11 +81,11 @@ pub(crate) struct ComposeArgs {
 
 /// Runs `compose`; the error is a sentence for the user.
 pub(crate) fn run(args: &ComposeArgs) -> Result<(), String> {
-    let context = args.context()?;
+    let context = args.music.context()?;
     let bars = PhraseBars::try_from(args.phrase_bars).map_err(|e| e.to_string())?;
-    let seed = args.seed.unwrap_or_else(fresh_seed);
+    let seed = args.music.seed();
     let mut composer = Composer::new(seed, SAMPLE_RATE, context).map_err(|e| e.to_string())?;
-    let limit = (args.minutes * 60.0 * f64::from(SAMPLE_RATE)).ceil() as u64;
+    let limit = (args.music.minutes * 60.0 * f64::from(SAMPLE_RATE)).ceil() as u64;
     let mut phrases: Vec<Phrase> = Vec::new();
     while composer.position() < limit {
         phrases.push(composer.next_phrase(bars));
@@ -93,21 +117,10 @@ pub(crate) fn run(args: &ComposeArgs) -> Result<(), String> {
             stats.dropped_events
         );
     }
-    if args.seed.is_none() {
+    if args.music.seed.is_none() {
         eprintln!("to compose this again, add --seed {seed}");
     }
     Ok(())
-}
-
-impl ComposeArgs {
-    fn context(&self) -> Result<MusicalContext, String> {
-        let base = MusicalContext::new(self.key, self.mode, self.bpm, self.intensity)
-            .map_err(|e| e.to_string())?;
-        Ok(match self.preset {
-            Some(p) => base.with_preset(p),
-            None => base,
-        })
-    }
 }
 
 fn fresh_seed() -> u64 {

@@ -22,7 +22,7 @@ enum Command {
     Compose(compose::ComposeArgs),
     /// Write the built-in SoundFont (soft keys and pads) to a file.
     Bank(BankArgs),
-    /// Render a Standard MIDI File to WAV through the SoundFont synthesizer.
+    /// Render the endless stream (or a MIDI file, with --midi) to WAV.
     Render(render::RenderArgs),
 }
 

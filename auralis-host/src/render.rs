@@ -1,12 +1,15 @@
-//! `auralis-host render --midi`: a Standard MIDI File through the
-//! synthesizer into a WAV file, reverb tail included.
+//! `auralis-host render`: the generative stream (or, with `--midi`, a
+//! Standard MIDI File) through the synthesizer into a WAV file.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use auralis_core::engine::{to_pcm, Engine};
 use auralis_core::synth::{Interpolation, SoundFontRenderer, Synth};
 use auralis_host::midi_file;
 use clap::{Args, ValueEnum};
+
+use crate::compose::MusicArgs;
 
 /// Frames rendered per step.
 const BLOCK: usize = 4096;
@@ -27,11 +30,15 @@ pub(crate) enum InterpolationArg {
 /// Arguments of `render`.
 #[derive(Debug, Args)]
 pub(crate) struct RenderArgs {
-    /// The Standard MIDI File to render (format 0 or 1).
-    #[arg(long)]
-    midi: PathBuf,
+    /// Render this Standard MIDI File (format 0 or 1) instead of the
+    /// generative stream.
+    #[arg(long, conflicts_with_all = ["seed", "minutes", "key", "mode", "bpm", "intensity", "preset"])]
+    midi: Option<PathBuf>,
 
-    /// The SoundFont to play it with. Default: the built-in bank.
+    #[command(flatten)]
+    music: MusicArgs,
+
+    /// The SoundFont to play with. Default: the built-in bank.
     #[arg(long)]
     soundfont: Option<PathBuf>,
 
@@ -43,7 +50,8 @@ pub(crate) struct RenderArgs {
     #[arg(long)]
     no_effects: bool,
 
-    /// Output sample rate in Hz.
+    /// Output sample rate in Hz (the generative stream needs a multiple of
+    /// 10 Hz up to 48000, for its 100 ms chunks).
     #[arg(long, default_value_t = 44_100, value_parser = clap::value_parser!(u32).range(8_000..=192_000))]
     sample_rate: u32,
 
@@ -56,13 +64,100 @@ pub(crate) struct RenderArgs {
     out: PathBuf,
 }
 
-/// Runs `render --midi`; the error is a sentence for the user.
+impl RenderArgs {
+    fn interpolation(&self) -> Interpolation {
+        match self.interpolation {
+            InterpolationArg::Linear => Interpolation::Linear,
+            InterpolationArg::Cubic => Interpolation::Cubic,
+        }
+    }
+
+    fn wav(&self) -> Result<Wav, String> {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: self.sample_rate,
+            bits_per_sample: if self.float { 32 } else { 16 },
+            sample_format: if self.float {
+                hound::SampleFormat::Float
+            } else {
+                hound::SampleFormat::Int
+            },
+        };
+        let writer = hound::WavWriter::create(&self.out, spec).map_err(|e| self.write_error(e))?;
+        Ok(Wav {
+            writer,
+            float: self.float,
+        })
+    }
+
+    fn write_error(&self, e: hound::Error) -> String {
+        format!("cannot write {}: {e}", self.out.display())
+    }
+}
+
+/// The WAV file being written.
+struct Wav {
+    writer: hound::WavWriter<std::io::BufWriter<std::fs::File>>,
+    float: bool,
+}
+
+impl Wav {
+    fn write(&mut self, l: &[f32], r: &[f32]) -> Result<(), hound::Error> {
+        for (a, b) in l.iter().zip(r) {
+            if self.float {
+                self.writer.write_sample(*a)?;
+                self.writer.write_sample(*b)?;
+            } else {
+                self.writer.write_sample(to_pcm(*a))?;
+                self.writer.write_sample(to_pcm(*b))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Progress on stderr, when it is a terminal.
+struct Progress {
+    on: bool,
+    last: u64,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Self {
+            on: std::io::stderr().is_terminal(),
+            last: u64::MAX,
+        }
+    }
+
+    fn show(&mut self, what: &Path, done: u64, total: u64, sr: u64) {
+        let percent = (done.min(total) * 100).checked_div(total).unwrap_or(100);
+        if self.on && percent != self.last {
+            eprint!(
+                "\rrendering {}: {percent:3}% ({} of {})",
+                what.display(),
+                clock(done / sr),
+                clock(total / sr)
+            );
+            self.last = percent;
+        }
+    }
+
+    fn finish(&self) {
+        if self.on {
+            eprintln!();
+        }
+    }
+}
+
+/// m:ss.
+fn clock(secs: u64) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+/// Runs `render`; the error is a sentence for the user.
 pub(crate) fn run(args: &RenderArgs) -> Result<(), String> {
-    let midi = std::fs::read(&args.midi)
-        .map_err(|e| format!("cannot read {}: {e}", args.midi.display()))?;
-    let timeline = midi_file::read(&midi, args.sample_rate)
-        .map_err(|e| format!("{}: {e}", args.midi.display()))?;
-    let font_bytes = match &args.soundfont {
+    let font = match &args.soundfont {
         Some(path) => {
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
         }
@@ -72,52 +167,91 @@ pub(crate) fn run(args: &RenderArgs) -> Result<(), String> {
         .soundfont
         .as_ref()
         .map_or("the built-in bank".to_string(), |p| p.display().to_string());
+    match &args.midi {
+        Some(midi) => render_midi(args, midi, &font, &font_name),
+        None => render_stream(args, &font, &font_name),
+    }
+}
+
+/// The generative stream, exactly as the server plays it, for `--minutes`.
+fn render_stream(args: &RenderArgs, font: &[u8], font_name: &str) -> Result<(), String> {
+    let context = args.music.context()?;
+    let seed = args.music.seed();
+    let mut engine: Box<Engine<'_>> = Box::new(
+        Engine::with_soundfont(seed, args.sample_rate, context, font)
+            .map_err(|e| format!("cannot start the engine with {font_name}: {e}"))?,
+    );
+    engine.set_interpolation(args.interpolation());
+    engine.set_effects(!args.no_effects);
+    let mut wav = args.wav()?;
+    let sr = u64::from(args.sample_rate);
+    let total = (args.music.minutes * 60.0 * sr as f64).ceil() as u64;
+    let mut progress = Progress::new();
+    let (mut l, mut r) = (vec![0f32; BLOCK], vec![0f32; BLOCK]);
+    let mut frame = 0u64;
+    while frame < total {
+        let n = (BLOCK as u64).min(total - frame) as usize;
+        engine.render(&mut l[..n], &mut r[..n]);
+        wav.write(&l[..n], &r[..n])
+            .map_err(|e| args.write_error(e))?;
+        frame += n as u64;
+        progress.show(&args.out, frame, total, sr);
+    }
+    wav.writer.finalize().map_err(|e| args.write_error(e))?;
+    progress.finish();
+    eprintln!(
+        "wrote {}: {} of {} {} at {} BPM, intensity {}, with {font_name} (seed {seed})",
+        args.out.display(),
+        clock(total / sr),
+        context.spelling().name(context.key_pc()),
+        context.mode(),
+        context.bpm(),
+        context.intensity()
+    );
+    if args.music.seed.is_none() {
+        eprintln!("to render this again, add --seed {seed}");
+    }
+    Ok(())
+}
+
+/// A MIDI file, keeping the tail after its last event.
+fn render_midi(
+    args: &RenderArgs,
+    midi_path: &Path,
+    font: &[u8],
+    font_name: &str,
+) -> Result<(), String> {
+    let midi = std::fs::read(midi_path)
+        .map_err(|e| format!("cannot read {}: {e}", midi_path.display()))?;
+    let timeline = midi_file::read(&midi, args.sample_rate)
+        .map_err(|e| format!("{}: {e}", midi_path.display()))?;
     let mut synth: Box<Synth<'_, 256>> =
         Box::new(Synth::new(args.sample_rate).map_err(|e| e.to_string())?);
     synth
-        .load_soundfont(&font_bytes)
+        .load_soundfont(font)
         .map_err(|e| format!("{font_name} is not a usable SoundFont: {e}"))?;
-    synth.set_interpolation(match args.interpolation {
-        InterpolationArg::Linear => Interpolation::Linear,
-        InterpolationArg::Cubic => Interpolation::Cubic,
-    });
+    synth.set_interpolation(args.interpolation());
     if args.no_effects {
         synth.configure_reverb(0.0, 0.0, 0.0);
         synth.set_chorus(0.0);
     } else {
         synth.set_chorus(0.3);
     }
-
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: args.sample_rate,
-        bits_per_sample: if args.float { 32 } else { 16 },
-        sample_format: if args.float {
-            hound::SampleFormat::Float
-        } else {
-            hound::SampleFormat::Int
-        },
-    };
-    let mut wav = hound::WavWriter::create(&args.out, spec)
-        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
-    let write_err = |e: hound::Error| format!("cannot write {}: {e}", args.out.display());
-
-    let progress = std::io::stderr().is_terminal();
+    let mut wav = args.wav()?;
     let sr = u64::from(args.sample_rate);
+    let mut progress = Progress::new();
     let (mut l, mut r) = (vec![0f32; BLOCK], vec![0f32; BLOCK]);
     let mut events = timeline.events.iter().peekable();
     let mut frame = 0u64;
     let mut silent_since: Option<u64> = None;
-    let mut last_percent = u64::MAX;
     loop {
         while let Some((_, ev)) = events.next_if(|(f, _)| *f <= frame) {
-            // Out-of-range data bytes cannot come from midly's types; a bad
-            // event would be skipped, never fatal.
+            // midly's types keep data bytes in range; a refused event
+            // would be skipped, never fatal.
             let _ = synth.apply(*ev);
         }
         let next_event = events.peek().map_or(u64::MAX, |(f, _)| *f);
-        let past_end = frame >= timeline.end;
-        if past_end {
+        if frame >= timeline.end {
             if synth.active_voices() == 0 {
                 let since = *silent_since.get_or_insert(frame);
                 if frame >= since + REVERB_TAIL_SECS * sr {
@@ -129,45 +263,22 @@ pub(crate) fn run(args: &RenderArgs) -> Result<(), String> {
             }
         }
         let n = (BLOCK as u64).min(next_event.saturating_sub(frame)).max(1) as usize;
-        let (bl, br) = (&mut l[..n], &mut r[..n]);
-        synth.render(bl, br);
-        for (a, b) in bl.iter().zip(br.iter()) {
-            if args.float {
-                wav.write_sample(*a).map_err(write_err)?;
-                wav.write_sample(*b).map_err(write_err)?;
-            } else {
-                wav.write_sample(to_i16(*a)).map_err(write_err)?;
-                wav.write_sample(to_i16(*b)).map_err(write_err)?;
-            }
-        }
+        synth.render(&mut l[..n], &mut r[..n]);
+        wav.write(&l[..n], &r[..n])
+            .map_err(|e| args.write_error(e))?;
         frame += n as u64;
-        if progress && timeline.end > 0 {
-            let percent = (frame.min(timeline.end) * 100 / timeline.end).min(100);
-            if percent != last_percent {
-                eprint!("\rrendering {}: {percent:3}%", args.midi.display());
-                last_percent = percent;
-            }
-        }
+        progress.show(midi_path, frame, timeline.end, sr);
     }
-    wav.finalize().map_err(write_err)?;
-    if progress {
-        eprintln!();
-    }
-    let stats = synth.stats();
+    wav.writer.finalize().map_err(|e| args.write_error(e))?;
+    progress.finish();
     eprintln!(
         "wrote {}: {:.1} s at {} Hz from {} with {} ({} voices stolen)",
         args.out.display(),
         frame as f64 / sr as f64,
         args.sample_rate,
-        args.midi.display(),
+        midi_path.display(),
         font_name,
-        stats.voices_stolen
+        synth.stats().voices_stolen
     );
     Ok(())
-}
-
-/// Float to 16-bit PCM, rounding to nearest; the limiter keeps input in
-/// [-1, 1], and the clamp keeps the cast exact anyway.
-fn to_i16(x: f32) -> i16 {
-    (x * 32_767.0).round().clamp(-32_768.0, 32_767.0) as i16
 }

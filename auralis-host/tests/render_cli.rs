@@ -169,7 +169,100 @@ fn bad_files_get_a_clear_message_and_no_panic() {
         assert!(err.contains(expect), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
-    let o = run(&["render", "--out", "x.wav"], &[]);
+    let o = run(&["render", "--minutes", "1"], &[]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--midi"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--out"));
+    let o = run(
+        &["render", "--seed", "3", "--midi"],
+        &[good_mid.as_path(), Path::new("--out"), &out],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot be used with"));
+    let o = run(
+        &[
+            "render",
+            "--sample-rate",
+            "44105",
+            "--minutes",
+            "0.1",
+            "--out",
+        ],
+        &[&out],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("44100 or 48000"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn renders_the_generative_stream_reproducibly() {
+    let (a, b, c) = (scratch("s1.wav"), scratch("s2.wav"), scratch("s3.wav"));
+    for out in [&a, &b] {
+        let o = run(
+            &[
+                "render",
+                "--seed",
+                "7",
+                "--minutes",
+                "0.5",
+                "--preset",
+                "sleep",
+                "--out",
+            ],
+            &[out],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = run(
+        &[
+            "render",
+            "--seed",
+            "8",
+            "--minutes",
+            "0.5",
+            "--preset",
+            "sleep",
+            "--out",
+        ],
+        &[&c],
+    );
+    assert!(o.status.success());
+    let (bytes_a, bytes_c) = (std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap());
+    assert_eq!(
+        bytes_a,
+        std::fs::read(&b).unwrap(),
+        "same arguments, different WAV"
+    );
+    assert_ne!(bytes_a, bytes_c, "another seed should be other music");
+    let (spec, s) = read_wav(&a);
+    assert_eq!(
+        (spec.channels, spec.sample_rate, spec.bits_per_sample),
+        (2, 44_100, 16)
+    );
+    assert_eq!(s.len(), 2 * 44_100 * 30);
+    assert!(rms(&s[44_100..]) > 1e-3);
+    let o = run(
+        &[
+            "render",
+            "--seed",
+            "7",
+            "--minutes",
+            "0.1",
+            "--sample-rate",
+            "48000",
+            "--float",
+            "--out",
+        ],
+        &[&c],
+    );
+    assert!(o.status.success());
+    let (spec, s) = read_wav(&c);
+    assert_eq!(
+        (spec.sample_rate, spec.sample_format),
+        (48_000, hound::SampleFormat::Float)
+    );
+    assert_eq!(s.len(), 2 * 4800 * 60);
 }

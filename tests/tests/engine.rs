@@ -192,3 +192,26 @@ fn same_seed_same_chunks() {
         );
     });
 }
+
+#[test]
+fn the_engine_plays_exactly_what_the_composer_writes() {
+    // `compose` writes the composer's phrases to MIDI; `render` and the
+    // server play the engine's: for the same seed and context they must be
+    // the same phrases.
+    big_stack(|| {
+        use auralis_core::music::{Composer, PhraseBars};
+        let c = ctx(62, Mode::Dorian, 66.0, 0.5);
+        let mut composer = Composer::new(7, 44_100, c).unwrap();
+        let mut e: Box<Engine<'static>> = Box::new(Engine::new(7, 44_100, c).unwrap());
+        let (mut l, mut r) = (vec![0f32; 4410], vec![0f32; 4410]);
+        let mut compared = 0;
+        while compared < 5 {
+            e.render(&mut l, &mut r);
+            if e.phrase().end > 0 && e.phrase().start == composer.position() {
+                let want = composer.next_phrase(PhraseBars::Eight);
+                assert_eq!(e.phrase(), &want);
+                compared += 1;
+            }
+        }
+    });
+}
