@@ -223,6 +223,11 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         }
     }
 
+    /// Voices sounding now.
+    pub fn active_voices(&self) -> usize {
+        self.synth.active_voices()
+    }
+
     /// The phrase being played (empty before the first render).
     pub fn phrase(&self) -> &Phrase {
         &self.phrase

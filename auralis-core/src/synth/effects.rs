@@ -226,10 +226,12 @@ impl Chorus {
         let whole = d as usize;
         let frac = d - whole as f32;
         let at = |k: usize| {
-            self.buf
-                .get((self.pos + MAX_CHORUS - k) % MAX_CHORUS)
-                .copied()
-                .unwrap_or(0.0)
+            let i = if self.pos >= k {
+                self.pos - k
+            } else {
+                self.pos + MAX_CHORUS - k
+            };
+            self.buf.get(i).copied().unwrap_or(0.0)
         };
         let (a, b) = (at(whole), at(whole + 1));
         a + frac * (b - a)
@@ -253,10 +255,13 @@ impl Chorus {
             }
             let pr = self.phase + 0.25;
             let dl = self.base + self.depth * tri(self.phase);
-            let dr = self.base + self.depth * tri(pr - libm::floorf(pr));
+            let dr = self.base + self.depth * tri(if pr >= 1.0 { pr - 1.0 } else { pr });
             *l += self.tap(dl) * self.level;
             *r += self.tap(dr) * self.level;
-            self.pos = (self.pos + 1) % MAX_CHORUS;
+            self.pos += 1;
+            if self.pos == MAX_CHORUS {
+                self.pos = 0;
+            }
             self.phase += self.rate;
             if self.phase >= 1.0 {
                 self.phase -= 1.0;

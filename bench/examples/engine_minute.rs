@@ -1,0 +1,18 @@
+//! Renders 20 s of the engine's stream, for instruction counting:
+//! `valgrind --tool=callgrind target/release/examples/engine_minute`
+//! gives the same total every run, unlike wall time on a shared machine.
+
+use auralis_core::engine::{AudioChunk, Engine};
+use auralis_core::music::{Mode, MusicalContext};
+
+fn main() {
+    let ctx = MusicalContext::new(62, Mode::Dorian, 60.0, 0.5).expect("context");
+    let mut e: Box<Engine<'static>> = Box::new(Engine::new(7, 44_100, ctx).expect("engine"));
+    let mut chunk = Box::new(AudioChunk::new());
+    let mut sum = 0i64;
+    for _ in 0..200 {
+        e.next_chunk(&mut chunk);
+        sum += i64::from(chunk.pcm[0]);
+    }
+    println!("{sum}");
+}
