@@ -326,53 +326,11 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         self.queue.clear();
         self.next = 0;
         let mut order = 0u16;
-        let mut push =
-            |q: &mut heapless::Vec<(u64, u16, MidiEvent), QUEUE>, t: u64, ev: MidiEvent| {
-                let _ = q.push((t, order, ev));
-                order = order.wrapping_add(1);
-            };
-        for e in self.phrase.chords.pad() {
-            let ev = match e.action {
-                NoteAction::On { velocity } => MidiEvent::NoteOn {
-                    channel: PAD_CHANNEL,
-                    key: e.pitch,
-                    velocity,
-                },
-                NoteAction::Off => MidiEvent::NoteOff {
-                    channel: PAD_CHANNEL,
-                    key: e.pitch,
-                },
-            };
-            push(&mut self.queue, e.time, ev);
-        }
-        for n in self.phrase.melody.notes() {
-            let on = MidiEvent::NoteOn {
-                channel: KEYS_CHANNEL,
-                key: n.pitch,
-                velocity: n.velocity,
-            };
-            push(&mut self.queue, n.start, on);
-            push(
-                &mut self.queue,
-                n.end,
-                MidiEvent::NoteOff {
-                    channel: KEYS_CHANNEL,
-                    key: n.pitch,
-                },
-            );
-        }
-        // Loudness follows intensity, but only half as much as the notes
-        // alone would make it: expression at the phrase start (ramped by
-        // the voices over one control block, so it cannot click).
-        let expression = expression_for(self.phrase.context.intensity());
-        for channel in [KEYS_CHANNEL, PAD_CHANNEL] {
-            let cc = MidiEvent::ControlChange {
-                channel,
-                controller: 11,
-                value: expression,
-            };
-            push(&mut self.queue, self.phrase.start, cc);
-        }
+        let queue = &mut self.queue;
+        phrase_events(&self.phrase, |t, ev| {
+            let _ = queue.push((t, order, ev));
+            order = order.wrapping_add(1);
+        });
         // By time; at one time offs before ons; otherwise in push order.
         self.queue.sort_unstable_by_key(|&(t, order, ev)| {
             (t, !matches!(ev, MidiEvent::NoteOff { .. }), order)
@@ -409,6 +367,100 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         }
         self.composer.restart_at(at);
         self.switch_at = Some(at);
+    }
+}
+
+/// Every event a phrase plays, in no particular order: the expression
+/// for its intensity at its start, the pad, and the melody's ons and offs.
+fn phrase_events(phrase: &Phrase, mut push: impl FnMut(u64, MidiEvent)) {
+    // Loudness follows intensity, but only half as much as the notes
+    // alone would make it: expression at the phrase start (ramped by the
+    // voices over one control block, so it cannot click).
+    let expression = expression_for(phrase.context.intensity());
+    for channel in [KEYS_CHANNEL, PAD_CHANNEL] {
+        push(
+            phrase.start,
+            MidiEvent::ControlChange {
+                channel,
+                controller: 11,
+                value: expression,
+            },
+        );
+    }
+    for e in phrase.chords.pad() {
+        let ev = match e.action {
+            NoteAction::On { velocity } => MidiEvent::NoteOn {
+                channel: PAD_CHANNEL,
+                key: e.pitch,
+                velocity,
+            },
+            NoteAction::Off => MidiEvent::NoteOff {
+                channel: PAD_CHANNEL,
+                key: e.pitch,
+            },
+        };
+        push(e.time, ev);
+    }
+    for n in phrase.melody.notes() {
+        push(
+            n.start,
+            MidiEvent::NoteOn {
+                channel: KEYS_CHANNEL,
+                key: n.pitch,
+                velocity: n.velocity,
+            },
+        );
+        push(
+            n.end,
+            MidiEvent::NoteOff {
+                channel: KEYS_CHANNEL,
+                key: n.pitch,
+            },
+        );
+    }
+}
+
+/// The seed's `ISynthesisEngine`: compose a phrase, then render it.
+///
+/// An engine serves either this phrase-at-a-time interface or the
+/// streaming one ([`Engine::next_chunk`]), not both: they share the
+/// composer and the synthesizer.
+pub trait SynthesisEngine {
+    /// Composes the next phrase in `context` (applied at once).
+    fn generate_phrase(&mut self, context: MusicalContext, bars: PhraseBars) -> Phrase;
+    /// Renders `phrase` from the synthesizer's current position into
+    /// `left`/`right` (stereo f32, every sample in [-1, 1]); returns the
+    /// frames written: the phrase's length, or the buffers' if shorter.
+    /// Notes still sounding at its end ring on into the next phrase.
+    fn render_phrase(&mut self, phrase: &Phrase, left: &mut [f32], right: &mut [f32]) -> usize;
+    /// "CPU" and the instruction-set level in use.
+    fn device(&self) -> &'static str;
+}
+
+impl<const VOICES: usize> SynthesisEngine for Engine<'_, VOICES> {
+    fn generate_phrase(&mut self, context: MusicalContext, bars: PhraseBars) -> Phrase {
+        self.composer.set_context(context);
+        self.composer.next_phrase(bars)
+    }
+
+    fn render_phrase(&mut self, phrase: &Phrase, left: &mut [f32], right: &mut [f32]) -> usize {
+        let len = (phrase.end - phrase.start).min(left.len().min(right.len()) as u64) as usize;
+        // The phrase starts now, whatever its own timeline says.
+        let base = self.synth.frame();
+        let synth = &mut self.synth;
+        phrase_events(phrase, |t, ev| {
+            // At most ~400 events against a queue of 1024: always fits.
+            let _ = synth.schedule(base + (t - phrase.start), ev);
+        });
+        if let (Some(l), Some(r)) = (left.get_mut(..len), right.get_mut(..len)) {
+            self.synth.render(l, r);
+        }
+        self.frame = self.synth.frame();
+        len
+    }
+
+    fn device(&self) -> &'static str {
+        Engine::device(self)
     }
 }
 
