@@ -2,17 +2,6 @@
 //! buses, and a soft limiter that keeps every output sample inside
 //! [-1, 1]. All delay lines are fixed arrays: nothing allocates.
 
-/// Longest comb delay, frames (the longest tuning at 48 kHz plus spread).
-const MAX_COMB: usize = 1800;
-/// Longest all-pass delay, frames.
-const MAX_ALLPASS: usize = 660;
-/// Comb lengths at 44.1 kHz: mutually prime, spread over 25–37 ms.
-const COMBS: [usize; 8] = [1103, 1171, 1259, 1327, 1409, 1481, 1543, 1613];
-/// All-pass lengths at 44.1 kHz.
-const ALLPASSES: [usize; 4] = [563, 449, 353, 233];
-/// Extra frames on the right channel's delays, for width.
-const SPREAD: usize = 27;
-
 /// Zero for values too small to hear, so feedback loops decaying in
 /// silence never reach denormal numbers (slow on some CPUs).
 #[inline(always)]
@@ -24,45 +13,61 @@ fn flush(x: f32) -> f32 {
     }
 }
 
-/// A feedback comb filter with a one-pole low-pass in its loop.
+/// Longest line of the reverb's delay network, frames (the longest
+/// tuning at 48 kHz).
+const MAX_LINE: usize = 3300;
+/// Line lengths at 44.1 kHz: mutually prime, 30–67 ms.
+const LINES: [usize; 8] = [1321, 1553, 1777, 1999, 2239, 2473, 2711, 2953];
+/// Longest input diffuser, frames.
+const MAX_DIFFUSER: usize = 400;
+/// Input diffuser lengths at 44.1 kHz.
+const DIFFUSERS: [usize; 2] = [337, 211];
+
+/// A delay line of the network.
 #[derive(Clone, Debug)]
-struct Comb {
-    buf: [f32; MAX_COMB],
+struct Line {
+    buf: [f32; MAX_LINE],
     len: usize,
     pos: usize,
-    store: f32,
+    /// One-pole low-pass state (damping).
+    lp: f32,
 }
 
-impl Comb {
+impl Line {
     const fn new() -> Self {
         Self {
-            buf: [0.0; MAX_COMB],
+            buf: [0.0; MAX_LINE],
             len: 1,
             pos: 0,
-            store: 0.0,
+            lp: 0.0,
         }
     }
 
-    #[inline]
-    fn process(&mut self, x: f32, feedback: f32, damp: f32) -> f32 {
-        let Some(slot) = self.buf.get_mut(self.pos) else {
-            return 0.0;
-        };
-        let y = *slot;
-        self.store = flush(y * (1.0 - damp) + self.store * damp);
-        *slot = x + self.store * feedback;
+    /// The sample leaving the line now, damped.
+    #[inline(always)]
+    fn read(&mut self, damp: f32) -> f32 {
+        let y = self.buf.get(self.pos).copied().unwrap_or(0.0);
+        self.lp = flush(y * (1.0 - damp) + self.lp * damp);
+        self.lp
+    }
+
+    /// Writes the sample entering the line now and advances.
+    #[inline(always)]
+    fn write(&mut self, x: f32) {
+        if let Some(slot) = self.buf.get_mut(self.pos) {
+            *slot = flush(x);
+        }
         self.pos += 1;
         if self.pos >= self.len {
             self.pos = 0;
         }
-        y
     }
 }
 
-/// A Schroeder all-pass.
+/// A Schroeder all-pass that thickens the input before the network.
 #[derive(Clone, Debug)]
 struct AllPass {
-    buf: [f32; MAX_ALLPASS],
+    buf: [f32; MAX_DIFFUSER],
     len: usize,
     pos: usize,
 }
@@ -70,7 +75,7 @@ struct AllPass {
 impl AllPass {
     const fn new() -> Self {
         Self {
-            buf: [0.0; MAX_ALLPASS],
+            buf: [0.0; MAX_DIFFUSER],
             len: 1,
             pos: 0,
         }
@@ -82,21 +87,44 @@ impl AllPass {
             return 0.0;
         };
         let delayed = *slot;
-        *slot = flush(x + delayed * 0.5);
+        let v = x - 0.6 * delayed;
+        *slot = flush(v);
         self.pos += 1;
         if self.pos >= self.len {
             self.pos = 0;
         }
-        delayed - x
+        delayed + 0.6 * v
     }
 }
 
-/// Stereo reverb: eight damped combs in parallel and four all-passes in
-/// series per side, the right side slightly longer.
+/// In-place fast Walsh–Hadamard transform of eight values (unnormalised).
+#[inline(always)]
+fn hadamard8(x: [f32; 8]) -> [f32; 8] {
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = x;
+    let (b0, b1, b2, b3) = (a0 + a1, a0 - a1, a2 + a3, a2 - a3);
+    let (b4, b5, b6, b7) = (a4 + a5, a4 - a5, a6 + a7, a6 - a7);
+    let (c0, c1, c2, c3) = (b0 + b2, b1 + b3, b0 - b2, b1 - b3);
+    let (c4, c5, c6, c7) = (b4 + b6, b5 + b7, b4 - b6, b5 - b7);
+    [
+        c0 + c4,
+        c1 + c5,
+        c2 + c6,
+        c3 + c7,
+        c0 - c4,
+        c1 - c5,
+        c2 - c6,
+        c3 - c7,
+    ]
+}
+
+/// Stereo reverb: a feedback delay network of eight damped lines mixed
+/// by a Hadamard matrix (lossless, so the feedback gain alone sets the
+/// decay), fed through two all-passes; even lines make the left output,
+/// odd lines the right.
 #[derive(Clone, Debug)]
 pub(crate) struct Reverb {
-    combs: [[Comb; 8]; 2],
-    allpasses: [[AllPass; 4]; 2],
+    lines: [Line; 8],
+    diffusers: [AllPass; 2],
     feedback: f32,
     damp: f32,
     wet: f32,
@@ -105,8 +133,8 @@ pub(crate) struct Reverb {
 impl Reverb {
     pub(crate) const fn new() -> Self {
         Self {
-            combs: [[const { Comb::new() }; 8], [const { Comb::new() }; 8]],
-            allpasses: [[const { AllPass::new() }; 4], [const { AllPass::new() }; 4]],
+            lines: [const { Line::new() }; 8],
+            diffusers: [const { AllPass::new() }; 2],
             feedback: 0.84,
             damp: 0.2,
             wet: 0.2,
@@ -115,27 +143,14 @@ impl Reverb {
 
     /// Sets delay lengths for `sample_rate` and clears the lines.
     pub(crate) fn prepare(&mut self, sample_rate: u32) {
-        let scale = |n: usize, side: usize| {
-            let n = (n + side * SPREAD) as u64 * u64::from(sample_rate) / 44_100;
-            n as usize
-        };
-        for (side, (combs, aps)) in self
-            .combs
-            .iter_mut()
-            .zip(self.allpasses.iter_mut())
-            .enumerate()
-        {
-            for (c, &len) in combs.iter_mut().zip(COMBS.iter()) {
-                c.len = scale(len, side).clamp(1, MAX_COMB);
-                c.pos = 0;
-                c.store = 0.0;
-                c.buf = [0.0; MAX_COMB];
-            }
-            for (a, &len) in aps.iter_mut().zip(ALLPASSES.iter()) {
-                a.len = scale(len, side).clamp(1, MAX_ALLPASS);
-                a.pos = 0;
-                a.buf = [0.0; MAX_ALLPASS];
-            }
+        let scale = |n: usize| (n as u64 * u64::from(sample_rate) / 44_100) as usize;
+        for (l, &len) in self.lines.iter_mut().zip(LINES.iter()) {
+            *l = Line::new();
+            l.len = scale(len).clamp(1, MAX_LINE);
+        }
+        for (a, &len) in self.diffusers.iter_mut().zip(DIFFUSERS.iter()) {
+            *a = AllPass::new();
+            a.len = scale(len).clamp(1, MAX_DIFFUSER);
         }
     }
 
@@ -148,36 +163,36 @@ impl Reverb {
                 0.5
             }
         };
-        self.feedback = 0.70 + 0.28 * clean(room_size);
-        self.damp = 0.4 * clean(damping);
+        self.feedback = 0.70 + 0.27 * clean(room_size);
+        self.damp = 0.45 * clean(damping);
         self.wet = clean(wet);
     }
 
     /// Adds the reverb of the mono `send` bus to `left` and `right`.
     pub(crate) fn process(&mut self, send: &[f32], left: &mut [f32], right: &mut [f32]) {
-        const INPUT: f32 = 0.03;
-        let (fb, damp, wet) = (self.feedback, self.damp, self.wet);
+        const INPUT: f32 = 0.15;
+        let (damp, wet) = (self.damp, self.wet);
         if wet <= 0.0 {
             return;
         }
-        let [cl, cr] = &mut self.combs;
-        let [al, ar] = &mut self.allpasses;
+        // The Hadamard matrix scaled by 1/√8 is orthogonal.
+        let g = self.feedback * 0.353_553_4;
+        let [d0, d1] = &mut self.diffusers;
         for ((x, l), r) in send.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
-            let input = x * INPUT;
-            let mut yl = cl
-                .iter_mut()
-                .fold(0.0, |acc, c| acc + c.process(input, fb, damp));
-            let mut yr = cr
-                .iter_mut()
-                .fold(0.0, |acc, c| acc + c.process(input, fb, damp));
-            for a in al.iter_mut() {
-                yl = a.process(yl);
+            let input = d1.process(d0.process(x * INPUT));
+            let mut out = [0f32; 8];
+            for (o, line) in out.iter_mut().zip(self.lines.iter_mut()) {
+                *o = line.read(damp);
             }
-            for a in ar.iter_mut() {
-                yr = a.process(yr);
+            let [o0, o1, o2, o3, o4, o5, o6, o7] = out;
+            *l += (o0 - o2 + o4 - o6) * wet;
+            *r += (o1 - o3 + o5 - o7) * wet;
+            let mixed = hadamard8(out);
+            // The input enters every line, with alternating signs.
+            let signs = [1.0f32, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0];
+            for ((line, m), sgn) in self.lines.iter_mut().zip(mixed.iter()).zip(signs.iter()) {
+                line.write(m * g + input * sgn);
             }
-            *l += yl * wet;
-            *r += yr * wet;
         }
     }
 }
@@ -381,16 +396,11 @@ mod tests {
             rev.process(&send, &mut l, &mut r);
         }
         assert!(l.iter().chain(r.iter()).all(|v| *v == 0.0 || v.is_normal()));
+        assert!(rev.lines.iter().all(|l| l.lp == 0.0 || l.lp.is_normal()));
         assert!(rev
-            .combs
+            .lines
             .iter()
-            .flatten()
-            .all(|c| c.store == 0.0 || c.store.is_normal()));
-        assert!(rev
-            .combs
-            .iter()
-            .flatten()
-            .flat_map(|c| c.buf.iter())
+            .flat_map(|l| l.buf.iter())
             .all(|v| *v == 0.0 || v.is_normal()));
     }
 
