@@ -74,6 +74,18 @@ pub(crate) struct VolumeEnvelope {
 /// Centibels at which a voice counts as silent.
 const SILENT_CB: f32 = 960.0;
 
+impl EnvParams {
+    /// Every time and level zero.
+    pub(crate) const ZERO: Self = Self {
+        delay: 0.0,
+        attack: 0.0,
+        hold: 0.0,
+        decay: 0.0,
+        sustain: 0.0,
+        release: 0.0,
+    };
+}
+
 impl VolumeEnvelope {
     pub(crate) const fn new() -> Self {
         Self {

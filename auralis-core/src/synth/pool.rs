@@ -512,13 +512,8 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
         // One sounding note per key and channel: a repeat releases the old.
         self.release_note(channel, key);
         let first_serial = self.serial + 1;
-        let zones = preset.zones.clone();
-        let pglobal = zones
-            .clone()
-            .next()
-            .and_then(|b| font.preset_zone(b))
-            .filter(|z| z.instrument().is_none());
-        for bag in zones {
+        let pglobal = font.preset_global_zone(pi);
+        for bag in preset.zones {
             let Some(pzone) = font.preset_zone(bag) else {
                 continue;
             };
@@ -531,13 +526,8 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
             let Some(ih) = font.instrument(inst) else {
                 continue;
             };
-            let izones = ih.zones.clone();
-            let iglobal = izones
-                .clone()
-                .next()
-                .and_then(|b| font.instrument_zone(b))
-                .filter(|z| z.sample().is_none());
-            for ibag in izones {
+            let iglobal = font.instrument_global_zone(inst);
+            for ibag in ih.zones {
                 let Some(izone) = font.instrument_zone(ibag) else {
                     continue;
                 };

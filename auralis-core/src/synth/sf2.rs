@@ -561,48 +561,31 @@ impl<'a> SoundFont<'a> {
         check_bags_target(self.ibag, BAG, 2, n_imod, "pdta/ibag", "modulator")?;
         // Generator references: preset zones → instruments, instrument
         // zones → samples.
-        for p in 0..self.preset_count() {
-            let zones = self.preset(p).map_or(0..0, |h| h.zones);
-            for (z, bag) in zones.enumerate() {
-                let Some(zone) = self.preset_zone(bag) else {
-                    continue;
-                };
-                if let Some(i) = zone.instrument() {
-                    if i as u32 >= n_inst {
-                        return Err(index_err(
-                            "pdta/pgen",
-                            "preset",
-                            p,
-                            z,
-                            "instrument",
-                            i,
-                            n_inst,
-                        ));
-                    }
-                }
-            }
-        }
-        for i in 0..n_inst as usize {
-            let zones = self.instrument(i).map_or(0..0, |h| h.zones);
-            for (z, bag) in zones.enumerate() {
-                let Some(zone) = self.instrument_zone(bag) else {
-                    continue;
-                };
-                if let Some(s) = zone.sample() {
-                    if s as u32 >= n_shdr {
-                        return Err(index_err(
-                            "pdta/igen",
-                            "instrument",
-                            i,
-                            z,
-                            "sample",
-                            s,
-                            n_shdr,
-                        ));
-                    }
-                }
-            }
-        }
+        let preset_zones = |p: usize| self.preset(p).map_or(0..0, |h| h.zones);
+        let preset_zone = |b: usize| self.preset_zone(b);
+        let refs = References {
+            chunk: "pdta/pgen",
+            owner: "preset",
+            target: "instrument",
+            count: n_inst,
+        };
+        refs.check(
+            self.preset_count(),
+            preset_zones,
+            preset_zone,
+            |z: &Zone<'_>| z.instrument(),
+        )?;
+        let inst_zones = |i: usize| self.instrument(i).map_or(0..0, |h| h.zones);
+        let inst_zone = |b: usize| self.instrument_zone(b);
+        let refs = References {
+            chunk: "pdta/igen",
+            owner: "instrument",
+            target: "sample",
+            count: n_shdr,
+        };
+        refs.check(n_inst as usize, inst_zones, inst_zone, |z: &Zone<'_>| {
+            z.sample()
+        })?;
         let frames = (self.smpl.len() / 2) as u32;
         for s in 0..n_shdr as usize {
             let Some(h) = self.raw_sample(s) else {
@@ -675,6 +658,20 @@ impl<'a> SoundFont<'a> {
     /// Preset zone `bag` (an index into `pbag`).
     pub fn preset_zone(&self, bag: usize) -> Option<Zone<'a>> {
         zone(self.pbag, self.pgen, self.pmod, bag)
+    }
+
+    /// The global zone of preset `i`: its first zone, when that names no
+    /// instrument.
+    pub fn preset_global_zone(&self, i: usize) -> Option<Zone<'a>> {
+        let first = self.preset(i)?.zones.next()?;
+        self.preset_zone(first).filter(|z| z.instrument().is_none())
+    }
+
+    /// The global zone of instrument `i`: its first zone, when that names
+    /// no sample.
+    pub fn instrument_global_zone(&self, i: usize) -> Option<Zone<'a>> {
+        let first = self.instrument(i)?.zones.next()?;
+        self.instrument_zone(first).filter(|z| z.sample().is_none())
     }
 
     /// Number of instruments (the terminal record excluded).
@@ -763,6 +760,47 @@ fn zone<'a>(bags: &'a [u8], gens: &'a [u8], mods: &'a [u8], bag: usize) -> Optio
         gens: gens.get(g0 * GEN..g1 * GEN)?,
         mods: mods.get(m0 * MOD..m1 * MOD)?,
     })
+}
+
+/// One kind of generator reference to check: which chunk holds it, who
+/// owns it, what it points at and how many of those there are.
+struct References {
+    chunk: &'static str,
+    owner: &'static str,
+    target: &'static str,
+    count: u32,
+}
+
+impl References {
+    /// Checks every zone of `owners` owners: the index it refers to (if
+    /// any) must be below `count`.
+    fn check<'a>(
+        &self,
+        owners: usize,
+        zones_of: impl Fn(usize) -> Range<usize>,
+        zone_at: impl Fn(usize) -> Option<Zone<'a>>,
+        refers_to: impl Fn(&Zone<'a>) -> Option<usize>,
+    ) -> Result<(), Sf2Error> {
+        for o in 0..owners {
+            for (z, bag) in zones_of(o).enumerate() {
+                let Some(i) = zone_at(bag).as_ref().and_then(&refers_to) else {
+                    continue;
+                };
+                if i as u32 >= self.count {
+                    return Err(index_err(
+                        self.chunk,
+                        self.owner,
+                        o,
+                        z,
+                        self.target,
+                        i,
+                        self.count,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
