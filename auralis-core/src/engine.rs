@@ -3,9 +3,11 @@
 
 use core::fmt;
 
-use crate::bank::{DEFAULT_SF2, PROGRAM_KEYS, PROGRAM_WARM_PAD};
+use crate::bank::{
+    DEFAULT_SF2, PROGRAM_AIR_PAD, PROGRAM_GLASS_PAD, PROGRAM_KEYS, PROGRAM_WARM_PAD,
+};
 use crate::music::{
-    Composer, ComposerError, MusicalContext, NoteAction, Phrase, PhraseBars, PULSES_PER_BEAT,
+    Composer, ComposerError, Mode, MusicalContext, NoteAction, Phrase, PhraseBars, PULSES_PER_BEAT,
 };
 use crate::synth::{MidiEvent, SoundFontRenderer, Synth, SynthError};
 
@@ -387,6 +389,16 @@ fn phrase_events(phrase: &Phrase, mut push: impl FnMut(u64, MidiEvent)) {
             },
         );
     }
+    // The pad's colour follows the mode (for the notes the phrase starts;
+    // sounding ones keep theirs).
+    let program = pad_program(phrase.context.mode());
+    push(
+        phrase.start,
+        MidiEvent::ProgramChange {
+            channel: PAD_CHANNEL,
+            program,
+        },
+    );
     for e in phrase.chords.pad() {
         let ev = match e.action {
             NoteAction::On { velocity } => MidiEvent::NoteOn {
@@ -461,6 +473,16 @@ impl<const VOICES: usize> SynthesisEngine for Engine<'_, VOICES> {
 
     fn device(&self) -> &'static str {
         Engine::device(self)
+    }
+}
+
+/// The pad for a mode: the air pad for the bright major modes, the glass
+/// pad for mixolydian, the warm pad for the minor ones.
+pub const fn pad_program(mode: Mode) -> u8 {
+    match mode {
+        Mode::Lydian | Mode::Ionian => PROGRAM_AIR_PAD,
+        Mode::Mixolydian => PROGRAM_GLASS_PAD,
+        Mode::Aeolian | Mode::Dorian | Mode::Phrygian => PROGRAM_WARM_PAD,
     }
 }
 
