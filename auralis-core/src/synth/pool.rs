@@ -783,12 +783,28 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
         let sr = self.sample_rate as f32;
         let interp = self.interpolation;
         let fonts = &self.fonts;
-        let pool = self
-            .voices
+        // Active voices two at a time (their filters run interleaved), then
+        // the fading ones; the mix sums in the same order either way.
+        let font_of = |i: usize| fonts.get(i).copied().flatten();
+        let (active, _) = self.voices.split_at_mut(self.active.min(VOICES));
+        let mut pairs = active.chunks_exact_mut(2);
+        for pair in pairs.by_ref() {
+            if let [a, b] = pair {
+                Voice::render_pair(
+                    (a, b),
+                    font_of,
+                    (&mut *bl, &mut *br, &mut *brev, &mut *bcho),
+                    interp,
+                    sr,
+                    to_grid,
+                );
+            }
+        }
+        let single = pairs
+            .into_remainder()
             .iter_mut()
-            .take(self.active)
             .chain(self.fading.iter_mut());
-        for v in pool {
+        for v in single {
             if v.done {
                 continue;
             }

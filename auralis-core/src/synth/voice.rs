@@ -445,8 +445,105 @@ impl Voice {
         sample_rate: f32,
         to_grid: u32,
     ) {
+        let mut block = [0f32; CONTROL_FRAMES as usize];
+        let produced = self.source(
+            font,
+            mix.left.len(),
+            interp,
+            sample_rate,
+            to_grid,
+            &mut block,
+        );
+        if let Some(b) = block.get_mut(..produced) {
+            self.filter_block(b);
+        }
+        self.mix_block(block.get(..produced).unwrap_or(&[]), mix);
+    }
+
+    /// Renders two voices, filtering both in one loop so the two filters'
+    /// dependency chains overlap; the result is exactly that of rendering
+    /// them one after the other.
+    pub(crate) fn render_pair<'f>(
+        pair: (&mut Voice, &mut Voice),
+        font_of: impl Fn(usize) -> Option<SoundFont<'f>>,
+        mix: (&mut [f32], &mut [f32], &mut [f32], &mut [f32]),
+        interp: Interpolation,
+        sample_rate: f32,
+        to_grid: u32,
+    ) {
+        let (a, b) = pair;
+        let (left, right, reverb, chorus) = mix;
+        let n = left.len();
+        let mut ba = [0f32; CONTROL_FRAMES as usize];
+        let mut bb = [0f32; CONTROL_FRAMES as usize];
+        let pa = match font_of(a.font) {
+            Some(f) => a.source(&f, n, interp, sample_rate, to_grid, &mut ba),
+            None => {
+                a.done = true;
+                0
+            }
+        };
+        let pb = match font_of(b.font) {
+            Some(f) => b.source(&f, n, interp, sample_rate, to_grid, &mut bb),
+            None => {
+                b.done = true;
+                0
+            }
+        };
+        if let (Some(xa), Some(xb)) = (ba.get_mut(..pa), bb.get_mut(..pb)) {
+            if a.filter.active && b.filter.active {
+                let (mut fa, mut fb) = (a.filter, b.filter);
+                let both = xa.len().min(xb.len());
+                for (x, y) in xa.iter_mut().zip(xb.iter_mut()) {
+                    *x = fa.process(*x);
+                    *y = fb.process(*y);
+                }
+                for x in xa.iter_mut().skip(both) {
+                    *x = fa.process(*x);
+                }
+                for y in xb.iter_mut().skip(both) {
+                    *y = fb.process(*y);
+                }
+                a.filter = fa;
+                b.filter = fb;
+            } else {
+                a.filter_block(xa);
+                b.filter_block(xb);
+            }
+        }
+        a.mix_block(
+            ba.get(..pa).unwrap_or(&[]),
+            Mix {
+                left: &mut *left,
+                right: &mut *right,
+                reverb: &mut *reverb,
+                chorus: &mut *chorus,
+            },
+        );
+        b.mix_block(
+            bb.get(..pb).unwrap_or(&[]),
+            Mix {
+                left,
+                right,
+                reverb,
+                chorus,
+            },
+        );
+    }
+
+    /// Starts a control block if one is due and resamples up to `frames`
+    /// frames into `block` (raw 16-bit units); returns how many.
+    fn source(
+        &mut self,
+        font: &SoundFont<'_>,
+        frames: usize,
+        interp: Interpolation,
+        sample_rate: f32,
+        to_grid: u32,
+        block: &mut [f32; CONTROL_FRAMES as usize],
+    ) -> usize {
         if self.done {
-            return;
+            return 0;
         }
         if self.block_left == 0 {
             // Fully silent and finished: stop instead of starting a block.
@@ -455,33 +552,39 @@ impl Voice {
                 self.gain_l + pos * self.dgain_l == 0.0 && self.gain_r + pos * self.dgain_r == 0.0;
             if self.vol.stage == Stage::Done && silent {
                 self.done = true;
-                return;
+                return 0;
             }
             if self.fade == Some(0) {
                 self.done = true;
-                return;
+                return 0;
             }
             self.control(sample_rate, to_grid.clamp(1, CONTROL_FRAMES as u32));
         }
-        let n = mix.left.len().min(self.block_left as usize);
-        // Interpolate (and filter) into a mono block in raw 16-bit units;
-        // the 1/32768 scale joins the gains in the mix below.
-        let mut block = [0f32; CONTROL_FRAMES as usize];
-        let produced = match block.get_mut(..n) {
+        let n = frames.min(self.block_left as usize);
+        match block.get_mut(..n) {
             Some(out) => match interp {
                 Interpolation::Linear => self.resample::<false>(font, out),
                 Interpolation::Cubic => self.resample::<true>(font, out),
             },
             None => 0,
-        };
+        }
+    }
+
+    /// Runs the voice's filter over `block`, when it is on.
+    fn filter_block(&mut self, block: &mut [f32]) {
         if self.filter.active {
             let mut f = self.filter;
-            for x in block.iter_mut().take(produced) {
+            for x in block.iter_mut() {
                 *x = f.process(*x);
             }
             self.filter = f;
         }
-        let mono = block.get(..produced).unwrap_or(&[]);
+    }
+
+    /// Adds `mono` (filtered, raw 16-bit units) to the mix with this
+    /// block's gain ramp and sends, and advances the block.
+    fn mix_block(&mut self, mono: &[f32], mix: Mix<'_>) {
+        let produced = mono.len();
         // Mix with a linear gain ramp, computed from the frame index so the
         // loop carries no dependency and vectorises.
         const SCALE: f32 = 1.0 / 32_768.0;
