@@ -375,6 +375,9 @@ pub(crate) struct LowPass {
     cents: f32,
     /// Cutoff and resonance the coefficients were computed for.
     made_for: (f32, f32),
+    /// The resonance in centibels and its linear Q, kept because the
+    /// resonance rarely changes while the cutoff glides.
+    q: (f32, f32),
     pub(crate) active: bool,
 }
 
@@ -391,6 +394,7 @@ impl LowPass {
             z2: 0.0,
             cents: -1.0,
             made_for: (-1.0, -1.0),
+            q: (-1.0, core::f32::consts::FRAC_1_SQRT_2),
             active: false,
         }
     }
@@ -418,9 +422,15 @@ impl LowPass {
         let hz = abs_cents_to_hz(self.cents).min(0.45 * sample_rate);
         // Resonance: the peak stands q_cb above the DC gain; 0 cB is a
         // Butterworth response (Q = 1/√2).
-        let q = libm::powf(10.0, (q_cb.clamp(0.0, 960.0) / 10.0 - 3.01) / 20.0);
+        if self.q.0 != q_cb {
+            self.q = (
+                q_cb,
+                libm::powf(10.0, (q_cb.clamp(0.0, 960.0) / 10.0 - 3.01) / 20.0),
+            );
+        }
+        let q = self.q.1;
         let w = 2.0 * core::f32::consts::PI * hz / sample_rate;
-        let (sin, cos) = (libm::sinf(w), libm::cosf(w));
+        let (sin, cos) = libm::sincosf(w);
         let alpha = sin / (2.0 * q);
         let a0 = 1.0 + alpha;
         let b1 = (1.0 - cos) / a0;
