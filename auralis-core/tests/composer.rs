@@ -531,3 +531,48 @@ proptest! {
         prop_assert_eq!(composer.stats().dropped_events, 0);
     }
 }
+
+#[test]
+fn restarting_before_a_chord_change_inside_the_phrase_is_safe() {
+    // The engine cuts a phrase at the next beat when parameters change;
+    // the cut may fall before a chord change the composer already made
+    // later in that phrase. The chord's hold must restart at the cut.
+    let mut checked = 0;
+    for seed in 0..200 {
+        let c = ctx(60, Mode::Dorian, 40.0, 0.5);
+        let mut composer = Composer::new(seed, SR, c).unwrap();
+        for _ in 0..6 {
+            let p = composer.next_phrase(PhraseBars::Sixteen);
+            let Some(late) = p
+                .chords
+                .spans()
+                .iter()
+                .find(|s| s.changed && s.start > p.start)
+            else {
+                continue;
+            };
+            let cut = p.start + (late.start - p.start) / 2;
+            composer.restart_at(cut);
+            // Same key and mode: the chord carries on, and its hold is
+            // measured from the cut.
+            composer.set_context(c.with_bpm(55.0).unwrap());
+            let next = composer.next_phrase(PhraseBars::Eight);
+            assert_eq!(next.start, cut);
+            let spans = next.chords.spans();
+            assert_eq!(spans[0].start, cut);
+            // The cut came before the phrase's chord changes, which were
+            // never heard: the last chord starts at the cut, as a change.
+            let last = p.chords.spans().iter().rev().find(|s| s.changed).unwrap();
+            assert!(spans[0].changed && spans[0].chord == last.chord);
+            // The pad was silenced by the cut: it is struck again at once.
+            assert!(next.chords.pad().iter().any(|e| e.time == cut));
+            // Every later change still respects the 30 s minimum hold.
+            for w in spans.windows(2) {
+                assert!(w[1].start - w[0].start >= 30 * u64::from(SR));
+            }
+            checked += 1;
+            break;
+        }
+    }
+    assert!(checked > 20, "only {checked} cuts exercised");
+}

@@ -289,6 +289,9 @@ pub struct Composer {
     position: u64,
     /// Where the last phrase started.
     last_start: u64,
+    /// The next phrase opens on a chord whose change was cut off and
+    /// never heard: report it as a change.
+    restarted_chord: bool,
     harmony: Option<Harmony>,
     /// The sounding pad voicing; `None` before the first chord.
     voicing: Option<Voicing>,
@@ -316,6 +319,7 @@ impl Composer {
             pending: None,
             position: 0,
             last_start: 0,
+            restarted_chord: false,
             harmony: None,
             voicing: None,
             melody: MelodyState {
@@ -366,6 +370,17 @@ impl Composer {
     pub fn restart_at(&mut self, frame: u64) {
         self.position = frame.clamp(self.last_start, self.position);
         self.voicing = None;
+        // A chord change after the cut was never heard: that chord starts
+        // at the cut instead, and its hold is counted from there.
+        if let Some(h) = &mut self.harmony {
+            if h.since > self.position {
+                h.since = self.position;
+                h.pulses = 0;
+                h.revoice_at = 2 * 4 * PULSES_PER_BEAT;
+                h.coloured = false;
+                self.restarted_chord = true;
+            }
+        }
     }
 
     /// What the composer has done so far.
@@ -439,7 +454,7 @@ impl Composer {
                     let span = ChordSpan {
                         start: time,
                         chord: h.chord,
-                        changed: change,
+                        changed: change || core::mem::take(&mut self.restarted_chord),
                     };
                     dropped += u64::from(out.chords.spans.push(span).is_err());
                     dropped += u64::from(chords.push((bar, h.chord)).is_err());
@@ -478,7 +493,7 @@ impl Composer {
     /// pass 90 s.
     fn hold_is_over(&self, h: &Harmony, time: u64, bar_len: u64) -> bool {
         let sr = u64::from(self.sample_rate);
-        let held = time - h.since;
+        let held = time.saturating_sub(h.since);
         (held >= HOLD_MIN_SECS * sr && h.pulses >= h.hold) || held + bar_len > HOLD_MAX_SECS * sr
     }
 
