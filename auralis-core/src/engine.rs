@@ -456,13 +456,16 @@ impl<const VOICES: usize> SynthesisEngine for Engine<'_, VOICES> {
     }
 
     fn render_phrase(&mut self, phrase: &Phrase, left: &mut [f32], right: &mut [f32]) -> usize {
-        let len = (phrase.end - phrase.start).min(left.len().min(right.len()) as u64) as usize;
+        let len = phrase
+            .end
+            .saturating_sub(phrase.start)
+            .min(left.len().min(right.len()) as u64) as usize;
         // The phrase starts now, whatever its own timeline says.
         let base = self.synth.frame();
         let synth = &mut self.synth;
         phrase_events(phrase, |t, ev| {
             // At most ~400 events against a queue of 1024: always fits.
-            let _ = synth.schedule(base + (t - phrase.start), ev);
+            let _ = synth.schedule(base + t.saturating_sub(phrase.start), ev);
         });
         if let (Some(l), Some(r)) = (left.get_mut(..len), right.get_mut(..len)) {
             self.synth.render(l, r);

@@ -239,6 +239,12 @@ fn the_seed_interface_composes_then_renders_phrases() {
             assert!(l[..n].iter().chain(&r[..n]).all(|v| v.abs() <= 1.0));
             out_l.extend_from_slice(&l[..n]);
         }
+        // A phrase put together by hand with its end before its start
+        // renders nothing and does not panic.
+        let mut odd = e.generate_phrase(MusicalContext::default(), PhraseBars::Eight);
+        odd.end = odd.start.saturating_sub(1);
+        let (mut l, mut r) = (vec![0f32; 100], vec![0f32; 100]);
+        assert_eq!(e.render_phrase(&odd, &mut l, &mut r), 0);
         // Consecutive phrases join without a silent gap.
         for (i, w) in out_l.chunks(4410).enumerate().skip(20) {
             let rms = (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
