@@ -15,6 +15,9 @@ use crate::synth::{MidiEvent, SoundFontRenderer, Synth, SynthError};
 pub const KEYS_CHANNEL: u8 = 0;
 /// Channel of the pad (chords).
 pub const PAD_CHANNEL: u8 = 1;
+/// What [`Engine::device`] reports: the processor and the instruction-set
+/// level the voice loop uses.
+pub const DEVICE: &str = "CPU (scalar)";
 /// Longest chunk: 100 ms at 48 kHz, stereo.
 pub const MAX_CHUNK_SAMPLES: usize = 2 * 4800;
 /// Most events one phrase turns into (melody on/off pairs and pad events).
@@ -237,7 +240,7 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
 
     /// "CPU" and the instruction-set level the voice loop uses.
     pub const fn device(&self) -> &'static str {
-        "CPU (scalar)"
+        DEVICE
     }
 
     /// Frames rendered so far.

@@ -1,9 +1,11 @@
-//! The std side of Auralis, as a library: reading Standard MIDI Files into
+//! The std side of Auralis, as a library: the streaming [`server`], reading Standard MIDI Files into
 //! sample-timed events, and a second [`SoundFontRenderer`] over the
 //! `rustysynth` crate that proves the trait swappable and serves as the
 //! reference in differential tests and benchmarks.
 //!
 //! [`SoundFontRenderer`]: auralis_core::synth::SoundFontRenderer
 
+pub mod alloc_count;
 pub mod midi_file;
 pub mod rusty;
+pub mod server;

@@ -7,17 +7,28 @@ use clap::{Parser, Subcommand};
 mod compose;
 mod midi;
 mod render;
+mod serve;
+
+/// The counting allocator behind the server's allocator figures.
+#[global_allocator]
+static ALLOC: auralis_host::alloc_count::CountingAlloc = auralis_host::alloc_count::CountingAlloc;
 
 /// Auralis: generative ambient music that never repeats.
 #[derive(Debug, Parser)]
 #[command(name = "auralis-host", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// With no subcommand: serve (the flags of `serve`).
+    #[command(flatten)]
+    serve: serve::ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Stream live ambient music to every listener (the default).
+    Serve(serve::ServeArgs),
     /// Compose endless ambient music and write it as a Standard MIDI File.
     Compose(compose::ComposeArgs),
     /// Write the built-in SoundFont (soft keys and pads) to a file.
@@ -49,9 +60,11 @@ fn write_bank(args: &BankArgs) -> Result<(), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Compose(args) => compose::run(&args),
-        Command::Bank(args) => write_bank(&args),
-        Command::Render(args) => render::run(&args),
+        None => serve::run(&cli.serve),
+        Some(Command::Serve(args)) => serve::run(&args),
+        Some(Command::Compose(args)) => compose::run(&args),
+        Some(Command::Bank(args)) => write_bank(&args),
+        Some(Command::Render(args)) => render::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,149 @@
+//! Server configuration: built-in defaults, then an optional TOML file
+//! (`--config auralis.toml`), then command-line flags, each overriding the
+//! one before.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Default listening address.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8000";
+/// Default limit of simultaneous listeners.
+pub const DEFAULT_MAX_CLIENTS: usize = 256;
+/// Default output sample rate.
+pub const DEFAULT_SAMPLE_RATE: u32 = 44_100;
+
+/// Everything the server can be told.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerConfig {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// A SoundFont to play instead of the built-in bank.
+    pub soundfont: Option<PathBuf>,
+    /// Listeners beyond this are refused with HTTP 503.
+    pub max_clients: usize,
+    /// Render threads; 0 means one per core.
+    pub render_threads: usize,
+    /// Output sample rate, 44100 or 48000.
+    pub sample_rate: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            addr: DEFAULT_ADDR
+                .parse()
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8000))),
+            soundfont: None,
+            max_clients: DEFAULT_MAX_CLIENTS,
+            render_threads: 0,
+            sample_rate: DEFAULT_SAMPLE_RATE,
+        }
+    }
+}
+
+/// The keys of `auralis.toml`; every one optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// `addr = "127.0.0.1:8000"`
+    pub addr: Option<String>,
+    /// `soundfont = "/usr/share/sounds/sf2/FluidR3_GM.sf2"`
+    pub soundfont: Option<PathBuf>,
+    /// `max_clients = 256`
+    pub max_clients: Option<usize>,
+    /// `render_threads = 0` (one per core)
+    pub render_threads: Option<usize>,
+    /// `sample_rate = 44100`
+    pub sample_rate: Option<u32>,
+}
+
+impl FileConfig {
+    /// Reads and checks a TOML file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))
+    }
+}
+
+impl ServerConfig {
+    /// Applies a file's keys over these values.
+    pub fn apply_file(&mut self, file: FileConfig) -> Result<(), String> {
+        if let Some(a) = file.addr {
+            self.addr = parse_addr(&a)?;
+        }
+        if let Some(s) = file.soundfont {
+            self.soundfont = Some(s);
+        }
+        if let Some(m) = file.max_clients {
+            self.max_clients = m;
+        }
+        if let Some(t) = file.render_threads {
+            self.render_threads = t;
+        }
+        if let Some(r) = file.sample_rate {
+            self.sample_rate = r;
+        }
+        self.check()
+    }
+
+    /// Refuses values the server cannot run with.
+    pub fn check(&self) -> Result<(), String> {
+        if self.max_clients == 0 {
+            return Err("max_clients must be at least 1".into());
+        }
+        if self.sample_rate != 44_100 && self.sample_rate != 48_000 {
+            return Err(format!(
+                "sample_rate {} is not supported: use 44100 or 48000",
+                self.sample_rate
+            ));
+        }
+        if self.render_threads > 256 {
+            return Err(format!(
+                "render_threads {} is too many (at most 256)",
+                self.render_threads
+            ));
+        }
+        Ok(())
+    }
+
+    /// Render threads to start: the configured number, or one per core.
+    pub fn render_threads(&self) -> usize {
+        if self.render_threads > 0 {
+            self.render_threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+}
+
+/// Parses `host:port` (names such as `localhost` resolve).
+pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    s.to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| format!("address {s:?} is not host:port (for example 127.0.0.1:8000)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_defaults_and_bad_keys_are_named() {
+        let mut c = ServerConfig::default();
+        let f: FileConfig = toml::from_str("addr = \"127.0.0.1:9\"\nmax_clients = 3\n").unwrap();
+        c.apply_file(f).unwrap();
+        assert_eq!((c.addr.port(), c.max_clients), (9, 3));
+        let e = toml::from_str::<FileConfig>("max_client = 3")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_client"), "{e}");
+        let f: FileConfig = toml::from_str("sample_rate = 22050").unwrap();
+        assert!(c.apply_file(f).unwrap_err().contains("44100 or 48000"));
+        assert!(parse_addr("nonsense").is_err());
+    }
+}

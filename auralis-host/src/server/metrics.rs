@@ -1,0 +1,281 @@
+//! The server's metrics: atomic counters written by the render threads and
+//! socket tasks, latency histograms from the core, and two read-outs — the
+//! JSON of `/api/metrics` and the Prometheus text of `/metrics`.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use auralis_core::metrics::Histogram;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde_json::{json, Value};
+
+use crate::alloc_count;
+
+/// One latency histogram, shared between threads (locked for a moment per
+/// record; never held across an await).
+#[derive(Debug, Default)]
+pub struct Latency(Mutex<Histogram>);
+
+impl Latency {
+    /// Records `ms` milliseconds.
+    pub fn record(&self, ms: f64) {
+        if let Ok(mut h) = self.0.lock() {
+            h.record(ms);
+        }
+    }
+
+    /// A copy of the histogram now.
+    pub fn snapshot(&self) -> Histogram {
+        self.0.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+}
+
+/// Every figure the server reports.
+#[derive(Debug)]
+pub struct Metrics {
+    started: Instant,
+    /// Time to render one 100 ms chunk, ms.
+    pub synthesis: Latency,
+    /// WebSocket ping round trip, ms.
+    pub network: Latency,
+    /// Time to hand one audio frame to the socket, ms.
+    pub send: Latency,
+    /// Render to playback as the client reports it, ms.
+    pub end_to_end: Latency,
+    /// Chunks due but not ready.
+    pub underruns: AtomicU64,
+    /// Chunks rendered with nowhere to go.
+    pub overflows: AtomicU64,
+    /// Connections that ended (any reason).
+    pub disconnects: AtomicU64,
+    /// Connections ended because the client could not keep up.
+    pub slow_disconnects: AtomicU64,
+    /// WebSocket connections accepted.
+    pub connections_total: AtomicU64,
+    /// Connections refused by `--max-clients`.
+    pub refused: AtomicU64,
+    /// Connections open now.
+    pub active: AtomicU64,
+    /// Audio chunks sent.
+    pub chunks_sent: AtomicU64,
+    /// Client messages refused with an `error`.
+    pub invalid_messages: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            started: Instant::now(),
+            synthesis: Latency::default(),
+            network: Latency::default(),
+            send: Latency::default(),
+            end_to_end: Latency::default(),
+            underruns: AtomicU64::new(0),
+            overflows: AtomicU64::new(0),
+            disconnects: AtomicU64::new(0),
+            slow_disconnects: AtomicU64::new(0),
+            connections_total: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            active: AtomicU64::new(0),
+            chunks_sent: AtomicU64::new(0),
+            invalid_messages: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Resident memory of this process in bytes (Linux `/proc/self/statm`;
+/// 0 where that is unavailable).
+pub fn resident_bytes() -> u64 {
+    let Ok(statm) = std::fs::read_to_string("/proc/self/statm") else {
+        return 0;
+    };
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+fn hist_json(h: &Histogram) -> Value {
+    json!({
+        "avg": round(h.average()),
+        "p50": round(h.quantile(0.50)),
+        "p95": round(h.quantile(0.95)),
+        "p99": round(h.quantile(0.99)),
+        "samples": h.count(),
+    })
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+impl Metrics {
+    /// Seconds since the server started.
+    pub fn uptime(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// The `/api/metrics` document.
+    pub fn json(&self) -> Value {
+        let a = alloc_count::stats();
+        json!({
+            "synthesis_latency_ms": hist_json(&self.synthesis.snapshot()),
+            "network_latency_ms": hist_json(&self.network.snapshot()),
+            "send_latency_ms": hist_json(&self.send.snapshot()),
+            "end_to_end_latency_ms": hist_json(&self.end_to_end.snapshot()),
+            "buffer_underruns": self.underruns.load(Relaxed),
+            "buffer_overflows": self.overflows.load(Relaxed),
+            "disconnects": self.disconnects.load(Relaxed),
+            "slow_client_disconnects": self.slow_disconnects.load(Relaxed),
+            "connections_total": self.connections_total.load(Relaxed),
+            "connections_refused": self.refused.load(Relaxed),
+            "active_connections": self.active.load(Relaxed),
+            "chunks_sent": self.chunks_sent.load(Relaxed),
+            "invalid_messages": self.invalid_messages.load(Relaxed),
+            "memory_usage_mb": round(resident_bytes() as f64 / (1024.0 * 1024.0)),
+            "allocator": {
+                "allocations": a.allocations,
+                "deallocations": a.deallocations,
+                "live_bytes": a.live_bytes,
+                "counting": a.counting,
+            },
+            "uptime_sec": round(self.uptime()),
+            "timestamp": crate::server::iso8601_now(),
+        })
+    }
+
+    /// The Prometheus text exposition of the same figures.
+    pub fn prometheus(&self) -> String {
+        let mut registry = Registry::with_prefix("auralis");
+        let quantiles = [(0.5, "0.5"), (0.95, "0.95"), (0.99, "0.99")];
+        for (name, help, lat) in [
+            (
+                "synthesis_latency_ms",
+                "Time to render one 100 ms chunk",
+                &self.synthesis,
+            ),
+            (
+                "network_latency_ms",
+                "WebSocket ping round trip",
+                &self.network,
+            ),
+            (
+                "send_latency_ms",
+                "Time to hand one audio frame to the socket",
+                &self.send,
+            ),
+            (
+                "end_to_end_latency_ms",
+                "Render to playback, as clients report it",
+                &self.end_to_end,
+            ),
+        ] {
+            let h = lat.snapshot();
+            let family =
+                Family::<Vec<(String, String)>, Gauge<f64, std::sync::atomic::AtomicU64>>::default(
+                );
+            for (q, label) in quantiles {
+                family
+                    .get_or_create(&vec![("quantile".into(), label.into())])
+                    .set(h.quantile(q));
+            }
+            registry.register(name, help, family);
+            let count = Counter::<u64>::default();
+            count.inc_by(h.count());
+            registry.register(
+                format!("{name}_samples"),
+                format!("{help}: values recorded"),
+                count,
+            );
+            let avg = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+            avg.set(h.average());
+            registry.register(format!("{name}_avg"), format!("{help}: mean"), avg);
+        }
+        let counters = [
+            (
+                "buffer_underruns",
+                "Chunks due but not ready",
+                &self.underruns,
+            ),
+            (
+                "buffer_overflows",
+                "Chunks rendered with nowhere to go",
+                &self.overflows,
+            ),
+            (
+                "disconnects",
+                "WebSocket connections ended",
+                &self.disconnects,
+            ),
+            (
+                "slow_client_disconnects",
+                "Connections closed because the client fell behind",
+                &self.slow_disconnects,
+            ),
+            (
+                "connections",
+                "WebSocket connections accepted",
+                &self.connections_total,
+            ),
+            (
+                "connections_refused",
+                "Connections refused by --max-clients",
+                &self.refused,
+            ),
+            ("chunks_sent", "Audio chunks sent", &self.chunks_sent),
+            (
+                "invalid_messages",
+                "Client messages answered with an error",
+                &self.invalid_messages,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let c = Counter::<u64>::default();
+            c.inc_by(value.load(Relaxed));
+            registry.register(name, help, c);
+        }
+        let a = alloc_count::stats();
+        let gauges = [
+            (
+                "active_connections",
+                "WebSocket connections open now",
+                self.active.load(Relaxed) as i64,
+            ),
+            (
+                "resident_memory_bytes",
+                "Resident memory of the server",
+                resident_bytes() as i64,
+            ),
+            (
+                "allocator_live_bytes",
+                "Heap bytes allocated and not yet freed",
+                a.live_bytes as i64,
+            ),
+            (
+                "uptime_seconds",
+                "Seconds since the server started",
+                self.uptime() as i64,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let g = Gauge::<i64>::default();
+            g.set(value);
+            registry.register(name, help, g);
+        }
+        let allocs = Counter::<u64>::default();
+        allocs.inc_by(a.allocations);
+        registry.register("allocations", "Heap allocations since start", allocs);
+        let mut out = String::new();
+        if encode(&mut out, &registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

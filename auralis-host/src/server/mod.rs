@@ -1,0 +1,437 @@
+//! The streaming server: every listener who connects to `/ws/stream` hears
+//! their own endless composition; the web player, status and metrics are
+//! served beside it.
+//!
+//! Threads: tokio's I/O workers run HTTP and the WebSocket sessions; a
+//! [`render::RenderPool`] of plain threads renders every stream's chunks.
+//! Each stream has a bounded ring (a channel of `Pacing::ahead` chunks)
+//! between the two, so a slow client can never make the server hold more.
+
+pub mod assets;
+pub mod config;
+pub mod metrics;
+pub mod protocol;
+pub mod render;
+pub mod session;
+
+use std::collections::hash_map::RandomState;
+use std::convert::Infallible;
+use std::future::Future;
+use std::hash::BuildHasher;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
+
+pub use config::ServerConfig;
+use metrics::Metrics;
+use protocol::AudioFormat;
+use render::RenderPool;
+use session::{Pacing, SessionConfig};
+
+/// Largest message a client may send (its messages are small JSON).
+pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+
+/// Kernel send buffer of each connection: about a second of JSON audio.
+pub const SEND_BUFFER: usize = 128 * 1024;
+
+type Body = Full<Bytes>;
+
+/// A running server's shared state.
+#[derive(Debug)]
+pub struct App {
+    config: ServerConfig,
+    font: &'static [u8],
+    font_name: String,
+    /// The server's metrics.
+    pub metrics: Arc<Metrics>,
+    pool: RenderPool,
+    pacing: Pacing,
+    shutdown: watch::Receiver<bool>,
+    ids: AtomicU64,
+    random: RandomState,
+}
+
+impl App {
+    /// Builds the server from its configuration: loads and checks the
+    /// SoundFont, starts the render threads. `shutdown` turning `true`
+    /// closes every session.
+    pub fn new(config: ServerConfig, shutdown: watch::Receiver<bool>) -> Result<Arc<Self>, String> {
+        let (font, font_name): (&'static [u8], String) = match &config.soundfont {
+            None => (auralis_core::bank::DEFAULT_SF2, "built-in bank".to_string()),
+            Some(path) => {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| format!("cannot read SoundFont {}: {e}", path.display()))?;
+                // Loaded once and kept for the life of the process: every
+                // stream borrows it.
+                (
+                    Box::leak(bytes.into_boxed_slice()),
+                    path.display().to_string(),
+                )
+            }
+        };
+        // Check the font and the rate once, so that sessions cannot fail.
+        auralis_core::engine::Engine::<8>::with_soundfont(
+            1,
+            config.sample_rate,
+            auralis_core::music::MusicalContext::DEFAULT,
+            font,
+        )
+        .map(drop)
+        .map_err(|e| format!("cannot play {font_name}: {e}"))?;
+        let metrics = Arc::new(Metrics::default());
+        let pool = RenderPool::start(config.render_threads(), Arc::clone(&metrics))
+            .map_err(|e| format!("cannot start the render threads: {e}"))?;
+        Ok(Arc::new(Self {
+            config,
+            font,
+            font_name,
+            metrics,
+            pool,
+            pacing: Pacing::default(),
+            shutdown,
+            ids: AtomicU64::new(0),
+            random: RandomState::new(),
+        }))
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    fn random(&self, salt: u64) -> u64 {
+        self.random.hash_one((salt, std::time::Instant::now()))
+    }
+
+    fn status_json(&self) -> serde_json::Value {
+        let active = self.metrics.active.load(Relaxed);
+        json!({
+            "uptime_sec": (self.metrics.uptime() * 1000.0).round() / 1000.0,
+            "active_connections": active,
+            "max_clients": self.config.max_clients,
+            "buffer_depth": self.pacing.ahead,
+            "device": auralis_core::engine::DEVICE,
+            "soundfont_loaded": true,
+            "soundfont": self.font_name,
+            "sample_rate": self.config.sample_rate,
+            "render_threads": self.config.render_threads(),
+            "synthesis_active": active > 0,
+            "version": env!("CARGO_PKG_VERSION"),
+            "timestamp": iso8601_now(),
+        })
+    }
+}
+
+/// Serves on `listener` until `stop` completes, then closes every
+/// WebSocket with a close frame and returns within `drain` (sessions still
+/// open then are dropped).
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    stop: impl Future<Output = ()>,
+    announce: watch::Sender<bool>,
+    drain: Duration,
+) -> std::io::Result<()> {
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => {
+                let (tcp, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of descriptors and the like: wait, go on.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = tcp.set_nodelay(true);
+                // A fixed send buffer bounds what a stalled client can make
+                // the kernel hold, and lets the session notice it in time.
+                let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
+                let app = Arc::clone(&app);
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| {
+                        let app = Arc::clone(&app);
+                        async move { Ok::<_, Infallible>(route(app, req, peer)) }
+                    });
+                    let conn = http1::Builder::new()
+                        .serve_connection(TokioIo::new(tcp), service)
+                        .with_upgrades();
+                    if let Err(e) = conn.await {
+                        tracing::debug!(%peer, "connection ended: {e}");
+                    }
+                });
+            }
+        }
+    }
+    drop(listener);
+    tracing::info!(
+        "shutting down: closing {} stream(s)",
+        app.metrics.active.load(Relaxed)
+    );
+    let _ = announce.send(true);
+    let deadline = tokio::time::Instant::now() + drain;
+    while app.metrics.active.load(Relaxed) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET is served here\n".into(),
+        );
+    }
+    match path.as_str() {
+        "/ws/stream" => websocket(app, req, peer),
+        "/api/status" => json_response(&app.status_json()),
+        "/api/metrics" => json_response(&app.metrics.json()),
+        "/metrics" => {
+            let mut r = Response::new(Full::new(Bytes::from(app.metrics.prometheus())));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            r
+        }
+        "/healthz" => text(StatusCode::OK, "ok\n".into()),
+        _ => match assets::lookup(&path) {
+            Some(asset) => {
+                let mut r = Response::new(Full::new(Bytes::from_static(asset.bytes)));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(asset.content_type),
+                );
+                r.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                r
+            }
+            None => text(StatusCode::NOT_FOUND, format!("no such page: {path}\n")),
+        },
+    }
+}
+
+fn text(status: StatusCode, body: String) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn json_response(v: &serde_json::Value) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// The query parameters of a stream: `seed=N`, `format=json|binary`.
+fn stream_options(query: Option<&str>) -> Result<(Option<u64>, AudioFormat), String> {
+    let mut seed = None;
+    let mut format = AudioFormat::Json;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "seed" => {
+                seed = Some(v.parse::<u64>().map_err(|_| {
+                    format!("seed={v} is not a whole number 0–18446744073709551615")
+                })?)
+            }
+            "format" => {
+                format = match v {
+                    "json" => AudioFormat::Json,
+                    "binary" => AudioFormat::Binary,
+                    _ => return Err(format!("format={v} is unknown: use json or binary")),
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((seed, format))
+}
+
+/// A slot among `--max-clients`, given back when dropped.
+struct Slot(Arc<App>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.metrics.active.fetch_sub(1, Relaxed);
+        self.0.metrics.disconnects.fetch_add(1, Relaxed);
+    }
+}
+
+fn websocket(app: Arc<App>, mut req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    let headers = req.headers();
+    let upgrade = headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY).cloned() else {
+        return text(
+            StatusCode::UPGRADE_REQUIRED,
+            "/ws/stream is a WebSocket: connect with a WebSocket client\n".into(),
+        );
+    };
+    if !upgrade {
+        return text(
+            StatusCode::UPGRADE_REQUIRED,
+            "/ws/stream is a WebSocket: connect with a WebSocket client\n".into(),
+        );
+    }
+    let (seed, format) = match stream_options(req.uri().query()) {
+        Ok(o) => o,
+        Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
+    };
+    if *app.shutdown.borrow() {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into());
+    }
+    let max = app.config.max_clients as u64;
+    if app.metrics.active.fetch_add(1, Relaxed) >= max {
+        app.metrics.active.fetch_sub(1, Relaxed);
+        app.metrics.refused.fetch_add(1, Relaxed);
+        tracing::info!(%peer, "refused: {max} listeners already (--max-clients)");
+        let mut r = text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("Auralis is full: {max} listeners already (--max-clients); try again later\n"),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        return r;
+    }
+    let slot = Slot(Arc::clone(&app));
+    app.metrics.connections_total.fetch_add(1, Relaxed);
+    let n = app.ids.fetch_add(1, Relaxed);
+    let seed = seed.unwrap_or_else(|| app.random(n));
+    let client_id = format!("{:016x}", app.random(!n));
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let cfg = SessionConfig {
+        client_id,
+        seed,
+        sample_rate: app.config.sample_rate,
+        format,
+        font: app.font,
+        context: auralis_core::music::MusicalContext::DEFAULT,
+        pacing: app.pacing,
+    };
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::debug!(%peer, "upgrade failed: {e}");
+                drop(slot);
+                return;
+            }
+        };
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_CLIENT_MESSAGE))
+            .max_frame_size(Some(MAX_CLIENT_MESSAGE));
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config))
+                .await;
+        tracing::info!(%peer, client = %cfg.client_id, seed = cfg.seed, format = cfg.format.name(), "listener connected");
+        let id = cfg.client_id.clone();
+        let end = session::run(
+            ws,
+            cfg,
+            app.pool.clone(),
+            Arc::clone(&app.metrics),
+            app.shutdown.clone(),
+        )
+        .await;
+        tracing::info!(%peer, client = %id, "listener left: {end:?}");
+        drop(slot);
+    });
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = r.headers_mut();
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(v) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    r
+}
+
+/// Now as ISO 8601 UTC with milliseconds, e.g. `2026-11-28T18:02:42.123Z`.
+pub fn iso8601_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    iso8601(now.as_secs() as i64, now.subsec_millis())
+}
+
+/// Unix seconds as ISO 8601 UTC (days to civil date after H. Hinnant's
+/// public-domain algorithm).
+fn iso8601(secs: i64, millis: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso8601_dates() {
+        assert_eq!(iso8601(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso8601(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(iso8601(1_795_887_762, 123), "2026-11-28T17:42:42.123Z");
+    }
+
+    #[test]
+    fn stream_options_parse_and_refuse() {
+        assert_eq!(stream_options(None), Ok((None, AudioFormat::Json)));
+        assert_eq!(
+            stream_options(Some("seed=42&format=binary&x=1")),
+            Ok((Some(42), AudioFormat::Binary))
+        );
+        assert!(stream_options(Some("seed=-1"))
+            .unwrap_err()
+            .contains("seed"));
+        assert!(stream_options(Some("format=xml"))
+            .unwrap_err()
+            .contains("json or binary"));
+    }
+}

@@ -1,0 +1,511 @@
+//! The `/ws/stream` protocol: messages in both directions, and the binary
+//! audio framing. Pure functions, so every rule is unit-tested here.
+//!
+//! Server → client: `welcome`, `audio` (JSON with base64 PCM, or a binary
+//! frame), `params`, `status`, `error`, `pong`. Client → server:
+//! `update_params` (alias `control`), `select_preset`, `ping` and `report`.
+
+use std::str::FromStr;
+
+use auralis_core::engine::AudioChunk;
+use auralis_core::music::{Mode, MusicalContext, Preset};
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+/// The protocol name and version sent in `welcome`.
+pub const PROTOCOL: &str = "auralis/1";
+/// First four bytes of every binary audio frame.
+pub const BINARY_MAGIC: [u8; 4] = *b"AURA";
+/// Version byte of the binary audio frame.
+pub const BINARY_VERSION: u8 = 1;
+/// Bytes before the PCM in a binary audio frame.
+pub const BINARY_HEADER: usize = 32;
+
+/// How audio chunks travel: JSON text with base64 PCM (the default, as the
+/// original system sent them) or compact binary frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AudioFormat {
+    /// `{"type":"audio",…,"data":BASE64}` text frames.
+    Json,
+    /// Binary frames: a 32-byte header and the PCM (see [`encode_binary`]).
+    Binary,
+}
+
+impl AudioFormat {
+    /// The name used in the query string and in `welcome`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            AudioFormat::Json => "json",
+            AudioFormat::Binary => "binary",
+        }
+    }
+}
+
+/// Seconds since the Unix epoch, as a float.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// The parameters as the protocol shows them.
+pub fn params_json(ctx: &MusicalContext) -> Value {
+    json!({
+        "key": ctx.key(),
+        "mode": ctx.mode().name(),
+        "bpm": round3(ctx.bpm()),
+        "intensity": round3(ctx.intensity()),
+    })
+}
+
+/// Rounds to three decimals so that 0.3 is sent as 0.3, not 0.30000001.
+fn round3(x: f32) -> f64 {
+    (f64::from(x) * 1000.0).round() / 1000.0
+}
+
+/// The interleaved little-endian bytes of a chunk's PCM.
+fn pcm_bytes(chunk: &AudioChunk, out: &mut Vec<u8>) {
+    out.reserve(chunk.samples().len() * 2);
+    for s in chunk.samples() {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+}
+
+/// An `audio` text message for `chunk`, rendered at `timestamp` (Unix
+/// seconds).
+pub fn encode_json(chunk: &AudioChunk, timestamp: f64) -> String {
+    let mut pcm = Vec::new();
+    pcm_bytes(chunk, &mut pcm);
+    let data = base64::engine::general_purpose::STANDARD.encode(&pcm);
+    let duration_ms = u32::from(chunk.frames) * 1000 / chunk.sample_rate.max(1);
+    json!({
+        "type": "audio",
+        "seq": chunk.seq,
+        "timestamp": timestamp,
+        "duration_ms": duration_ms,
+        "sample_rate": chunk.sample_rate,
+        "channels": chunk.channels,
+        "data": data,
+    })
+    .to_string()
+}
+
+/// A binary audio frame for `chunk`. Layout, all little-endian:
+///
+/// | bytes | field |
+/// | --- | --- |
+/// | 0–3 | magic `AURA` |
+/// | 4 | version (1) |
+/// | 5 | channels (2) |
+/// | 6–7 | frames (u16) |
+/// | 8–11 | sample rate (u32) |
+/// | 12–19 | seq (u64) |
+/// | 20–27 | render timestamp, Unix seconds (f64) |
+/// | 28–31 | reserved, zero |
+/// | 32– | interleaved i16 PCM, L R L R … |
+pub fn encode_binary(chunk: &AudioChunk, timestamp: f64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(BINARY_HEADER + chunk.samples().len() * 2);
+    out.extend_from_slice(&BINARY_MAGIC);
+    out.push(BINARY_VERSION);
+    out.push(chunk.channels);
+    out.extend_from_slice(&chunk.frames.to_le_bytes());
+    out.extend_from_slice(&chunk.sample_rate.to_le_bytes());
+    out.extend_from_slice(&chunk.seq.to_le_bytes());
+    out.extend_from_slice(&timestamp.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    pcm_bytes(chunk, &mut out);
+    out
+}
+
+/// A decoded binary audio frame (used by tests and the load tester).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BinaryAudio {
+    /// Sequence number.
+    pub seq: u64,
+    /// Render time, Unix seconds.
+    pub timestamp: f64,
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Channels (2).
+    pub channels: u8,
+    /// Interleaved PCM.
+    pub pcm: Vec<i16>,
+}
+
+/// Reads a binary audio frame; `None` when it is not one.
+pub fn decode_binary(bytes: &[u8]) -> Option<BinaryAudio> {
+    let header = bytes.get(..BINARY_HEADER)?;
+    if header.get(..4)? != BINARY_MAGIC || *header.get(4)? != BINARY_VERSION {
+        return None;
+    }
+    let channels = *header.get(5)?;
+    let frames = u16::from_le_bytes(header.get(6..8)?.try_into().ok()?);
+    let sample_rate = u32::from_le_bytes(header.get(8..12)?.try_into().ok()?);
+    let seq = u64::from_le_bytes(header.get(12..20)?.try_into().ok()?);
+    let timestamp = f64::from_le_bytes(header.get(20..28)?.try_into().ok()?);
+    let body = bytes.get(BINARY_HEADER..)?;
+    if body.len() != usize::from(frames) * usize::from(channels) * 2 {
+        return None;
+    }
+    let pcm = body
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    Some(BinaryAudio {
+        seq,
+        timestamp,
+        sample_rate,
+        channels,
+        pcm,
+    })
+}
+
+/// Decodes the PCM of a JSON `audio` message (tests and load tester).
+pub fn decode_json_pcm(message: &Value) -> Option<Vec<i16>> {
+    let data = message.get("data")?.as_str()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .ok()?;
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect(),
+    )
+}
+
+/// What a client asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Request {
+    /// New parameters (already validated and merged with the current ones).
+    Params(MusicalContext),
+    /// A preset (the key stays).
+    Preset(Preset),
+    /// A ping to answer, with the client's timestamp if it sent one.
+    Ping(Option<f64>),
+    /// The client started playing chunk `seq`.
+    Report {
+        /// The chunk now playing.
+        seq: u64,
+        /// The client's buffered audio, if it said.
+        buffer_ms: Option<f64>,
+        /// The client's underrun count, if it said.
+        underruns: Option<u64>,
+    },
+}
+
+/// Why a client message was refused: the `error` reply's code and text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// `INVALID_MESSAGE` or `INVALID_PARAMS`.
+    pub code: &'static str,
+    /// What was wrong and what is accepted.
+    pub message: String,
+}
+
+impl Refusal {
+    fn message(message: impl Into<String>) -> Self {
+        Self {
+            code: "INVALID_MESSAGE",
+            message: message.into(),
+        }
+    }
+
+    fn params(message: impl Into<String>) -> Self {
+        Self {
+            code: "INVALID_PARAMS",
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses one text message from a client against the parameters in force
+/// (`current`). Nothing changes unless every field is valid.
+pub fn parse_request(text: &str, current: &MusicalContext) -> Result<Request, Refusal> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| Refusal::message(format!("not JSON: {e}")))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| Refusal::message("a message is a JSON object with a \"type\""))?;
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Refusal::message("missing string field \"type\""))?;
+    match kind {
+        "update_params" | "control" => {
+            let params = obj
+                .get("params")
+                .and_then(Value::as_object)
+                .ok_or_else(|| Refusal::params("update_params needs a \"params\" object"))?;
+            parse_params(params, current).map(Request::Params)
+        }
+        "select_preset" => {
+            let name = obj
+                .get("preset")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Refusal::params("select_preset needs a \"preset\" string"))?;
+            Preset::from_str(name).map(Request::Preset).map_err(|_| {
+                Refusal::params(format!(
+                    "unknown preset {name:?}: use focus, meditation, sleep or bright"
+                ))
+            })
+        }
+        "ping" => Ok(Request::Ping(obj.get("timestamp").and_then(Value::as_f64))),
+        "report" => {
+            let seq = obj
+                .get("seq")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| Refusal::message("report needs an integer \"seq\""))?;
+            Ok(Request::Report {
+                seq,
+                buffer_ms: obj.get("buffer_ms").and_then(Value::as_f64),
+                underruns: obj.get("underruns").and_then(Value::as_u64),
+            })
+        }
+        other => Err(Refusal::message(format!(
+            "unknown message type {other:?}: use update_params, select_preset, ping or report"
+        ))),
+    }
+}
+
+fn parse_params(
+    params: &serde_json::Map<String, Value>,
+    current: &MusicalContext,
+) -> Result<MusicalContext, Refusal> {
+    let mut ctx = *current;
+    let mut any = false;
+    if let Some(v) = params.get("key") {
+        any = true;
+        let key = v
+            .as_u64()
+            .and_then(|k| u8::try_from(k).ok())
+            .ok_or_else(|| Refusal::params(format!("key {v} is not a MIDI pitch 60–71")))?;
+        ctx = ctx
+            .with_key(key)
+            .map_err(|_| Refusal::params(format!("key {key} is outside 60–71 (C4–B4)")))?;
+    }
+    if let Some(v) = params.get("mode") {
+        any = true;
+        let mode = v
+            .as_str()
+            .and_then(|m| Mode::from_str(m).ok())
+            .ok_or_else(|| {
+                Refusal::params(format!(
+                "mode {v} is unknown: use aeolian, dorian, lydian, phrygian, ionian or mixolydian"
+            ))
+            })?;
+        ctx = ctx.with_mode(mode);
+    }
+    if let Some(v) = params.get("bpm") {
+        any = true;
+        let bpm = v
+            .as_f64()
+            .ok_or_else(|| Refusal::params(format!("bpm {v} is not a number")))?;
+        ctx = ctx
+            .with_bpm(bpm as f32)
+            .map_err(|_| Refusal::params(format!("bpm {bpm} is outside 40–90")))?;
+    }
+    if let Some(v) = params.get("intensity") {
+        any = true;
+        let x = v
+            .as_f64()
+            .ok_or_else(|| Refusal::params(format!("intensity {v} is not a number")))?;
+        ctx = ctx
+            .with_intensity(x as f32)
+            .map_err(|_| Refusal::params(format!("intensity {x} is outside 0–1")))?;
+    }
+    if !any {
+        return Err(Refusal::params(
+            "params names none of key, mode, bpm, intensity",
+        ));
+    }
+    Ok(ctx)
+}
+
+/// The `welcome` message.
+pub fn welcome(
+    client_id: &str,
+    seed: u64,
+    sample_rate: u32,
+    format: AudioFormat,
+    ctx: &MusicalContext,
+) -> String {
+    json!({
+        "type": "welcome",
+        "client_id": client_id,
+        "protocol": PROTOCOL,
+        "sample_rate": sample_rate,
+        "channels": 2,
+        "chunk_ms": 100,
+        "format": format.name(),
+        "seed": seed,
+        "params": params_json(ctx),
+        "timestamp": unix_now(),
+    })
+    .to_string()
+}
+
+/// The `params` message: `ctx` sounds from chunk `seq` on.
+pub fn params_message(ctx: &MusicalContext, seq: u64) -> String {
+    json!({"type": "params", "params": params_json(ctx), "seq": seq, "timestamp": unix_now()})
+        .to_string()
+}
+
+/// A `status` message.
+pub fn status(state: &str, message: &str, buffer_depth: usize) -> String {
+    json!({
+        "type": "status",
+        "state": state,
+        "message": message,
+        "buffer_depth": buffer_depth,
+        "timestamp": unix_now(),
+    })
+    .to_string()
+}
+
+/// An `error` message.
+pub fn error(code: &str, message: &str, recoverable: bool) -> String {
+    json!({
+        "type": "error",
+        "code": code,
+        "message": message,
+        "recoverable": recoverable,
+        "timestamp": unix_now(),
+    })
+    .to_string()
+}
+
+/// A `pong` message.
+pub fn pong(client_timestamp: Option<f64>) -> String {
+    json!({
+        "type": "pong",
+        "client_timestamp": client_timestamp,
+        "server_timestamp": unix_now(),
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk() -> AudioChunk {
+        let mut c = AudioChunk::new();
+        c.seq = 41;
+        c.frames = 4410;
+        c.sample_rate = 44_100;
+        for (i, s) in c.pcm.iter_mut().enumerate() {
+            *s = (i as i16).wrapping_mul(7);
+        }
+        c
+    }
+
+    #[test]
+    fn json_and_binary_carry_the_same_pcm() {
+        let c = chunk();
+        let j: Value = serde_json::from_str(&encode_json(&c, 12.5)).unwrap();
+        assert_eq!(j["type"], "audio");
+        assert_eq!(j["seq"], 41);
+        assert_eq!(j["duration_ms"], 100);
+        assert_eq!(j["channels"], 2);
+        let pcm = decode_json_pcm(&j).unwrap();
+        assert_eq!(pcm.len(), 8820);
+        assert_eq!(pcm, c.samples());
+        let b = decode_binary(&encode_binary(&c, 12.5)).unwrap();
+        assert_eq!(
+            (b.seq, b.timestamp, b.sample_rate, b.channels),
+            (41, 12.5, 44_100, 2)
+        );
+        assert_eq!(b.pcm, pcm);
+    }
+
+    #[test]
+    fn binary_decoder_refuses_bad_frames() {
+        let good = encode_binary(&chunk(), 1.0);
+        assert!(decode_binary(&good[..31]).is_none());
+        assert!(decode_binary(&good[..good.len() - 2]).is_none());
+        let mut bad = good.clone();
+        bad[0] = b'X';
+        assert!(decode_binary(&bad).is_none());
+    }
+
+    #[test]
+    fn params_merge_and_refuse_as_a_whole() {
+        let cur = MusicalContext::DEFAULT;
+        let r = parse_request(
+            r#"{"type":"update_params","params":{"mode":"dorian","bpm":72}}"#,
+            &cur,
+        )
+        .unwrap();
+        let Request::Params(ctx) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(
+            (ctx.mode(), ctx.bpm(), ctx.key()),
+            (Mode::Dorian, 72.0, cur.key())
+        );
+        // The alias, and one bad field spoils the whole message.
+        let e = parse_request(
+            r#"{"type":"control","params":{"mode":"dorian","bpm":300}}"#,
+            &cur,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "INVALID_PARAMS");
+        assert!(e.message.contains("40–90"), "{}", e.message);
+        for bad in [
+            r#"{"type":"update_params","params":{"key":59}}"#,
+            r#"{"type":"update_params","params":{"key":"C"}}"#,
+            r#"{"type":"update_params","params":{"intensity":1.5}}"#,
+            r#"{"type":"update_params","params":{"mode":"locrian"}}"#,
+            r#"{"type":"update_params","params":{}}"#,
+            r#"{"type":"update_params"}"#,
+            r#"{"type":"select_preset","preset":"party"}"#,
+        ] {
+            assert_eq!(
+                parse_request(bad, &cur).unwrap_err().code,
+                "INVALID_PARAMS",
+                "{bad}"
+            );
+        }
+        for bad in [
+            "nonsense",
+            "[1,2]",
+            r#"{"type":"dance"}"#,
+            r#"{"kind":"ping"}"#,
+            r#"{"type":"report"}"#,
+        ] {
+            assert_eq!(
+                parse_request(bad, &cur).unwrap_err().code,
+                "INVALID_MESSAGE",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn presets_pings_and_reports() {
+        let cur = MusicalContext::DEFAULT;
+        assert_eq!(
+            parse_request(r#"{"type":"select_preset","preset":"Sleep"}"#, &cur),
+            Ok(Request::Preset(Preset::Sleep))
+        );
+        assert_eq!(
+            parse_request(r#"{"type":"ping","timestamp":5.5}"#, &cur),
+            Ok(Request::Ping(Some(5.5)))
+        );
+        assert_eq!(
+            parse_request(r#"{"type":"report","seq":9,"buffer_ms":400}"#, &cur),
+            Ok(Request::Report {
+                seq: 9,
+                buffer_ms: Some(400.0),
+                underruns: None
+            })
+        );
+        let p: Value = serde_json::from_str(&pong(Some(5.5))).unwrap();
+        assert_eq!(p["client_timestamp"], 5.5);
+    }
+}

@@ -1,0 +1,233 @@
+//! The render pool: a few threads (one per core by default) that render
+//! every stream's chunks, so that no async I/O worker ever runs the
+//! synthesizer.
+//!
+//! Each stream asks for chunks with [`Stream::request`]; a stream sits in
+//! the pool's queue at most once however many chunks it is owed, so one
+//! thread renders it at a time and streams take turns chunk by chunk. Each
+//! rendered chunk goes into the stream's bounded channel to its socket
+//! task; the socket task asks for one more chunk for each it takes, so a
+//! stream never has more than its channel's capacity rendered and waiting.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use auralis_core::engine::{AudioChunk, Engine, EngineError};
+use auralis_core::music::MusicalContext;
+use crossbeam_channel::{Receiver, Sender};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::metrics::Metrics;
+use super::protocol::{self, AudioFormat};
+
+/// One rendered chunk, encoded for the socket.
+#[derive(Debug)]
+pub enum Rendered {
+    /// An audio message, ready to send.
+    Audio {
+        /// Its sequence number.
+        seq: u64,
+        /// The message (JSON text or binary).
+        message: Message,
+        /// New parameters sound from this chunk on.
+        params: Option<MusicalContext>,
+        /// When it was rendered.
+        at: Instant,
+    },
+    /// The engine could not be made (the stream must end).
+    Failed(EngineError),
+}
+
+/// The render side of one listener's stream.
+pub struct Stream {
+    engine: Mutex<Option<Box<Engine<'static>>>>,
+    pending: Mutex<Option<MusicalContext>>,
+    seed: u64,
+    sample_rate: u32,
+    context: MusicalContext,
+    font: &'static [u8],
+    format: AudioFormat,
+    owed: AtomicUsize,
+    closed: AtomicBool,
+    out: mpsc::Sender<Rendered>,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("seed", &self.seed)
+            .field("format", &self.format)
+            .field("owed", &self.owed)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream {
+    /// A stream composing from `seed` in `context`, playing `font`, whose
+    /// chunks go to `out` (its capacity bounds what waits).
+    pub fn new(
+        seed: u64,
+        sample_rate: u32,
+        context: MusicalContext,
+        font: &'static [u8],
+        format: AudioFormat,
+        out: mpsc::Sender<Rendered>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            engine: Mutex::new(None),
+            pending: Mutex::new(None),
+            seed,
+            sample_rate,
+            context,
+            font,
+            format,
+            owed: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            out,
+        })
+    }
+
+    /// Asks for one more chunk.
+    pub fn request(self: &Arc<Self>, pool: &RenderPool) {
+        if self.owed.fetch_add(1, Ordering::AcqRel) == 0 {
+            pool.submit(Arc::clone(self));
+        }
+    }
+
+    /// New parameters for the next phrase boundary (the last call wins).
+    pub fn set_context(&self, ctx: MusicalContext) {
+        if let Ok(mut p) = self.pending.lock() {
+            *p = Some(ctx);
+        }
+    }
+
+    /// The listener left: render nothing more, free the engine.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        if let Ok(mut e) = self.engine.try_lock() {
+            *e = None;
+        }
+    }
+
+    /// Renders one chunk into `scratch` and hands it to the socket task.
+    fn render_one(&self, scratch: &mut AudioChunk, metrics: &Metrics) {
+        let Ok(mut slot) = self.engine.lock() else {
+            return;
+        };
+        if self.closed.load(Ordering::Acquire) {
+            *slot = None;
+            return;
+        }
+        if slot.is_none() {
+            match Engine::with_soundfont(self.seed, self.sample_rate, self.context, self.font) {
+                Ok(engine) => *slot = Some(Box::new(engine)),
+                Err(e) => {
+                    let _ = self.out.try_send(Rendered::Failed(e));
+                    self.closed.store(true, Ordering::Release);
+                    return;
+                }
+            }
+        }
+        let Some(engine) = slot.as_mut() else { return };
+        if let Some(ctx) = self.pending.lock().ok().and_then(|mut p| p.take()) {
+            engine.set_context(ctx);
+        }
+        let t = Instant::now();
+        let info = engine.next_chunk(scratch);
+        metrics.synthesis.record(t.elapsed().as_secs_f64() * 1e3);
+        let stamp = protocol::unix_now();
+        let message = match self.format {
+            AudioFormat::Json => Message::text(protocol::encode_json(scratch, stamp)),
+            AudioFormat::Binary => Message::binary(protocol::encode_binary(scratch, stamp)),
+        };
+        let rendered = Rendered::Audio {
+            seq: info.seq,
+            message,
+            params: info.params,
+            at: Instant::now(),
+        };
+        // Sent while the engine is locked, so chunks arrive in order.
+        match self.out.try_send(rendered) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics.overflows.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.closed.store(true, Ordering::Release);
+                *slot = None;
+            }
+        }
+    }
+}
+
+/// Stack of each render thread.
+const RENDER_STACK: usize = 16 << 20;
+
+/// The render threads and their shared queue.
+///
+/// The threads end (within a second) once every handle to the pool is
+/// dropped.
+#[derive(Debug, Clone)]
+pub struct RenderPool {
+    queue: Sender<Arc<Stream>>,
+    // Held only for its count: the threads end when the last pool handle goes.
+    _alive: Arc<()>,
+}
+
+impl RenderPool {
+    /// Starts `threads` render threads (at least one).
+    pub fn start(threads: usize, metrics: Arc<Metrics>) -> std::io::Result<Self> {
+        let (tx, rx) = crossbeam_channel::unbounded::<Arc<Stream>>();
+        let alive = Arc::new(());
+        for i in 0..threads.max(1) {
+            let rx: Receiver<Arc<Stream>> = rx.clone();
+            let requeue = tx.clone();
+            let alive = Arc::downgrade(&alive);
+            let metrics = Arc::clone(&metrics);
+            std::thread::Builder::new()
+                .name(format!("auralis-render-{i}"))
+                // An engine is ~300 KB and unoptimised builds move it
+                // through the stack a few times on its way into its box.
+                .stack_size(RENDER_STACK)
+                .spawn(move || render_loop(&rx, &requeue, &alive, &metrics))?;
+        }
+        Ok(Self {
+            queue: tx,
+            _alive: alive,
+        })
+    }
+
+    fn submit(&self, stream: Arc<Stream>) {
+        let _ = self.queue.send(stream);
+    }
+}
+
+fn render_loop(
+    rx: &Receiver<Arc<Stream>>,
+    requeue: &Sender<Arc<Stream>>,
+    alive: &std::sync::Weak<()>,
+    metrics: &Metrics,
+) {
+    let mut scratch = Box::new(AudioChunk::new());
+    loop {
+        let stream = match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok(s) => s,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                if alive.strong_count() == 0 {
+                    return;
+                }
+                continue;
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+        };
+        stream.render_one(&mut scratch, metrics);
+        // Owed more? Back to the end of the queue, so streams take turns.
+        let more = stream.owed.fetch_sub(1, Ordering::AcqRel) > 1;
+        if more && !stream.closed.load(Ordering::Acquire) {
+            let _ = requeue.send(stream);
+        }
+    }
+}
