@@ -205,7 +205,10 @@ pub(crate) fn build() -> Vec<u8> {
         zones: keys_zones,
     });
 
-    // Pads: slow swell, long release, two layers detuned for movement.
+    // Pads: slow swell, long release; one layer, its movement from the
+    // filter's slow sweep, a little vibrato and a generous chorus send.
+    // (Two layers detuned ±7 cents cost four of a stream's ten voices,
+    // a quarter of its render time; the chorus now gives the width.)
     let pad = |name: &str,
                samples: &mut Vec<Sample>,
                make: &dyn Fn(u8) -> Sample,
@@ -215,13 +218,11 @@ pub(crate) fn build() -> Vec<u8> {
         for root in ROOTS {
             samples.push(make(root));
             let s = samples.len() - 1;
-            for (detune, pan) in [(-7i16, -250i16), (7, 250)] {
-                zones.push(Zone {
-                    keys: key_range(root),
-                    gens: vec![(52, detune), (17, pan), (SAMPLE_MODES, 1)],
-                    sample: s,
-                });
-            }
+            zones.push(Zone {
+                keys: key_range(root),
+                gens: vec![(SAMPLE_MODES, 1)],
+                sample: s,
+            });
         }
         Instrument {
             name: name.into(),
@@ -238,8 +239,8 @@ pub(crate) fn build() -> Vec<u8> {
                 (23, tc(1.0)), // vibrato after a second
                 (6, 3),        // 3 cents of vibrato
                 (16, 400),     // generous reverb
-                (15, 200),     // and some chorus
-                (48, 60),      // two layers: make room
+                (15, 500),     // and chorus for width and movement
+                (48, 0),       // one layer: no attenuation needed
             ],
             zones,
         }

@@ -9,7 +9,8 @@
 //! | 89 | Warm Pad: a dark, slowly swelling pad |
 //! | 90 | Glass Pad: sine with a quiet octave |
 //!
-//! Pads have two layers detuned by ±7 cents and panned apart. Every loop
+//! Pads are one layer each; their width and movement come from a generous
+//! chorus send, a slow filter sweep and a little vibrato. Every loop
 //! spans whole periods of its waveform, so loops never click.
 
 /// The bank's SF2 bytes, ready for [`crate::synth::SoundFont::parse`].

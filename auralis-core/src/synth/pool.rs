@@ -374,10 +374,10 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
         self.interpolation = interpolation;
     }
 
-    /// Master gain before the limiter (default 0.5; clamped to 0–4).
+    /// Master gain before the limiter (default 0.5; clamped to 0–8).
     pub fn set_gain(&mut self, gain: f32) {
         self.gain = if gain.is_finite() {
-            gain.clamp(0.0, 4.0)
+            gain.clamp(0.0, 8.0)
         } else {
             self.gain
         };
