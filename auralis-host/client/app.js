@@ -21,6 +21,8 @@ const state = (window.auralis = {
   targetMs: 400,
   connects: 0,
   audioState: "none",
+  welcomeMs: null, // ms from navigation to the server's welcome
+  firstAudioMs: null, // ms from navigation to the first sample played
   errors: [],
 });
 
@@ -31,6 +33,7 @@ const backoff = new Backoff();
 let ws = null;
 let audio = null;
 let node = null;
+let early = []; // frames that came before the worklet was ready
 let lastUpdate = performance.now();
 let sleepTimer = null;
 
@@ -80,27 +83,35 @@ function sendParams() {
   send({ type: "update_params", params: { key, mode, bpm, intensity } });
 }
 
+function showAudioState() {
+  state.audioState = audio.state;
+  // Where the browser blocks autoplay, the context stays suspended until a
+  // gesture: then, and only then, the Play button shows.
+  $("play").hidden = audio.state === "running";
+}
+
 async function startAudio(sampleRate) {
   if (!audio || audio.sampleRate !== sampleRate) {
     if (audio) await audio.close();
     audio = new AudioContext({ sampleRate, latencyHint: "playback" });
+    audio.onstatechange = showAudioState;
     await audio.audioWorklet.addModule("/client/worklet.js");
     node = new AudioWorkletNode(audio, "auralis-player", { outputChannelCount: [2] });
     node.connect(audio.destination);
     node.port.onmessage = (e) => onWorklet(e.data);
     node.port.postMessage({ type: "target", ms: buffer.targetMs });
+    for (const f of early) play(f);
+    early = [];
   }
-  try {
-    await audio.resume();
-  } catch {
-    /* blocked: the Play button below */
-  }
-  state.audioState = audio.state;
-  $("play").hidden = audio.state === "running";
+  // Not awaited: without a user gesture the promise stays pending.
+  audio.resume().catch(() => {});
+  showAudioState();
 }
 
 function onWorklet(m) {
-  if (m.type === "underrun") {
+  if (m.type === "started") {
+    if (state.firstAudioMs === null) state.firstAudioMs = Math.round(performance.now());
+  } else if (m.type === "underrun") {
     state.underruns = m.underruns;
     node.port.postMessage({ type: "target", ms: buffer.underrun() });
     if (state.connection === "connected") setConnection("buffering");
@@ -122,6 +133,7 @@ function onWorklet(m) {
 
 function onText(msg) {
   if (msg.type === "welcome") {
+    if (state.welcomeMs === null) state.welcomeMs = Math.round(performance.now());
     state.welcome = msg;
     state.params = msg.params;
     startAudio(msg.sample_rate);
@@ -139,8 +151,13 @@ function onText(msg) {
 
 function onAudio(data) {
   const frame = decodeFrame(data);
-  if (!frame || !node) return;
+  if (!frame) return;
   state.chunksReceived++;
+  if (!node) {
+    // The server's first chunks can beat the worklet's start-up.
+    if (early.length < 100) early.push(frame);
+    return;
+  }
   const now = performance.now();
   jitter.record(now);
   const target = buffer.update(jitter.jitterMs, now - lastUpdate);
@@ -149,6 +166,10 @@ function onAudio(data) {
     state.targetMs = target;
     node.port.postMessage({ type: "target", ms: target });
   }
+  play(frame);
+}
+
+function play(frame) {
   node.port.postMessage({ type: "chunk", seq: frame.seq, samples: frame.samples }, [
     frame.samples.buffer,
   ]);
@@ -228,12 +249,8 @@ window.addEventListener("DOMContentLoaded", () => {
     });
   }
   $("sleep-timer").addEventListener("change", (e) => setSleepTimer(Number(e.target.value)));
-  $("play").addEventListener("click", async () => {
-    if (audio) {
-      await audio.resume();
-      state.audioState = audio.state;
-      $("play").hidden = audio.state === "running";
-    }
+  $("play").addEventListener("click", () => {
+    if (audio) audio.resume().then(showAudioState, () => {});
   });
   connect();
 });

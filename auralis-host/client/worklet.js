@@ -56,6 +56,7 @@ class AuralisPlayer extends AudioWorkletProcessor {
     const n = left.length;
     if (!this.playing && this.depth >= this.targetFrames && this.depth > 0) {
       this.playing = true;
+      this.port.postMessage({ type: "started" });
     }
     if (this.playing && this.depth < n) {
       this.playing = false; // underrun: re-buffer instead of glitching on

@@ -1,0 +1,126 @@
+//! The web player's JavaScript: unit tests under node's test runner
+//! (`tests/js`) and the whole page in real headless Chromium against this
+//! crate's server binary (`tests/browser`). Both need Node.js; the browser
+//! test also needs Debian's `chromium` and `npm ci` in `tests/browser`,
+//! which `.ci/run` provides. Without them these tests say so and pass,
+//! except under `CI=true`, where they fail.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use auralis_core::engine::AudioChunk;
+use auralis_host::server::protocol::encode_binary;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Reports that `what` is missing and returns `true` (skip), or panics
+/// under `CI=true`, where everything must be installed.
+fn missing(what: &str) -> bool {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what} (CI must install it: see .ci/run)");
+    }
+    eprintln!("SKIPPED: {what}");
+    true
+}
+
+fn node_works() -> bool {
+    Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn javascript_unit_tests_pass_under_node() {
+    if !node_works() && missing("node is not installed") {
+        return;
+    }
+    // A frame from the Rust encoder, for the JavaScript decoder to read.
+    let dir = std::env::temp_dir().join(format!("auralis-js-fixture-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut chunk = AudioChunk::new();
+    chunk.seq = 123_456_789_012;
+    chunk.frames = 4410;
+    chunk.sample_rate = 44_100;
+    for (i, s) in chunk.pcm.iter_mut().enumerate() {
+        *s = ((i as i32 * 7919) % 65_536 - 32_768) as i16;
+    }
+    std::fs::write(
+        dir.join("frame.bin"),
+        encode_binary(&chunk, 1_795_887_762.25),
+    )
+    .unwrap();
+    let pcm: Vec<String> = chunk.samples().iter().map(i16::to_string).collect();
+    std::fs::write(
+        dir.join("frame.json"),
+        format!(
+            "{{\"seq\":{},\"timestamp\":1795887762.25,\"sample_rate\":44100,\"pcm\":[{}]}}",
+            chunk.seq,
+            pcm.join(",")
+        ),
+    )
+    .unwrap();
+    let out = Command::new("node")
+        .args(["--test", "tests/js/"])
+        .current_dir(repo())
+        .env("AURALIS_FRAME_FIXTURE", &dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("# fail 0") && text.contains("# skipped 0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_page_plays_in_headless_chromium() {
+    let browser_dir = repo().join("tests/browser");
+    if !node_works() && missing("node is not installed") {
+        return;
+    }
+    if !browser_dir.join("node_modules/playwright-core").is_dir()
+        && missing("tests/browser/node_modules is missing: run `npm ci` in tests/browser")
+    {
+        return;
+    }
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists()
+        && missing("chromium is not installed (apt-get install chromium)")
+    {
+        return;
+    }
+    let artifacts = repo().join("target/test-artifacts");
+    let out = Command::new("node")
+        .args(["--test", "."])
+        .current_dir(&browser_dir)
+        .env("AURALIS_HOST_BIN", env!("CARGO_BIN_EXE_auralis-host"))
+        .env("AURALIS_ARTIFACTS", &artifacts)
+        .env("CHROMIUM", &chromium)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("# pass 5") && text.contains("# fail 0"),
+        "{text}"
+    );
+    assert!(
+        artifacts.join("web-player.png").is_file(),
+        "screenshot saved"
+    );
+}
