@@ -157,6 +157,7 @@ pub struct Engine<'a, const VOICES: usize = 64> {
     switch_at: Option<u64>,
     frame: u64,
     seq: u64,
+    composing: bool,
     chunk_frames: usize,
     left: [f32; MAX_CHUNK_SAMPLES / 2],
     right: [f32; MAX_CHUNK_SAMPLES / 2],
@@ -206,6 +207,7 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
             switch_at: None,
             frame: 0,
             seq: 0,
+            composing: true,
             chunk_frames: sample_rate as usize / 10,
             left: [0.0; MAX_CHUNK_SAMPLES / 2],
             right: [0.0; MAX_CHUNK_SAMPLES / 2],
@@ -226,6 +228,44 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
             self.synth.configure_reverb(0.0, 0.0, 0.0);
             self.synth.set_chorus(0.0);
         }
+    }
+
+    /// Turns the composer off (the host plays its own notes through
+    /// [`Engine::synth_mut`]) or back on. Off releases every note of the
+    /// keys and pad channels at once; on starts a new phrase at the next
+    /// frame rendered, with the parameters last asked for.
+    pub fn set_composing(&mut self, on: bool) {
+        if on == self.composing {
+            return;
+        }
+        self.composing = on;
+        self.queue.clear();
+        self.next = 0;
+        self.switch_at = None;
+        if on {
+            self.composer.resume_at(self.frame);
+            if let Some(ctx) = self.pending {
+                self.composer.set_context(ctx);
+                self.switch_at = Some(self.frame);
+            }
+        } else {
+            for channel in [KEYS_CHANNEL, PAD_CHANNEL] {
+                let _ = self.synth.all_notes_off(channel);
+            }
+        }
+    }
+
+    /// Whether the composer is playing (the default).
+    pub const fn is_composing(&self) -> bool {
+        self.composing
+    }
+
+    /// The synthesizer, for hosts that play notes of their own, change
+    /// programs, or set the reverb, chorus, polyphony or gain. Notes on
+    /// channels 0 (keys) and 1 (pad) mix with the composer's unless
+    /// composing is off ([`Engine::set_composing`]).
+    pub fn synth_mut(&mut self) -> &mut Synth<'a, VOICES> {
+        &mut self.synth
     }
 
     /// Voices sounding now.
@@ -297,6 +337,11 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         let n = left.len().min(right.len()) as u64;
         let end = self.frame + n;
         let mut changed = None;
+        if !self.composing {
+            self.synth.render(left, right);
+            self.frame = end;
+            return None;
+        }
         if self.pending.is_some() && self.switch_at.is_none() && self.phrase.end > 0 {
             self.cut_at_next_beat();
         }

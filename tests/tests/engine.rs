@@ -252,3 +252,51 @@ fn the_seed_interface_composes_then_renders_phrases() {
         }
     });
 }
+
+#[test]
+fn composing_off_hands_the_synth_to_the_host_and_on_resumes_the_music() {
+    use auralis_core::synth::SoundFontRenderer;
+    big_stack(|| {
+        let rms = |s: &[f32]| (s.iter().map(|x| x * x).sum::<f32>() / s.len() as f32).sqrt();
+        let mut e: Box<Engine<'static>> =
+            Box::new(Engine::new(3, 44_100, MusicalContext::DEFAULT).unwrap());
+        let (mut l, mut r) = (vec![0f32; 44_100], vec![0f32; 44_100]);
+        for _ in 0..10 {
+            e.render(&mut l, &mut r);
+        }
+        assert!(rms(&l) > 1e-3, "music");
+        e.set_composing(false);
+        assert!(!e.is_composing());
+        // Every composed note is released: after the tails, silence.
+        for _ in 0..15 {
+            e.render(&mut l, &mut r);
+        }
+        assert!(rms(&l) < 1e-4, "silent once the tails end: {}", rms(&l));
+        // The host's own notes play, and obey its polyphony limit.
+        e.synth_mut().set_polyphony(2);
+        for key in [60, 64, 67, 71] {
+            e.synth_mut().note_on(0, key, 100).unwrap();
+        }
+        assert!(e.active_voices() <= 2, "{}", e.active_voices());
+        e.render(&mut l, &mut r);
+        assert!(rms(&l) > 1e-3, "the host's notes sound");
+        for key in [60, 64, 67, 71] {
+            e.synth_mut().note_off(0, key).unwrap();
+        }
+        e.synth_mut().set_polyphony(64);
+        // Back on, with new parameters: the composer starts at once and
+        // says so.
+        e.set_context(MusicalContext::DEFAULT.with_preset(Preset::Bright));
+        e.set_composing(true);
+        let changed = e.render(&mut l, &mut r);
+        assert_eq!(changed.map(|c| c.mode()), Some(Mode::Lydian));
+        assert!(
+            e.phrase().start >= 26 * 44_100,
+            "the phrase starts where the music resumed"
+        );
+        for _ in 0..5 {
+            e.render(&mut l, &mut r);
+        }
+        assert!(rms(&l) > 1e-3, "music again");
+    });
+}

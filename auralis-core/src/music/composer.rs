@@ -383,6 +383,21 @@ impl Composer {
         }
     }
 
+    /// Makes the next phrase start at `frame`, after a pause of any
+    /// length: later than everything composed, the composer jumps there;
+    /// within the last phrase, it cuts it there as [`Composer::restart_at`]
+    /// does. The pad is struck afresh. For hosts that paused the music;
+    /// the caller must have released every note.
+    pub fn resume_at(&mut self, frame: u64) {
+        if frame > self.position {
+            self.position = frame;
+            self.last_start = frame;
+            self.voicing = None;
+        } else {
+            self.restart_at(frame);
+        }
+    }
+
     /// What the composer has done so far.
     pub fn stats(&self) -> ComposerStats {
         self.stats

@@ -306,6 +306,7 @@ pub struct Synth<'a, const VOICES: usize = 64> {
     channels: [Channel; CHANNELS],
     voices: [Voice; VOICES],
     active: usize,
+    polyphony: usize,
     fading: [Voice; FADE_SLOTS],
     events: BinaryHeap<Scheduled, Min, EVENT_CAPACITY>,
     seq: u64,
@@ -338,6 +339,7 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
             channels: [const { Channel::new() }; CHANNELS],
             voices: [const { Voice::EMPTY }; VOICES],
             active: 0,
+            polyphony: VOICES,
             fading: [const { Voice::EMPTY }; FADE_SLOTS],
             events: BinaryHeap::new(),
             seq: 0,
@@ -372,6 +374,18 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
     /// Linear or 4-point cubic interpolation (the default) for new blocks.
     pub fn set_interpolation(&mut self, interpolation: Interpolation) {
         self.interpolation = interpolation;
+    }
+
+    /// Most voices that sound at once, 1 to `VOICES` (clamped; the default
+    /// is `VOICES`). Beyond it a new note steals, as when the pool is full.
+    /// Lowering it does not cut voices already sounding.
+    pub fn set_polyphony(&mut self, voices: usize) {
+        self.polyphony = voices.clamp(1, VOICES);
+    }
+
+    /// The polyphony limit in force.
+    pub fn polyphony(&self) -> usize {
+        self.polyphony
     }
 
     /// Master gain before the limiter (default 0.5; clamped to 0–8).
@@ -602,7 +616,7 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
                 }
             }
         }
-        let slot = if self.active < VOICES {
+        let slot = if self.active < self.polyphony.min(VOICES) {
             self.active += 1;
             self.active - 1
         } else {
