@@ -49,5 +49,52 @@ fn engine(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine);
+/// One 100 ms chunk through the C ABI (`auralis_engine_next_chunk`, the
+/// exported function itself) against the Rust API, alternating in one
+/// run: the boundary's cost (a panic guard, two checks, a copy of 17 KB,
+/// the timing of the call) next to the render.
+fn c_abi(c: &mut Criterion) {
+    use auralis::{
+        auralis_config_default, auralis_engine_free, auralis_engine_new, auralis_engine_next_chunk,
+        AuralisStatus, AURALIS_CHUNK_MAX_SAMPLES,
+    };
+    let mut group = c.benchmark_group("chunk_100ms_boundary");
+    group.sample_size(100);
+    group.throughput(Throughput::Elements(4410));
+
+    let mut config = auralis_config_default();
+    config.seed = 7;
+    let mut ffi = std::ptr::null_mut();
+    // SAFETY: valid config and out-pointer; the engine is freed below.
+    let status = unsafe { auralis_engine_new(&config, &mut ffi) };
+    assert_eq!(status, AuralisStatus::Ok);
+    let mut pcm = vec![0i16; AURALIS_CHUNK_MAX_SAMPLES as usize];
+    let mut rust: Box<Engine<'static>> =
+        Box::new(Engine::new(7, 44_100, MusicalContext::DEFAULT).expect("engine"));
+    let mut chunk = Box::new(AudioChunk::new());
+    // A minute of warm-up for both, so the music is in full flow.
+    for _ in 0..600 {
+        rust.next_chunk(&mut chunk);
+        // SAFETY: a live engine and a buffer of the length given.
+        unsafe {
+            auralis_engine_next_chunk(ffi, pcm.as_mut_ptr(), pcm.len(), std::ptr::null_mut())
+        };
+    }
+    group.bench_function("rust_engine_next_chunk", |b| {
+        b.iter(|| black_box(rust.next_chunk(&mut chunk)))
+    });
+    group.bench_function("c_auralis_engine_next_chunk", |b| {
+        b.iter(|| {
+            // SAFETY: as above.
+            black_box(unsafe {
+                auralis_engine_next_chunk(ffi, pcm.as_mut_ptr(), pcm.len(), std::ptr::null_mut())
+            })
+        })
+    });
+    group.finish();
+    // SAFETY: made by auralis_engine_new, freed once.
+    unsafe { auralis_engine_free(ffi) };
+}
+
+criterion_group!(benches, engine, c_abi);
 criterion_main!(benches);
