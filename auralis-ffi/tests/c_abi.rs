@@ -17,8 +17,21 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// `target/<profile>`, where cargo put libauralis.a and .so for this build.
+/// Where cargo put libauralis.a and .so for this build: beside this test
+/// in `target/<profile>/deps` (a plain `cargo test` leaves them there),
+/// else in `target/<profile>` (after `cargo build`).
 fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let deps = exe.parent().unwrap().to_path_buf();
+    if deps.join("libauralis.a").is_file() && deps.join("libauralis.so").is_file() {
+        deps
+    } else {
+        profile_dir()
+    }
+}
+
+/// `target/<profile>`, where the build script writes auralis.pc.
+fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     exe.parent().and_then(Path::parent).unwrap().to_path_buf()
 }
@@ -281,7 +294,7 @@ fn the_render_wav_example_builds_statically_dynamically_and_through_pkg_config()
     )
     .unwrap();
     std::fs::copy(
-        lib_dir().join("auralis.pc"),
+        profile_dir().join("auralis.pc"),
         prefix.join("lib/pkgconfig/auralis.pc"),
     )
     .unwrap();

@@ -23,6 +23,8 @@ const state = (window.auralis = {
   audioState: "none",
   welcomeMs: null, // ms from navigation to the server's welcome
   firstAudioMs: null, // ms from navigation to the first sample played
+  gain: 1, // the sleep timer's fade: 1 until it starts, 0 at its end
+  sleepFading: false,
   errors: [],
 });
 
@@ -120,6 +122,7 @@ function onWorklet(m) {
     state.playedSeconds = m.playedSeconds;
     state.audibleSeconds = m.audibleSeconds;
     state.underruns = m.underruns;
+    state.gain = m.gain;
     if (ws && ws.readyState === WebSocket.OPEN) {
       setConnection(m.playing ? "connected" : "buffering");
     }
@@ -215,8 +218,11 @@ function onControl() {
   sendParams();
 }
 
-function setSleepTimer(minutes) {
+/** Starts (or with 0, stops) the sleep timer: after `minutes`, a fade of
+ * `fadeSeconds` to silence. */
+function setSleepTimer(minutes, fadeSeconds = 60) {
   clearTimeout(sleepTimer);
+  state.sleepFading = false;
   if (node) node.port.postMessage({ type: "unfade" });
   if (minutes <= 0) {
     $("timer-text").textContent = "";
@@ -225,10 +231,13 @@ function setSleepTimer(minutes) {
   const end = new Date(Date.now() + minutes * 60000);
   $("timer-text").textContent = `Fades out at ${end.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}.`;
   sleepTimer = setTimeout(() => {
-    if (node) node.port.postMessage({ type: "fade", seconds: 60 });
+    state.sleepFading = true;
+    if (node) node.port.postMessage({ type: "fade", seconds: fadeSeconds });
     $("timer-text").textContent = "Fading out. Good night.";
   }, minutes * 60000);
 }
+// For tests and the curious: the same timer with any durations.
+state.setSleepTimer = setSleepTimer;
 
 window.addEventListener("DOMContentLoaded", () => {
   showSettings(settings);

@@ -116,7 +116,7 @@ fn the_page_plays_in_headless_chromium() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("# pass 5") && text.contains("# fail 0"),
+        text.contains("# pass 6") && text.contains("# fail 0"),
         "{text}"
     );
     assert!(

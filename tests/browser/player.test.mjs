@@ -162,6 +162,24 @@ test("reconnects by itself when the server restarts, and re-sends its settings",
   await page.waitForFunction((p) => window.auralis.audibleSeconds > p + 1, played, { timeout: 15_000 });
 });
 
+test("the sleep timer ends in a slow fade, not a cut", async () => {
+  await page.locator("#sleep-timer").selectOption("30");
+  assert.match(await page.locator("#timer-text").innerText(), /Fades out at/);
+  // The same timer, shortened: fade after 0.5 s, over 3 s.
+  await page.evaluate(() => window.auralis.setSleepTimer(0.5 / 60, 3));
+  await page.waitForFunction(() => window.auralis.sleepFading, null, { timeout: 5_000 });
+  // Part way through, the level is between full and silent.
+  await page.waitForFunction(() => window.auralis.gain < 0.8 && window.auralis.gain > 0.05, null, {
+    timeout: 5_000,
+    polling: 50,
+  });
+  await page.waitForFunction(() => window.auralis.gain === 0, null, { timeout: 10_000 });
+  assert.match(await page.locator("#timer-text").innerText(), /Fading out/);
+  // Turning the timer off brings the music back.
+  await page.locator("#sleep-timer").selectOption("0");
+  await page.waitForFunction(() => window.auralis.gain === 1, null, { timeout: 5_000 });
+});
+
 test("settings are restored on reload", async () => {
   await page.reload();
   assert.equal(await page.locator("#key").inputValue(), "62");
