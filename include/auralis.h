@@ -297,7 +297,8 @@ AuralisConfig auralis_config_default(void);
  *
  * Ownership: the caller owns the engine and frees it with
  * `auralis_engine_free`. `config` is only read during the call.
- * Thread safety: any thread. Not real-time safe (allocates about 330 KB).
+ * Thread safety: any thread. Not real-time safe (allocates the engine,
+ * `auralis_engine_size()` bytes, and builds it in place).
  * Errors: NULL_POINTER, INVALID_ARGUMENT (sample rate, polyphony).
  */
 AuralisStatus auralis_engine_new(const AuralisConfig *config, AuralisEngine **out);
@@ -326,8 +327,8 @@ size_t auralis_engine_align(void);
  * Ownership: the memory stays the caller's; it must outlive the engine
  * and not be touched until `auralis_engine_free(engine)` (which releases
  * nothing but the engine's own state); then it may be reused.
- * Thread safety: any thread. Allocation-free; needs about 700 KB of
- * stack while it builds the engine.
+ * Thread safety: any thread. Allocation-free; the engine is built in
+ * place, never on the stack (128 KB of stack is plenty, tested).
  * Errors: NULL_POINTER, BUFFER_TOO_SMALL, MISALIGNED, INVALID_ARGUMENT.
  */
 AuralisStatus auralis_engine_init(void *memory,

@@ -180,11 +180,61 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         context: MusicalContext,
         font: &'a [u8],
     ) -> Result<Self, EngineError> {
+        let mut e = Self::idle();
+        e.init(seed, sample_rate, context, font)?;
+        Ok(e)
+    }
+
+    /// An engine that has not been given its font, rate or seed yet, as a
+    /// constant: copy it into place (a static, a box, caller memory) and
+    /// call [`Engine::init`] there, and the engine is built without ever
+    /// being on the stack. It renders silence until initialised.
+    pub const fn idle() -> Self {
+        Self {
+            composer: Composer::idle(),
+            synth: Synth::idle(),
+            bars: PhraseBars::Eight,
+            queue: heapless::Vec::new(),
+            next: 0,
+            phrase: Phrase::empty(),
+            pending: None,
+            switch_at: None,
+            frame: 0,
+            seq: 0,
+            composing: true,
+            chunk_frames: 4410,
+            left: [0.0; MAX_CHUNK_SAMPLES / 2],
+            right: [0.0; MAX_CHUNK_SAMPLES / 2],
+        }
+    }
+
+    /// Makes this engine, in place, exactly what
+    /// [`Engine::with_soundfont`] returns for the same arguments (the
+    /// stream starts again from its first frame). Everything that can
+    /// fail is checked first: on an error the engine is unchanged.
+    ///
+    /// # Real-time
+    /// No allocation; checks the whole font once (not for the audio
+    /// thread).
+    pub fn init(
+        &mut self,
+        seed: u64,
+        sample_rate: u32,
+        context: MusicalContext,
+        font: &'a [u8],
+    ) -> Result<(), EngineError> {
         if sample_rate % 10 != 0 || sample_rate as usize / 10 > MAX_CHUNK_SAMPLES / 2 {
             return Err(EngineError::ChunkRate(sample_rate));
         }
         let composer = Composer::new(seed, sample_rate, context)?;
-        let mut synth = Synth::new(sample_rate)?;
+        crate::synth::SoundFont::parse(font)
+            .map_err(|e| EngineError::Synth(SynthError::from(e)))?;
+        if !(8_000..=192_000).contains(&sample_rate) {
+            return Err(EngineError::Synth(SynthError::SampleRate(sample_rate)));
+        }
+        self.composer = composer;
+        let synth = &mut self.synth;
+        synth.reinit(sample_rate)?;
         synth.load_soundfont(font)?;
         synth.program_change(KEYS_CHANNEL, PROGRAM_KEYS)?;
         synth.program_change(PAD_CHANNEL, PROGRAM_WARM_PAD)?;
@@ -196,22 +246,19 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         synth.configure_reverb(0.82, 0.45, 0.35);
         synth.set_chorus(0.25);
         synth.set_gain(GAIN);
-        Ok(Self {
-            composer,
-            synth,
-            bars: PhraseBars::Eight,
-            queue: heapless::Vec::new(),
-            next: 0,
-            phrase: Phrase::empty(),
-            pending: None,
-            switch_at: None,
-            frame: 0,
-            seq: 0,
-            composing: true,
-            chunk_frames: sample_rate as usize / 10,
-            left: [0.0; MAX_CHUNK_SAMPLES / 2],
-            right: [0.0; MAX_CHUNK_SAMPLES / 2],
-        })
+        self.bars = PhraseBars::Eight;
+        self.queue.clear();
+        self.next = 0;
+        self.phrase = Phrase::empty();
+        self.pending = None;
+        self.switch_at = None;
+        self.frame = 0;
+        self.seq = 0;
+        self.composing = true;
+        self.chunk_frames = sample_rate as usize / 10;
+        self.left = [0.0; MAX_CHUNK_SAMPLES / 2];
+        self.right = [0.0; MAX_CHUNK_SAMPLES / 2];
+        Ok(())
     }
 
     /// Linear or cubic (the default) sample interpolation.

@@ -8,7 +8,7 @@ use core::panic::AssertUnwindSafe;
 use std::panic::catch_unwind;
 use std::time::Instant;
 
-use auralis_core::engine::{AudioChunk, Engine, EngineError, MAX_CHUNK_SAMPLES};
+use auralis_core::engine::{AudioChunk, Engine, MAX_CHUNK_SAMPLES};
 use auralis_core::metrics::Histogram;
 use auralis_core::music::{Mode, MusicalContext, Preset};
 use auralis_core::synth::{SoundFontRenderer, SynthError};
@@ -247,58 +247,68 @@ impl AuralisEngine {
         AuralisStatus::Ok
     }
 
-    /// The engine's font bytes, as the engine borrows them.
-    fn make(
+    /// An engine that has not been initialised: copied into place, then
+    /// [`AuralisEngine::init`] builds it there, never on the stack.
+    const IDLE: Self = Self {
+        engine: Engine::idle(),
+        font: Font::Builtin,
+        in_caller_memory: false,
+        config: DEFAULT_CONFIG,
+        requested: MusicalContext::DEFAULT,
+        composing: true,
+        reverb: None,
+        timing: Histogram::new(),
+        chunks: 0,
+        error: [0; ERROR_MAX],
+        error_len: 0,
+        left: [0.0; BLOCK],
+        right: [0.0; BLOCK],
+        chunk: AudioChunk::new(),
+    };
+
+    /// Builds the engine in place for `config`, on the built-in bank.
+    fn init(
+        &mut self,
         config: &AuralisConfig,
-        font: &'static [u8],
-    ) -> Result<Engine<'static, VOICES>, EngineError> {
-        let mut e = Engine::with_soundfont(
-            config.seed,
-            config.sample_rate,
-            MusicalContext::DEFAULT,
-            font,
-        )?;
-        e.synth_mut().set_polyphony(config.polyphony as usize);
-        Ok(e)
-    }
-
-    fn new(config: &AuralisConfig, in_caller_memory: bool) -> Result<Self, AuralisStatus> {
+        in_caller_memory: bool,
+    ) -> Result<(), AuralisStatus> {
         check_config(config)?;
-        let engine = Self::make(config, auralis_core::bank::DEFAULT_SF2)
+        self.engine
+            .init(
+                config.seed,
+                config.sample_rate,
+                MusicalContext::DEFAULT,
+                auralis_core::bank::DEFAULT_SF2,
+            )
             .map_err(|_| AuralisStatus::InvalidArgument)?;
-        Ok(Self {
-            engine,
-            font: Font::Builtin,
-            in_caller_memory,
-            config: *config,
-            requested: MusicalContext::DEFAULT,
-            composing: true,
-            reverb: None,
-            timing: Histogram::new(),
-            chunks: 0,
-            error: [0; ERROR_MAX],
-            error_len: 0,
-            left: [0.0; BLOCK],
-            right: [0.0; BLOCK],
-            chunk: AudioChunk::new(),
-        })
+        self.engine
+            .synth_mut()
+            .set_polyphony(config.polyphony as usize);
+        self.in_caller_memory = in_caller_memory;
+        self.config = *config;
+        Ok(())
     }
 
-    /// Replaces the engine with one playing `font`; the stream restarts
-    /// with the same seed, parameters, polyphony, composing and reverb.
+    /// Plays `font` instead: the engine is rebuilt in place and the stream
+    /// restarts with the same seed, parameters, polyphony, composing and
+    /// reverb. A font that fails its checks leaves everything as it was.
     fn load(&mut self, font: &'static [u8], kind: Font) -> AuralisStatus {
-        match Self::make(&self.config, font) {
-            Ok(mut engine) => {
+        let c = self.config;
+        match self
+            .engine
+            .init(c.seed, c.sample_rate, MusicalContext::DEFAULT, font)
+        {
+            Ok(()) => {
+                let engine = &mut self.engine;
+                engine.synth_mut().set_polyphony(c.polyphony as usize);
                 engine.set_context(self.requested);
                 engine.set_composing(self.composing);
                 if let Some((room, damp, wet)) = self.reverb {
                     engine.synth_mut().configure_reverb(room, damp, wet);
                 }
-                self.engine = engine;
                 let old = core::mem::replace(&mut self.font, kind);
                 if let Font::Owned(ptr) = old {
-                    // SAFETY: as in Drop; the engine that borrowed it was
-                    // just replaced.
+                    // SAFETY: as in Drop; the engine no longer borrows it.
                     drop(unsafe { Box::from_raw(ptr) });
                 }
                 self.chunks = 0;
@@ -306,8 +316,7 @@ impl AuralisEngine {
             }
             Err(e) => {
                 if let Font::Owned(ptr) = kind {
-                    // SAFETY: the new copy was never handed to an engine
-                    // that survives.
+                    // SAFETY: the new copy was never handed to the engine.
                     drop(unsafe { Box::from_raw(ptr) });
                 }
                 self.fail(AuralisStatus::SoundfontInvalid, format_args!("{e}"))
@@ -404,17 +413,19 @@ pub extern "C" fn auralis_status_str(status: i32) -> *const c_char {
     s.as_ptr()
 }
 
+const DEFAULT_CONFIG: AuralisConfig = AuralisConfig {
+    sample_rate: 44_100,
+    polyphony: AURALIS_MAX_VOICES,
+    seed: 0,
+};
+
 /// The default configuration: 44100 Hz, `AURALIS_MAX_VOICES` voices,
 /// seed 0.
 ///
 /// Thread safety: any thread. Real-time safe.
 #[no_mangle]
 pub extern "C" fn auralis_config_default() -> AuralisConfig {
-    AuralisConfig {
-        sample_rate: 44_100,
-        polyphony: AURALIS_MAX_VOICES,
-        seed: 0,
-    }
+    DEFAULT_CONFIG
 }
 
 /// Makes an engine on the heap playing the built-in bank, and stores it in
@@ -422,7 +433,8 @@ pub extern "C" fn auralis_config_default() -> AuralisConfig {
 ///
 /// Ownership: the caller owns the engine and frees it with
 /// `auralis_engine_free`. `config` is only read during the call.
-/// Thread safety: any thread. Not real-time safe (allocates about 330 KB).
+/// Thread safety: any thread. Not real-time safe (allocates the engine,
+/// `auralis_engine_size()` bytes, and builds it in place).
 /// Errors: NULL_POINTER, INVALID_ARGUMENT (sample rate, polyphony).
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_new(
@@ -437,10 +449,21 @@ pub unsafe extern "C" fn auralis_engine_new(
         if out.is_null() {
             return AuralisStatus::NullPointer;
         }
-        match AuralisEngine::new(config, false) {
-            Ok(e) => {
+        if let Err(s) = check_config(config) {
+            return s;
+        }
+        let mut slot = Box::<AuralisEngine>::new_uninit();
+        // SAFETY: the box is ours and sized for an engine: an idle engine
+        // is copied in (from the constant, not through the stack), after
+        // which the box holds a valid value.
+        let mut engine = unsafe {
+            slot.as_mut_ptr().write(AuralisEngine::IDLE);
+            slot.assume_init()
+        };
+        match engine.init(config, false) {
+            Ok(()) => {
                 // SAFETY: `out` is non-NULL and writable, per the contract.
-                unsafe { out.write(Box::into_raw(Box::new(e))) };
+                unsafe { out.write(Box::into_raw(engine)) };
                 AuralisStatus::Ok
             }
             Err(s) => s,
@@ -473,8 +496,8 @@ pub extern "C" fn auralis_engine_align() -> usize {
 /// Ownership: the memory stays the caller's; it must outlive the engine
 /// and not be touched until `auralis_engine_free(engine)` (which releases
 /// nothing but the engine's own state); then it may be reused.
-/// Thread safety: any thread. Allocation-free; needs about 700 KB of
-/// stack while it builds the engine.
+/// Thread safety: any thread. Allocation-free; the engine is built in
+/// place, never on the stack (128 KB of stack is plenty, tested).
 /// Errors: NULL_POINTER, BUFFER_TOO_SMALL, MISALIGNED, INVALID_ARGUMENT.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_init(
@@ -497,19 +520,29 @@ pub unsafe extern "C" fn auralis_engine_init(
         if (memory as usize) % align_of::<AuralisEngine>() != 0 {
             return AuralisStatus::Misaligned;
         }
-        match AuralisEngine::new(config, true) {
-            Ok(e) => {
-                let slot = memory.cast::<AuralisEngine>();
-                // SAFETY: `memory` is non-NULL, large and aligned enough
-                // (checked above) and the caller's to use, per the
-                // contract; `out` is non-NULL and writable.
-                unsafe {
-                    slot.write(e);
-                    out.write(slot);
-                }
+        if let Err(s) = check_config(config) {
+            return s;
+        }
+        let slot = memory.cast::<AuralisEngine>();
+        // SAFETY: `memory` is non-NULL, large and aligned enough (checked
+        // above) and the caller's to use, per the contract: an idle engine
+        // is copied in, then built in place.
+        let engine = unsafe {
+            slot.write(AuralisEngine::IDLE);
+            &mut *slot
+        };
+        match engine.init(config, true) {
+            Ok(()) => {
+                // SAFETY: `out` is non-NULL and writable.
+                unsafe { out.write(slot) };
                 AuralisStatus::Ok
             }
-            Err(s) => s,
+            Err(s) => {
+                // SAFETY: the idle engine written above, dropped once; the
+                // memory is the caller's again.
+                unsafe { core::ptr::drop_in_place(slot) };
+                s
+            }
         }
     })
 }

@@ -3,10 +3,13 @@
  * -Wl,--wrap=...) while it builds an engine in static memory, plays a
  * minute of music, changes parameters, plays its own notes, loads a
  * borrowed SoundFont and reads metrics. It then checks that the engine in
- * caller memory renders the same samples as one on the heap.
+ * caller memory renders the same samples as one on the heap. The counted
+ * part runs on a thread with a 128 KiB stack: the engine (hundreds of KB)
+ * must be built in place, never on the stack.
  * Usage: placement_test FONT.sf2. Driven by auralis-ffi/tests/c_abi.rs. */
 #include <auralis.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,20 +34,14 @@ static int16_t chunk[AURALIS_CHUNK_MAX_SAMPLES];
 static int16_t heap_chunk[AURALIS_CHUNK_MAX_SAMPLES];
 static float block[2 * 777];
 
-int main(int argc, char **argv) {
-    if (argc != 2) return 2;
-    /* Read the font before counting: file I/O is the caller's business. */
-    FILE *f = fopen(argv[1], "rb");
-    if (!f) return 2;
-    size_t font_len = fread(font, 1, sizeof font, f);
-    fclose(f);
-    if (auralis_engine_size() > sizeof memory || auralis_engine_align() > 64) {
-        fprintf(stderr, "engine needs %zu bytes aligned to %zu\n", auralis_engine_size(), auralis_engine_align());
-        return 1;
-    }
+static size_t font_len;
+static size_t counted;
+static int bad;
 
+/* The counted part: build, play, change, free, in caller memory. */
+static void *counted_part(void *unused) {
+    (void)unused;
     allocations = 0;
-    int bad = 0;
     AuralisConfig config = auralis_config_default();
     config.seed = 7;
     config.polyphony = 32;
@@ -79,7 +76,33 @@ int main(int argc, char **argv) {
     bad |= auralis_engine_metrics(e, &m) != AURALIS_STATUS_OK;
     bad |= m.polyphony != 32;
     auralis_engine_free(e);
-    size_t counted = allocations;
+    counted = allocations;
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) return 2;
+    /* Read the font before counting: file I/O is the caller's business. */
+    FILE *f = fopen(argv[1], "rb");
+    if (!f) return 2;
+    font_len = fread(font, 1, sizeof font, f);
+    fclose(f);
+    if (auralis_engine_size() > sizeof memory || auralis_engine_align() > 64) {
+        fprintf(stderr, "engine needs %zu bytes aligned to %zu\n", auralis_engine_size(), auralis_engine_align());
+        return 1;
+    }
+    pthread_attr_t attr;
+    pthread_t thread;
+    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, 128 * 1024) != 0 ||
+        pthread_create(&thread, &attr, counted_part, NULL) != 0 || pthread_join(thread, NULL) != 0) {
+        fprintf(stderr, "cannot run the counted part on a 128 KiB stack\n");
+        return 1;
+    }
+    pthread_attr_destroy(&attr);
+    AuralisConfig config = auralis_config_default();
+    config.seed = 7;
+    config.polyphony = 32;
+    AuralisEngine *e = NULL;
 
     if (bad) {
         fprintf(stderr, "a call failed\n");

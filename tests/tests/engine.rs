@@ -300,3 +300,59 @@ fn composing_off_hands_the_synth_to_the_host_and_on_resumes_the_music() {
         assert!(rms(&l) > 1e-3, "music again");
     });
 }
+
+#[test]
+fn init_in_place_restarts_exactly_and_a_bad_font_changes_nothing() {
+    big_stack(|| {
+        let fresh = stream(5, 44_100, MusicalContext::DEFAULT, 3);
+        // An engine that has played a while, re-initialised in place, is
+        // the fresh engine again, sample for sample.
+        let mut e: Box<Engine<'static>> = Box::new(Engine::idle());
+        e.init(
+            9,
+            48_000,
+            ctx(64, Mode::Lydian, 80.0, 0.9),
+            auralis_core::bank::DEFAULT_SF2,
+        )
+        .unwrap();
+        let (mut l, mut r) = (vec![0f32; 4410], vec![0f32; 4410]);
+        for _ in 0..50 {
+            e.render(&mut l, &mut r);
+        }
+        e.init(
+            5,
+            44_100,
+            MusicalContext::DEFAULT,
+            auralis_core::bank::DEFAULT_SF2,
+        )
+        .unwrap();
+        let mut again = Vec::new();
+        for _ in 0..30 {
+            e.render(&mut l, &mut r);
+            again.extend(l.iter().zip(&r).flat_map(|(a, b)| [*a, *b]));
+        }
+        assert!(again == fresh);
+        // A corrupt font or a bad rate is refused before anything changes:
+        // the stream goes on as its twin's does.
+        let mut twin: Box<Engine<'static>> =
+            Box::new(Engine::new(5, 44_100, MusicalContext::DEFAULT).unwrap());
+        let (mut tl, mut tr) = (vec![0f32; 4410], vec![0f32; 4410]);
+        for _ in 0..30 {
+            twin.render(&mut tl, &mut tr);
+        }
+        assert!(e
+            .init(5, 44_100, MusicalContext::DEFAULT, b"RIFF\x04\0\0\0sfbk")
+            .is_err());
+        assert!(e
+            .init(
+                5,
+                44_101,
+                MusicalContext::DEFAULT,
+                auralis_core::bank::DEFAULT_SF2
+            )
+            .is_err());
+        e.render(&mut l, &mut r);
+        twin.render(&mut tl, &mut tr);
+        assert!(l == tl && r == tr);
+    });
+}

@@ -332,6 +332,35 @@ impl Composer {
         })
     }
 
+    /// A composer for the default context at 44.1 kHz with seed 0, as a
+    /// constant (for building an engine in place).
+    pub const fn idle() -> Self {
+        Self {
+            rng: Rng::new(0),
+            sample_rate: 44_100,
+            context: MusicalContext::DEFAULT,
+            pending: None,
+            position: 0,
+            last_start: 0,
+            restarted_chord: false,
+            harmony: None,
+            voicing: None,
+            melody: MelodyState {
+                last_pitch: MusicalContext::DEFAULT.key() + 7,
+            },
+            recent: [0; RECENT_MELODIES],
+            recent_len: 0,
+            recent_next: 0,
+            stats: ComposerStats {
+                phrases: 0,
+                chord_changes: 0,
+                dropped_events: 0,
+                repeats_avoided: 0,
+                repeats_kept: 0,
+            },
+        }
+    }
+
     /// Asks for a new context from the next phrase on. Calls before that
     /// phrase replace each other: the last one wins.
     pub fn set_context(&mut self, context: MusicalContext) {

@@ -330,12 +330,18 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
 
     /// A synthesizer at `sample_rate` Hz with no font loaded.
     pub fn new(sample_rate: u32) -> Result<Self, SynthError> {
+        let mut s = Self::idle();
+        s.reinit(sample_rate)?;
+        Ok(s)
+    }
+
+    /// A silent synthesizer at 44.1 kHz with no font, as a constant: the
+    /// starting point for building one in place (see [`Synth::reinit`]),
+    /// which never needs the whole synthesizer on the stack.
+    pub const fn idle() -> Self {
         let () = Self::POOL_OK;
-        if !(8_000..=192_000).contains(&sample_rate) {
-            return Err(SynthError::SampleRate(sample_rate));
-        }
-        let mut s = Self {
-            fonts: [None; MAX_FONTS],
+        Self {
+            fonts: [const { None }; MAX_FONTS],
             channels: [const { Channel::new() }; CHANNELS],
             voices: [const { Voice::EMPTY }; VOICES],
             active: 0,
@@ -344,7 +350,7 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
             events: BinaryHeap::new(),
             seq: 0,
             frame: 0,
-            sample_rate,
+            sample_rate: 44_100,
             interpolation: Interpolation::Cubic,
             reverb: Reverb::new(),
             chorus: Chorus::new(),
@@ -352,13 +358,46 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
             bufs: [[0.0; CONTROL_FRAMES as usize]; 4],
             gain: 0.5,
             serial: 0,
-            stats: SynthStats::default(),
-        };
-        s.reverb.prepare(sample_rate);
-        s.reverb.configure(0.5, 0.5, 0.2);
-        s.chorus.prepare(sample_rate);
-        s.limiter.prepare(sample_rate);
-        Ok(s)
+            stats: SynthStats {
+                voices_stolen: 0,
+                hard_cuts: 0,
+                events_dropped: 0,
+                notes_without_preset: 0,
+            },
+        }
+    }
+
+    /// Makes this synthesizer, in place, exactly what
+    /// [`Synth::new`]`(sample_rate)` returns: no font, every voice free,
+    /// effects cleared. Nothing large is built on the stack.
+    pub fn reinit(&mut self, sample_rate: u32) -> Result<(), SynthError> {
+        if !(8_000..=192_000).contains(&sample_rate) {
+            return Err(SynthError::SampleRate(sample_rate));
+        }
+        self.fonts = [None; MAX_FONTS];
+        for c in self.channels.iter_mut() {
+            *c = Channel::new();
+        }
+        for v in self.voices.iter_mut().chain(self.fading.iter_mut()) {
+            *v = Voice::EMPTY;
+        }
+        self.active = 0;
+        self.polyphony = VOICES;
+        self.events.clear();
+        self.seq = 0;
+        self.frame = 0;
+        self.sample_rate = sample_rate;
+        self.interpolation = Interpolation::Cubic;
+        self.reverb.prepare(sample_rate);
+        self.reverb.configure(0.5, 0.5, 0.2);
+        self.chorus = Chorus::new();
+        self.chorus.prepare(sample_rate);
+        self.limiter.prepare(sample_rate);
+        self.bufs = [[0.0; CONTROL_FRAMES as usize]; 4];
+        self.gain = 0.5;
+        self.serial = 0;
+        self.stats = SynthStats::default();
+        Ok(())
     }
 
     /// Frames rendered so far: the clock scheduled events refer to.
