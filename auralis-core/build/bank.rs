@@ -240,7 +240,7 @@ pub(crate) fn build() -> Vec<u8> {
                 (6, 3),        // 3 cents of vibrato
                 (16, 400),     // generous reverb
                 (15, 500),     // and chorus for width and movement
-                (48, 0),       // one layer: no attenuation needed
+                (48, 60),      // keys about half the energy, pad about 40 %
             ],
             zones,
         }

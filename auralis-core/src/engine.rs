@@ -586,7 +586,7 @@ pub const fn pad_program(mode: Mode) -> u8 {
 
 /// Master gain before the limiter, set so that intensity 0.5 plays at
 /// about −18 LUFS with the built-in bank (see the loudness test).
-const GAIN: f32 = 4.75;
+const GAIN: f32 = 5.4;
 
 /// Expression (CC11) for an intensity: 100 (−4.2 dB) at 0.5, up to
 /// +3.5 dB at 0 and down 3.5 dB at 1, which halves how much louder dense,

@@ -101,6 +101,15 @@ fn build(compiler: &str, source: &Path, out: &Path, flags: &[&str], link: Link) 
     run(&mut cmd);
 }
 
+/// A command for a built C program. `cargo test` puts `target/<profile>`
+/// on `LD_LIBRARY_PATH`, which outranks the programs' rpath and may hold
+/// an older `libauralis.so` from a `cargo build`: point it at this build.
+fn program(exe: &Path) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.env("LD_LIBRARY_PATH", lib_dir());
+    cmd
+}
+
 fn valgrind(cmd: &mut Command) -> Output {
     let mut v = Command::new("valgrind");
     v.args([
@@ -111,7 +120,8 @@ fn valgrind(cmd: &mut Command) -> Output {
         "--show-leak-kinds=definite,indirect",
     ])
     .arg(cmd.get_program())
-    .args(cmd.get_args());
+    .args(cmd.get_args())
+    .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
     run(&mut v)
 }
 
@@ -178,7 +188,7 @@ fn every_function_from_c_under_sanitizers_and_valgrind_bit_identical_to_rust() {
         }
         build("gcc", &src, &exe, &flags, link);
         let pcm = dir.join(format!("out_{link:?}_{sanitize}.pcm"));
-        let mut cmd = Command::new(&exe);
+        let mut cmd = program(&exe);
         cmd.arg(&valid).arg(&corrupt).arg(&pcm);
         let out = if sanitize {
             run(cmd
@@ -214,7 +224,7 @@ fn an_engine_in_caller_memory_never_allocates() {
         Link::Static,
     );
     let (valid, _) = fonts();
-    let out = valgrind(Command::new(&exe).arg(&valid));
+    let out = valgrind(program(&exe).arg(&valid));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("0 allocations in caller memory"), "{text}");
     assert!(text.contains("render the same samples"), "{text}");
@@ -245,7 +255,7 @@ fn the_header_works_from_cpp17() {
             &flags,
             link,
         );
-        let out = run(&mut Command::new(&exe));
+        let out = run(&mut program(&exe));
         assert!(String::from_utf8_lossy(&out.stdout).contains("api_test (C++17)"));
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -275,7 +285,7 @@ fn the_render_wav_example_builds_statically_dynamically_and_through_pkg_config()
         let exe = dir.join(format!("render_wav_{link:?}"));
         build("gcc", &src, &exe, &C_FLAGS, link);
         let wav = dir.join(format!("{link:?}.wav"));
-        run(Command::new(&exe).arg(&wav).arg("7").arg("3"));
+        run(program(&exe).arg(&wav).arg("7").arg("3"));
         check_wav(&wav, 3);
     }
     // As an install would be used: header and static library under a
@@ -312,7 +322,7 @@ fn the_render_wav_example_builds_statically_dynamically_and_through_pkg_config()
         .arg("-o")
         .arg(&exe));
     let wav = dir.join("pc.wav");
-    run(Command::new(&exe).arg(&wav).arg("7").arg("2"));
+    run(program(&exe).arg(&wav).arg("7").arg("2"));
     check_wav(&wav, 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -187,7 +187,7 @@ fn same_seed_same_chunks() {
         // Changes to the composer, synthesizer or mix change this: update
         // it deliberately, after listening.
         assert_eq!(
-            h, 0xeaee_3e88_7b79_df9d,
+            h, 0x1720_bb29_fca2_d319,
             "engine golden hash changed: {h:#018x}"
         );
     });
@@ -354,5 +354,45 @@ fn init_in_place_restarts_exactly_and_a_bad_font_changes_nothing() {
         e.render(&mut l, &mut r);
         twin.render(&mut tl, &mut tr);
         assert!(l == tl && r == tr);
+    });
+}
+
+#[test]
+fn keys_carry_about_half_the_energy_and_the_pad_about_forty_percent() {
+    use auralis_core::synth::SoundFontRenderer;
+    big_stack(|| {
+        // Each part's energy over two minutes, the other muted (CC 7).
+        let energy = |c: MusicalContext, mute: u8| {
+            let mut e: Box<Engine<'static>> = Box::new(Engine::new(11, 44_100, c).unwrap());
+            e.synth_mut().control_change(mute, 7, 0).unwrap();
+            let (mut l, mut r) = (vec![0f32; 4410], vec![0f32; 4410]);
+            let mut sum = 0f64;
+            for _ in 0..1200 {
+                e.render(&mut l, &mut r);
+                sum += l
+                    .iter()
+                    .chain(&r)
+                    .map(|x| f64::from(*x).powi(2))
+                    .sum::<f64>();
+            }
+            sum
+        };
+        let mut keys_total = 0.0;
+        for p in Preset::ALL {
+            let c = MusicalContext::DEFAULT.with_preset(p);
+            let (keys, pad) = (energy(c, 1), energy(c, 0));
+            let share = keys / (keys + pad);
+            println!(
+                "{p}: keys {:.0} %, pad {:.0} %",
+                100.0 * share,
+                100.0 * (1.0 - share)
+            );
+            // Sparse presets lean on the pad, busy ones on the keys.
+            assert!((0.3..=0.7).contains(&share), "{p}: keys {share:.2}");
+            keys_total += share / 4.0;
+        }
+        // Over the four presets: keys about half, the pad the rest (the
+        // issue's 50 % and 40 %, read as shares of the two parts).
+        assert!((0.45..=0.6).contains(&keys_total), "keys {keys_total:.2}");
     });
 }
