@@ -386,6 +386,9 @@ async fn status_metrics_and_prometheus_carry_the_figures() {
     assert_eq!(s["synthesis_active"], true);
     assert!(s["device"].as_str().unwrap().starts_with("CPU"));
     assert!(s["timestamp"].as_str().unwrap().ends_with('Z'));
+    // Chunks rendered ahead and waiting in the one stream's ring.
+    let depth = s["buffer_depth"].as_f64().unwrap();
+    assert!(depth > 0.0 && depth <= 6.0, "buffer_depth {depth}");
 
     let (code, _, body) = http(server.addr, "GET", "/api/metrics").await;
     assert_eq!(code, 200);
@@ -447,6 +450,18 @@ async fn status_metrics_and_prometheus_carry_the_figures() {
     }
     assert!(text.contains("auralis_active_connections 1"), "{text}");
     assert!(text.trim_end().ends_with("# EOF"));
+
+    // When the listener leaves, nothing is left counted.
+    drop(ws);
+    for _ in 0..100 {
+        if server.app.metrics.active.load(Relaxed) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.app.metrics.active.load(Relaxed), 0);
+    assert_eq!(server.app.metrics.buffered.load(Relaxed), 0);
+    assert_eq!(server.app.metrics.buffer_depth(), 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! socket tasks, latency histograms from the core, and two read-outs — the
 //! JSON of `/api/metrics` and the Prometheus text of `/metrics`.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -65,6 +65,8 @@ pub struct Metrics {
     pub chunks_sent: AtomicU64,
     /// Client messages refused with an `error`.
     pub invalid_messages: AtomicU64,
+    /// Rendered chunks waiting in every stream's ring, in all.
+    pub buffered: AtomicI64,
 }
 
 impl Default for Metrics {
@@ -84,6 +86,7 @@ impl Default for Metrics {
             active: AtomicU64::new(0),
             chunks_sent: AtomicU64::new(0),
             invalid_messages: AtomicU64::new(0),
+            buffered: AtomicI64::new(0),
         }
     }
 }
@@ -117,6 +120,16 @@ fn round(x: f64) -> f64 {
 }
 
 impl Metrics {
+    /// Chunks rendered ahead per open stream, on average (0 with none).
+    pub fn buffer_depth(&self) -> f64 {
+        let active = self.active.load(Relaxed);
+        if active == 0 {
+            return 0.0;
+        }
+        let waiting = self.buffered.load(Relaxed).max(0) as f64;
+        (waiting / active as f64 * 10.0).round() / 10.0
+    }
+
     /// Seconds since the server started.
     pub fn uptime(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
@@ -137,6 +150,7 @@ impl Metrics {
             "connections_total": self.connections_total.load(Relaxed),
             "connections_refused": self.refused.load(Relaxed),
             "active_connections": self.active.load(Relaxed),
+            "buffer_depth": self.buffer_depth(),
             "chunks_sent": self.chunks_sent.load(Relaxed),
             "invalid_messages": self.invalid_messages.load(Relaxed),
             "memory_usage_mb": round(resident_bytes() as f64 / (1024.0 * 1024.0)),

@@ -95,6 +95,9 @@ struct Session<'a, S> {
     rtt_ms: Option<f64>,
     ping_sent: Option<(u64, Instant)>,
     pings: u64,
+    /// Chunks waiting in this stream's ring, as last added to the
+    /// server-wide total.
+    depth: usize,
 }
 
 /// Runs a session to its end and says why it ended.
@@ -129,6 +132,7 @@ where
         rtt_ms: None,
         ping_sent: None,
         pings: 0,
+        depth: 0,
     };
     let welcome = protocol::welcome(
         &cfg.client_id,
@@ -146,6 +150,7 @@ where
     } else {
         s.stream_loop(&stream, &pool, &mut rx, &mut shutdown).await
     };
+    s.note_depth(0);
     stream.close();
     drop(rx);
     if end == End::TooSlow {
@@ -158,6 +163,13 @@ impl<S> Session<'_, S>
 where
     S: FStream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
 {
+    /// Keeps the server-wide count of rendered chunks waiting current.
+    fn note_depth(&mut self, depth: usize) {
+        let (new, old) = (depth as i64, self.depth as i64);
+        self.metrics.buffered.fetch_add(new - old, Relaxed);
+        self.depth = depth;
+    }
+
     async fn send(&mut self, m: Message) -> Result<(), End> {
         match timeout(self.cfg.pacing.send_timeout, self.ws.send(m)).await {
             Ok(Ok(())) => Ok(()),
@@ -235,6 +247,7 @@ where
                     self.send(Message::Ping(self.pings.to_le_bytes().to_vec().into())).await
                 }
             };
+            self.note_depth(rx.len());
             match result {
                 Ok(()) => {}
                 Err(End::Oversized) => {
