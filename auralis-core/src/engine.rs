@@ -15,13 +15,17 @@ use crate::synth::{MidiEvent, SoundFontRenderer, Synth, SynthError};
 pub const KEYS_CHANNEL: u8 = 0;
 /// Channel of the pad (chords).
 pub const PAD_CHANNEL: u8 = 1;
+/// Channel of the optional drone ([`Engine::set_drone`]).
+pub const DRONE_CHANNEL: u8 = 2;
+/// The drone is soft: a floor under the music, not a voice in it.
+const DRONE_VELOCITY: u8 = 44;
 /// What [`Engine::device`] reports: the processor and the instruction-set
 /// level the voice loop uses.
 pub const DEVICE: &str = "CPU (scalar)";
 /// Longest chunk: 100 ms at 48 kHz, stereo.
 pub const MAX_CHUNK_SAMPLES: usize = 2 * 4800;
 /// Most events one phrase turns into (melody on/off pairs and pad events).
-const QUEUE: usize = 2 * crate::music::MAX_MELODY_NOTES + crate::music::MAX_PAD_EVENTS + 8;
+const QUEUE: usize = 2 * crate::music::MAX_MELODY_NOTES + crate::music::MAX_PAD_EVENTS + 12;
 
 /// Why an engine could not be made.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -158,6 +162,9 @@ pub struct Engine<'a, const VOICES: usize = 64> {
     frame: u64,
     seq: u64,
     composing: bool,
+    drone: bool,
+    /// The drone note sounding (or queued to sound).
+    drone_note: Option<u8>,
     chunk_frames: usize,
     left: [f32; MAX_CHUNK_SAMPLES / 2],
     right: [f32; MAX_CHUNK_SAMPLES / 2],
@@ -202,6 +209,8 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
             frame: 0,
             seq: 0,
             composing: true,
+            drone: false,
+            drone_note: None,
             chunk_frames: 4410,
             left: [0.0; MAX_CHUNK_SAMPLES / 2],
             right: [0.0; MAX_CHUNK_SAMPLES / 2],
@@ -246,6 +255,10 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         synth.configure_reverb(0.82, 0.45, 0.35);
         synth.set_chorus(0.25);
         synth.set_gain(GAIN);
+        // The drone, when asked for: the warm pad, low and well back.
+        synth.program_change(DRONE_CHANNEL, PROGRAM_WARM_PAD)?;
+        synth.control_change(DRONE_CHANNEL, 7, 84)?;
+        synth.control_change(DRONE_CHANNEL, 91, 100)?;
         self.bars = PhraseBars::Eight;
         self.queue.clear();
         self.next = 0;
@@ -255,6 +268,8 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         self.frame = 0;
         self.seq = 0;
         self.composing = true;
+        self.drone = false;
+        self.drone_note = None;
         self.chunk_frames = sample_rate as usize / 10;
         self.left = [0.0; MAX_CHUNK_SAMPLES / 2];
         self.right = [0.0; MAX_CHUNK_SAMPLES / 2];
@@ -299,7 +314,35 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
             for channel in [KEYS_CHANNEL, PAD_CHANNEL] {
                 let _ = self.synth.all_notes_off(channel);
             }
+            if let Some(note) = self.drone_note.take() {
+                let _ = self.synth.note_off(DRONE_CHANNEL, note);
+            }
         }
+    }
+
+    /// A soft low drone on the key's root, two octaves down (off by
+    /// default): it starts at once (or with the first phrase), moves when
+    /// a phrase in a new key begins, and holds across everything else.
+    /// Off releases it.
+    pub fn set_drone(&mut self, on: bool) {
+        if on == self.drone {
+            return;
+        }
+        self.drone = on;
+        if on {
+            if self.composing && self.phrase.end > 0 {
+                let root = drone_root(&self.phrase.context);
+                let _ = self.synth.note_on(DRONE_CHANNEL, root, DRONE_VELOCITY);
+                self.drone_note = Some(root);
+            }
+        } else if let Some(note) = self.drone_note.take() {
+            let _ = self.synth.note_off(DRONE_CHANNEL, note);
+        }
+    }
+
+    /// The drone note sounding, if any.
+    pub const fn drone_note(&self) -> Option<u8> {
+        self.drone_note
     }
 
     /// Whether the composer is playing (the default).
@@ -428,6 +471,26 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
             let _ = queue.push((t, order, ev));
             order = order.wrapping_add(1);
         });
+        if self.drone {
+            let root = drone_root(&self.phrase.context);
+            if self.drone_note != Some(root) {
+                let at = self.phrase.start;
+                if let Some(old) = self.drone_note {
+                    let off = MidiEvent::NoteOff {
+                        channel: DRONE_CHANNEL,
+                        key: old,
+                    };
+                    let _ = queue.push((at, order, off));
+                }
+                let on = MidiEvent::NoteOn {
+                    channel: DRONE_CHANNEL,
+                    key: root,
+                    velocity: DRONE_VELOCITY,
+                };
+                let _ = queue.push((at, order.wrapping_add(1), on));
+                self.drone_note = Some(root);
+            }
+        }
         // By time; at one time offs before ons; otherwise in push order.
         self.queue.sort_unstable_by_key(|&(t, order, ev)| {
             (t, !matches!(ev, MidiEvent::NoteOff { .. }), order)
@@ -465,6 +528,11 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         self.composer.restart_at(at);
         self.switch_at = Some(at);
     }
+}
+
+/// The drone's note: the key's root two octaves below the keys' octave.
+fn drone_root(context: &MusicalContext) -> u8 {
+    context.key().saturating_sub(24)
 }
 
 /// Every event a phrase plays, in no particular order: the expression

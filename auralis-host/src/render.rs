@@ -50,6 +50,10 @@ pub(crate) struct RenderArgs {
     #[arg(long)]
     no_effects: bool,
 
+    /// Add a soft low drone on the key's root (the generative stream only).
+    #[arg(long, conflicts_with = "midi")]
+    drone: bool,
+
     /// Output sample rate in Hz (the generative stream needs a multiple of
     /// 10 Hz up to 48000, for its 100 ms chunks).
     #[arg(long, default_value_t = 44_100, value_parser = clap::value_parser!(u32).range(8_000..=192_000))]
@@ -183,6 +187,7 @@ fn render_stream(args: &RenderArgs, font: &[u8], font_name: &str) -> Result<(), 
     );
     engine.set_interpolation(args.interpolation());
     engine.set_effects(!args.no_effects);
+    engine.set_drone(args.drone);
     let mut wav = args.wav()?;
     let sr = u64::from(args.sample_rate);
     let total = (args.music.minutes * 60.0 * sr as f64).ceil() as u64;
@@ -200,13 +205,14 @@ fn render_stream(args: &RenderArgs, font: &[u8], font_name: &str) -> Result<(), 
     wav.writer.finalize().map_err(|e| args.write_error(e))?;
     progress.finish();
     eprintln!(
-        "wrote {}: {} of {} {} at {} BPM, intensity {}, with {font_name} (seed {seed})",
+        "wrote {}: {} of {} {} at {} BPM, intensity {}{}, with {font_name} (seed {seed})",
         args.out.display(),
         clock(total / sr),
         context.spelling().name(context.key_pc()),
         context.mode(),
         context.bpm(),
-        context.intensity()
+        context.intensity(),
+        if args.drone { ", a drone" } else { "" }
     );
     if args.music.seed.is_none() {
         eprintln!("to render this again, add --seed {seed}");

@@ -396,3 +396,41 @@ fn keys_carry_about_half_the_energy_and_the_pad_about_forty_percent() {
         assert!((0.45..=0.6).contains(&keys_total), "keys {keys_total:.2}");
     });
 }
+
+#[test]
+fn the_drone_holds_the_root_two_octaves_down_and_follows_the_key() {
+    big_stack(|| {
+        let mut e: Box<Engine<'static>> =
+            Box::new(Engine::new(21, 44_100, ctx(62, Mode::Dorian, 60.0, 0.5)).unwrap());
+        let (mut l, mut r) = (vec![0f32; 4410], vec![0f32; 4410]);
+        assert_eq!(e.drone_note(), None, "off by default");
+        e.set_drone(true);
+        e.render(&mut l, &mut r);
+        assert_eq!(e.drone_note(), Some(38), "D two octaves below D4");
+        let voices_with = e.active_voices();
+        for _ in 0..30 {
+            e.render(&mut l, &mut r);
+        }
+        // A new key moves it when the new phrase begins.
+        e.set_context(ctx(67, Mode::Dorian, 60.0, 0.5));
+        let mut moved = false;
+        for _ in 0..50 {
+            if e.render(&mut l, &mut r).is_some() {
+                moved = true;
+            }
+        }
+        assert!(moved);
+        assert_eq!(e.drone_note(), Some(43), "G2");
+        // Off releases it; a twin without the drone never had it.
+        e.set_drone(false);
+        assert_eq!(e.drone_note(), None);
+        let mut twin: Box<Engine<'static>> =
+            Box::new(Engine::new(21, 44_100, ctx(62, Mode::Dorian, 60.0, 0.5)).unwrap());
+        twin.render(&mut l, &mut r);
+        assert!(
+            voices_with > twin.active_voices(),
+            "the drone is a voice of its own"
+        );
+        assert_eq!(twin.drone_note(), None);
+    });
+}
