@@ -213,8 +213,8 @@ typedef struct {
    */
   uint32_t params_changed;
   /**
-   * The parameters sounding from this chunk on (valid when
-   * `params_changed` is 1).
+   * The parameters of the phrase playing at the chunk's end: the new
+   * ones when `params_changed` is 1.
    */
   AuralisParams params;
 } AuralisChunkInfo;

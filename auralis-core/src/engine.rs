@@ -380,7 +380,13 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
 
     /// The parameters sounding now, or waiting to (the last requested).
     pub fn context(&self) -> MusicalContext {
-        self.pending.unwrap_or(self.phrase.context)
+        let sounding = if self.phrase.end == 0 {
+            // Nothing composed yet: the context the engine was made with.
+            self.composer.context()
+        } else {
+            self.phrase.context
+        };
+        self.pending.unwrap_or(sounding)
     }
 
     /// Asks for new parameters; they take effect at the next beat.

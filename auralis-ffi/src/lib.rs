@@ -92,15 +92,6 @@ pub enum AuralisPreset {
     Bright = 3,
 }
 
-const MODES: [Mode; 6] = [
-    Mode::Aeolian,
-    Mode::Dorian,
-    Mode::Lydian,
-    Mode::Phrygian,
-    Mode::Ionian,
-    Mode::Mixolydian,
-];
-
 /// How to make an engine. Start from `auralis_config_default()`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,8 +135,8 @@ pub struct AuralisChunkInfo {
     pub sample_rate: u32,
     /// 1 when new parameters sound from this chunk on, else 0.
     pub params_changed: u32,
-    /// The parameters sounding from this chunk on (valid when
-    /// `params_changed` is 1).
+    /// The parameters of the phrase playing at the chunk's end: the new
+    /// ones when `params_changed` is 1.
     pub params: AuralisParams,
 }
 
@@ -192,8 +183,6 @@ pub struct AuralisEngine {
     font: Font,
     in_caller_memory: bool,
     config: AuralisConfig,
-    requested: MusicalContext,
-    composing: bool,
     reverb: Option<(f32, f32, f32)>,
     timing: Histogram,
     chunks: u64,
@@ -254,8 +243,6 @@ impl AuralisEngine {
         font: Font::Builtin,
         in_caller_memory: false,
         config: DEFAULT_CONFIG,
-        requested: MusicalContext::DEFAULT,
-        composing: true,
         reverb: None,
         timing: Histogram::new(),
         chunks: 0,
@@ -294,6 +281,8 @@ impl AuralisEngine {
     /// reverb. A font that fails its checks leaves everything as it was.
     fn load(&mut self, font: &'static [u8], kind: Font) -> AuralisStatus {
         let c = self.config;
+        // What the rebuilt engine keeps from this one.
+        let (context, composing) = (self.engine.context(), self.engine.is_composing());
         match self
             .engine
             .init(c.seed, c.sample_rate, MusicalContext::DEFAULT, font)
@@ -301,8 +290,8 @@ impl AuralisEngine {
             Ok(()) => {
                 let engine = &mut self.engine;
                 engine.synth_mut().set_polyphony(c.polyphony as usize);
-                engine.set_context(self.requested);
-                engine.set_composing(self.composing);
+                engine.set_context(context);
+                engine.set_composing(composing);
                 if let Some((room, damp, wet)) = self.reverb {
                     engine.synth_mut().configure_reverb(room, damp, wet);
                 }
@@ -322,6 +311,16 @@ impl AuralisEngine {
                 self.fail(AuralisStatus::SoundfontInvalid, format_args!("{e}"))
             }
         }
+    }
+
+    /// Plays a copy the library owns from now on (freed when replaced or
+    /// when the engine is).
+    fn load_owned(&mut self, bytes: Box<[u8]>) -> AuralisStatus {
+        let ptr = Box::into_raw(bytes);
+        // SAFETY: `ptr` is a live allocation that `load` either hands to the
+        // engine (and frees when it is replaced or dropped) or frees at once.
+        let font: &'static [u8] = unsafe { &*ptr };
+        self.load(font, Font::Owned(ptr))
     }
 
     fn timed<R>(&mut self, frames: usize, f: impl FnOnce(&mut Self) -> R) -> R {
@@ -367,7 +366,7 @@ fn with_engine(
 }
 
 fn context_of(p: &AuralisParams) -> Option<MusicalContext> {
-    let mode = *MODES.get(usize::try_from(p.mode).ok()?)?;
+    let mode = *Mode::ALL.get(usize::try_from(p.mode).ok()?)?;
     let key = u8::try_from(p.key).ok()?;
     MusicalContext::new(key, mode, p.bpm, p.intensity).ok()
 }
@@ -375,7 +374,7 @@ fn context_of(p: &AuralisParams) -> Option<MusicalContext> {
 fn params_of(c: &MusicalContext) -> AuralisParams {
     AuralisParams {
         key: u32::from(c.key()),
-        mode: MODES.iter().position(|m| *m == c.mode()).unwrap_or(0) as u32,
+        mode: Mode::ALL.iter().position(|m| *m == c.mode()).unwrap_or(0) as u32,
         bpm: c.bpm(),
         intensity: c.intensity(),
     }
@@ -639,13 +638,7 @@ pub unsafe extern "C" fn auralis_engine_load_soundfont_file(
             );
         };
         match std::fs::read(path) {
-            Ok(bytes) => {
-                let ptr = Box::into_raw(bytes.into_boxed_slice());
-                // SAFETY: `ptr` is a live allocation owned by the engine
-                // from here on and freed only when replaced or dropped.
-                let font: &'static [u8] = unsafe { &*ptr };
-                e.load(font, Font::Owned(ptr))
-            }
+            Ok(bytes) => e.load_owned(bytes.into_boxed_slice()),
             Err(err) => e.fail(AuralisStatus::Io, format_args!("cannot read {path}: {err}")),
         }
     })
@@ -676,10 +669,7 @@ pub unsafe extern "C" fn auralis_engine_load_soundfont_copy(
         }
         // SAFETY: `len` readable bytes at `data`, per the contract.
         let bytes = unsafe { core::slice::from_raw_parts(data, len) };
-        let ptr = Box::into_raw(bytes.to_vec().into_boxed_slice());
-        // SAFETY: as in auralis_engine_load_soundfont_file.
-        let font: &'static [u8] = unsafe { &*ptr };
-        e.load(font, Font::Owned(ptr))
+        e.load_owned(bytes.into())
     })
 }
 
@@ -725,7 +715,6 @@ pub unsafe extern "C" fn auralis_engine_set_params(
         };
         match context_of(p) {
             Some(ctx) => {
-                e.requested = ctx;
                 e.engine.set_context(ctx);
                 e.ok()
             }
@@ -753,7 +742,7 @@ pub unsafe extern "C" fn auralis_engine_get_params(
             return AuralisStatus::NullPointer;
         }
         // SAFETY: non-NULL and writable, per the contract.
-        unsafe { out.write(params_of(&e.requested)) };
+        unsafe { out.write(params_of(&e.engine.context())) };
         AuralisStatus::Ok
     })
 }
@@ -778,8 +767,7 @@ pub unsafe extern "C" fn auralis_engine_set_preset(
                 format_args!("preset {preset} is not 0-3"),
             );
         };
-        let ctx = e.requested.with_preset(p);
-        e.requested = ctx;
+        let ctx = e.engine.context().with_preset(p);
         e.engine.set_context(ctx);
         e.ok()
     })
@@ -798,31 +786,8 @@ pub unsafe extern "C" fn auralis_engine_render_f32(
     out: *mut f32,
     len: usize,
 ) -> AuralisStatus {
-    with_engine(engine, |e| {
-        if out.is_null() {
-            return AuralisStatus::NullPointer;
-        }
-        if len % 2 != 0 {
-            return e.fail(
-                AuralisStatus::BufferTooSmall,
-                format_args!("{len} samples is not whole stereo frames"),
-            );
-        }
-        // SAFETY: `len` writable floats at `out`, per the contract.
-        let out = unsafe { core::slice::from_raw_parts_mut(out, len) };
-        e.timed(len / 2, |e| {
-            for block in out.chunks_mut(2 * BLOCK) {
-                let n = block.len() / 2;
-                let (l, r) = (&mut e.left[..n], &mut e.right[..n]);
-                e.engine.render(l, r);
-                for ((pair, a), b) in block.chunks_exact_mut(2).zip(l.iter()).zip(r.iter()) {
-                    pair[0] = *a;
-                    pair[1] = *b;
-                }
-            }
-        });
-        e.ok()
-    })
+    // SAFETY: passed on: `len` writable floats at `out`, per the contract.
+    unsafe { render_interleaved(engine, out, len, |x| x) }
 }
 
 /// As `auralis_engine_render_f32`, as signed 16-bit samples (scaled by
@@ -835,6 +800,22 @@ pub unsafe extern "C" fn auralis_engine_render_i16(
     engine: *mut AuralisEngine,
     out: *mut i16,
     len: usize,
+) -> AuralisStatus {
+    // SAFETY: passed on: `len` writable samples at `out`, per the contract.
+    unsafe { render_interleaved(engine, out, len, auralis_core::engine::to_pcm) }
+}
+
+/// Renders `len / 2` frames into `out` as interleaved pairs, each sample
+/// converted by `sample`: the body of both render functions.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `out` is NULL or points to `len`
+/// writable `T`s.
+unsafe fn render_interleaved<T: Copy>(
+    engine: *mut AuralisEngine,
+    out: *mut T,
+    len: usize,
+    sample: fn(f32) -> T,
 ) -> AuralisStatus {
     with_engine(engine, |e| {
         if out.is_null() {
@@ -854,8 +835,8 @@ pub unsafe extern "C" fn auralis_engine_render_i16(
                 let (l, r) = (&mut e.left[..n], &mut e.right[..n]);
                 e.engine.render(l, r);
                 for ((pair, a), b) in block.chunks_exact_mut(2).zip(l.iter()).zip(r.iter()) {
-                    pair[0] = auralis_core::engine::to_pcm(*a);
-                    pair[1] = auralis_core::engine::to_pcm(*b);
+                    pair[0] = sample(*a);
+                    pair[1] = sample(*b);
                 }
             }
         });
@@ -905,7 +886,7 @@ pub unsafe extern "C" fn auralis_engine_next_chunk(
                     channels: u32::from(e.chunk.channels),
                     sample_rate: e.chunk.sample_rate,
                     params_changed: u32::from(chunk_info.params.is_some()),
-                    params: params_of(&chunk_info.params.unwrap_or(e.requested)),
+                    params: params_of(&chunk_info.params.unwrap_or(e.engine.phrase().context)),
                 };
             }
         }
@@ -924,7 +905,6 @@ pub unsafe extern "C" fn auralis_engine_set_composing(
     on: bool,
 ) -> AuralisStatus {
     with_engine(engine, |e| {
-        e.composing = on;
         e.engine.set_composing(on);
         e.ok()
     })
@@ -1111,6 +1091,30 @@ mod tests {
             AURALIS_VERSION_PATCH.to_string(),
             env!("CARGO_PKG_VERSION_PATCH")
         );
+    }
+
+    #[test]
+    fn c_enums_follow_the_core_order() {
+        let modes = [
+            (AuralisMode::Aeolian, "aeolian"),
+            (AuralisMode::Dorian, "dorian"),
+            (AuralisMode::Lydian, "lydian"),
+            (AuralisMode::Phrygian, "phrygian"),
+            (AuralisMode::Ionian, "ionian"),
+            (AuralisMode::Mixolydian, "mixolydian"),
+        ];
+        for (m, name) in modes {
+            assert_eq!(Mode::ALL[m as usize].name(), name);
+        }
+        let presets = [
+            (AuralisPreset::Focus, "focus"),
+            (AuralisPreset::Meditation, "meditation"),
+            (AuralisPreset::Sleep, "sleep"),
+            (AuralisPreset::Bright, "bright"),
+        ];
+        for (p, name) in presets {
+            assert_eq!(Preset::ALL[p as usize].name(), name);
+        }
     }
 
     #[test]

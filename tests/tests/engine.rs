@@ -402,6 +402,9 @@ fn the_drone_holds_the_root_two_octaves_down_and_follows_the_key() {
     big_stack(|| {
         let mut e: Box<Engine<'static>> =
             Box::new(Engine::new(21, 44_100, ctx(62, Mode::Dorian, 60.0, 0.5)).unwrap());
+        // Before anything is rendered, the engine reports what it was made
+        // with (it used to say the default, aeolian in C).
+        assert_eq!((e.context().key(), e.context().mode()), (62, Mode::Dorian));
         let (mut l, mut r) = (vec![0f32; 4410], vec![0f32; 4410]);
         assert_eq!(e.drone_note(), None, "off by default");
         e.set_drone(true);

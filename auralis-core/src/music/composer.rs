@@ -312,7 +312,17 @@ impl Composer {
         if !(8_000..=192_000).contains(&sample_rate) {
             return Err(ComposerError::SampleRate(sample_rate));
         }
-        Ok(Self {
+        Ok(Self::unchecked(seed, sample_rate, context))
+    }
+
+    /// A composer for the default context at 44.1 kHz with seed 0, as a
+    /// constant (for building an engine in place).
+    pub const fn idle() -> Self {
+        Self::unchecked(0, 44_100, MusicalContext::DEFAULT)
+    }
+
+    const fn unchecked(seed: u64, sample_rate: u32, context: MusicalContext) -> Self {
+        Self {
             rng: Rng::new(seed),
             sample_rate,
             context,
@@ -324,29 +334,6 @@ impl Composer {
             voicing: None,
             melody: MelodyState {
                 last_pitch: context.key() + 7,
-            },
-            recent: [0; RECENT_MELODIES],
-            recent_len: 0,
-            recent_next: 0,
-            stats: ComposerStats::default(),
-        })
-    }
-
-    /// A composer for the default context at 44.1 kHz with seed 0, as a
-    /// constant (for building an engine in place).
-    pub const fn idle() -> Self {
-        Self {
-            rng: Rng::new(0),
-            sample_rate: 44_100,
-            context: MusicalContext::DEFAULT,
-            pending: None,
-            position: 0,
-            last_start: 0,
-            restarted_chord: false,
-            harmony: None,
-            voicing: None,
-            melody: MelodyState {
-                last_pitch: MusicalContext::DEFAULT.key() + 7,
             },
             recent: [0; RECENT_MELODIES],
             recent_len: 0,

@@ -280,8 +280,14 @@ fn parse_params(
     let mut any = false;
     if let Some(v) = params.get("key") {
         any = true;
-        let key = v
-            .as_u64()
+        // A whole number, written 62 or 62.0 (JavaScript and Python
+        // clients send either).
+        let whole = v.as_u64().or_else(|| {
+            v.as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=255.0).contains(f))
+                .map(|f| f as u64)
+        });
+        let key = whole
             .and_then(|k| u8::try_from(k).ok())
             .ok_or_else(|| Refusal::params(format!("key {v} is not a MIDI pitch 60–71")))?;
         ctx = ctx
@@ -449,6 +455,12 @@ mod tests {
             (Mode::Dorian, 72.0, cur.key())
         );
         // The alias, and one bad field spoils the whole message.
+        let Ok(Request::Params(ctx)) =
+            parse_request(r#"{"type":"update_params","params":{"key":64.0}}"#, &cur)
+        else {
+            panic!("key 64.0 is a whole number")
+        };
+        assert_eq!(ctx.key(), 64);
         let e = parse_request(
             r#"{"type":"control","params":{"mode":"dorian","bpm":300}}"#,
             &cur,
@@ -459,6 +471,7 @@ mod tests {
         for bad in [
             r#"{"type":"update_params","params":{"key":59}}"#,
             r#"{"type":"update_params","params":{"key":"C"}}"#,
+            r#"{"type":"update_params","params":{"key":62.5}}"#,
             r#"{"type":"update_params","params":{"intensity":1.5}}"#,
             r#"{"type":"update_params","params":{"mode":"locrian"}}"#,
             r#"{"type":"update_params","params":{}}"#,

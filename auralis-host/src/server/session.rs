@@ -295,8 +295,8 @@ where
                         .await?;
                 }
                 if recovered {
-                    self.send(Message::text(protocol::status("connected", "streaming", 0)))
-                        .await?;
+                    let status = protocol::status("connected", "streaming", self.depth);
+                    self.send(Message::text(status)).await?;
                 }
                 let t = Instant::now();
                 self.send(message).await?;
