@@ -9,7 +9,7 @@ use crate::bank::{
 use crate::music::{
     Composer, ComposerError, Mode, MusicalContext, NoteAction, Phrase, PhraseBars, PULSES_PER_BEAT,
 };
-use crate::synth::{MidiEvent, SoundFontRenderer, Synth, SynthError};
+use crate::synth::{cc, MidiEvent, SoundFontRenderer, Synth, SynthError};
 
 /// Channel of the keys (melody).
 pub const KEYS_CHANNEL: u8 = 0;
@@ -19,9 +19,6 @@ pub const PAD_CHANNEL: u8 = 1;
 pub const DRONE_CHANNEL: u8 = 2;
 /// The drone is soft: a floor under the music, not a voice in it.
 const DRONE_VELOCITY: u8 = 44;
-/// What [`Engine::device`] reports: the processor and the instruction-set
-/// level the voice loop uses.
-pub const DEVICE: &str = "CPU (scalar)";
 /// Longest chunk: 100 ms at 48 kHz, stereo.
 pub const MAX_CHUNK_SAMPLES: usize = 2 * 4800;
 /// Most events one phrase turns into (melody on/off pairs and pad events).
@@ -248,17 +245,17 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         synth.program_change(KEYS_CHANNEL, PROGRAM_KEYS)?;
         synth.program_change(PAD_CHANNEL, PROGRAM_WARM_PAD)?;
         // Balance: keys a little above the pad, both well into the reverb.
-        synth.control_change(KEYS_CHANNEL, 7, 112)?;
-        synth.control_change(PAD_CHANNEL, 7, 92)?;
-        synth.control_change(KEYS_CHANNEL, 91, 70)?;
-        synth.control_change(PAD_CHANNEL, 91, 90)?;
+        synth.control_change(KEYS_CHANNEL, cc::VOLUME, 112)?;
+        synth.control_change(PAD_CHANNEL, cc::VOLUME, 92)?;
+        synth.control_change(KEYS_CHANNEL, cc::REVERB_SEND, 70)?;
+        synth.control_change(PAD_CHANNEL, cc::REVERB_SEND, 90)?;
         synth.configure_reverb(0.82, 0.45, 0.35);
         synth.set_chorus(0.25);
         synth.set_gain(GAIN);
         // The drone, when asked for: the warm pad, low and well back.
         synth.program_change(DRONE_CHANNEL, PROGRAM_WARM_PAD)?;
-        synth.control_change(DRONE_CHANNEL, 7, 84)?;
-        synth.control_change(DRONE_CHANNEL, 91, 100)?;
+        synth.control_change(DRONE_CHANNEL, cc::VOLUME, 84)?;
+        synth.control_change(DRONE_CHANNEL, cc::REVERB_SEND, 100)?;
         self.bars = PhraseBars::Eight;
         self.queue.clear();
         self.next = 0;
@@ -368,9 +365,16 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         &self.phrase
     }
 
-    /// "CPU" and the instruction-set level the voice loop uses.
-    pub const fn device(&self) -> &'static str {
-        DEVICE
+    /// "CPU" and the instruction-set level the voice loop uses, as
+    /// "CPU (AVX2)" (see [`crate::synth::Simd::device`]).
+    pub fn device(&self) -> &'static str {
+        self.synth.simd().device()
+    }
+
+    /// The instruction set the voices render with (every level gives the
+    /// same samples, bit for bit).
+    pub fn set_simd(&mut self, simd: crate::synth::Simd) {
+        self.synth.set_simd(simd);
     }
 
     /// Frames rendered so far.
@@ -526,7 +530,7 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
                 u16::MAX,
                 MidiEvent::ControlChange {
                     channel,
-                    controller: 123,
+                    controller: cc::ALL_NOTES_OFF,
                     value: 0,
                 },
             ));
@@ -553,7 +557,7 @@ fn phrase_events(phrase: &Phrase, mut push: impl FnMut(u64, MidiEvent)) {
             phrase.start,
             MidiEvent::ControlChange {
                 channel,
-                controller: 11,
+                controller: cc::EXPRESSION,
                 value: expression,
             },
         );

@@ -165,9 +165,13 @@ fn same_input_same_output_bit_for_bit() {
         }
     }
     // Any change to what the synthesizer computes changes this number:
-    // update it deliberately, after listening.
+    // update it deliberately, after listening. Re-pinned for the voice
+    // renderer in lanes (exact Catmull–Rom weights instead of a 1024-row
+    // table, sends from the ramped sides, one gain per control block):
+    // 71 dB SNR against the previous output. The same value comes out of
+    // every instruction-set level (see tests/tests/simd.rs).
     assert_eq!(
-        h, 0xef86_d1aa_d567_2cd5,
+        h, 0xedeb_570f_2b2f_c70d,
         "synth golden hash changed: {h:#018x}"
     );
 }

@@ -185,9 +185,12 @@ fn same_seed_same_chunks() {
             }
         }
         // Changes to the composer, synthesizer or mix change this: update
-        // it deliberately, after listening.
+        // it deliberately, after listening. Re-pinned for the voice
+        // renderer in lanes: 88 dB SNR against the previous output (the
+        // differences are rounding: exact cubic weights, one gain per
+        // control block).
         assert_eq!(
-            h, 0x1720_bb29_fca2_d319,
+            h, 0x8f10_cf95_fa2a_cff8,
             "engine golden hash changed: {h:#018x}"
         );
     });

@@ -71,6 +71,51 @@ pub(crate) struct VolumeEnvelope {
     amp: f32,
 }
 
+/// A volume envelope's level (see [`VolumeEnvelope::level`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum EnvLevel {
+    Silent,
+    Linear(f32),
+    Centibels(f32),
+}
+
+/// `exp2` of the last argument, kept: control-rate values repeat from
+/// block to block far more often than they change.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Exp2Memo {
+    arg: f32,
+    value: f32,
+}
+
+impl Exp2Memo {
+    pub(crate) const fn new() -> Self {
+        Self {
+            arg: 0.0,
+            value: 1.0,
+        }
+    }
+
+    /// [`cb_to_gain`], through the memo.
+    #[inline]
+    pub(crate) fn cb_to_gain(&mut self, cb: f32) -> f32 {
+        if cb >= 1440.0 {
+            0.0
+        } else {
+            self.exp2(cb * (-core::f32::consts::LOG2_10 / 200.0))
+        }
+    }
+
+    /// `2^x`, recomputed only when `x` differs from last time.
+    #[inline]
+    pub(crate) fn exp2(&mut self, x: f32) -> f32 {
+        if x.to_bits() != self.arg.to_bits() {
+            self.arg = x;
+            self.value = libm::exp2f(x);
+        }
+        self.value
+    }
+}
+
 /// Centibels at which a voice counts as silent.
 const SILENT_CB: f32 = 960.0;
 
@@ -93,6 +138,16 @@ impl VolumeEnvelope {
             t: 0.0,
             att: SILENT_CB,
             amp: 0.0,
+        }
+    }
+
+    /// The level now, as the cheapest form to combine with other
+    /// attenuations: linear during the attack, centibels after it.
+    pub(crate) fn level(&self) -> EnvLevel {
+        match self.stage {
+            Stage::Delay | Stage::Done => EnvLevel::Silent,
+            Stage::Attack => EnvLevel::Linear(self.amp),
+            _ => EnvLevel::Centibels(self.att),
         }
     }
 
@@ -353,7 +408,10 @@ impl Lfo {
             n -= used;
         }
         self.phase += n * self.rate;
-        self.phase -= libm::floorf(self.phase);
+        if self.phase >= 1.0 {
+            // The whole cycles (truncation is floor for a positive phase).
+            self.phase -= (self.phase as u32) as f32;
+        }
     }
 }
 
@@ -361,16 +419,16 @@ impl Lfo {
 /// has b2 = b0).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LowPass {
-    b0: f32,
-    b1: f32,
-    a1: f32,
-    a2: f32,
-    x1: f32,
-    x2: f32,
+    pub(crate) b0: f32,
+    pub(crate) b1: f32,
+    pub(crate) a1: f32,
+    pub(crate) a2: f32,
+    pub(crate) x1: f32,
+    pub(crate) x2: f32,
     /// Last output.
-    z1: f32,
+    pub(crate) z1: f32,
     /// Output before that.
-    z2: f32,
+    pub(crate) z2: f32,
     /// Smoothed cutoff in absolute cents; negative before the first update.
     cents: f32,
     /// Cutoff and resonance the coefficients were computed for.
@@ -440,10 +498,11 @@ impl LowPass {
         self.a2 = (1.0 - alpha) / a0;
     }
 
-    /// One sample, in direct form I: x1, x2 are the last inputs and
+    /// One sample, in direct form I (the renderer runs the same
+    /// arithmetic across lanes, in `lanes::filter`): x1, x2 are the last inputs and
     /// y1, y2 the last outputs (kept in z1..z4). Only `a1 · y1` lies on
     /// the sample-to-sample dependency chain; the rest is computed off it.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn process(&mut self, x: f32) -> f32 {
         let ahead = self.b0 * (x + self.x2) + self.b1 * self.x1 - self.a2 * self.z2;
         let y = ahead - self.a1 * self.z1;

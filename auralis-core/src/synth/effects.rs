@@ -168,6 +168,11 @@ impl Reverb {
         self.wet = clean(wet);
     }
 
+    /// Whether the reverb is heard (a wet level above zero).
+    pub(crate) fn is_on(&self) -> bool {
+        self.wet > 0.0
+    }
+
     /// Adds the reverb of the mono `send` bus to `left` and `right`.
     pub(crate) fn process(&mut self, send: &[f32], left: &mut [f32], right: &mut [f32]) {
         const INPUT: f32 = 0.15;
@@ -250,6 +255,11 @@ impl Chorus {
         };
         let (a, b) = (at(whole), at(whole + 1));
         a + frac * (b - a)
+    }
+
+    /// Whether the chorus is heard (a level above zero).
+    pub(crate) fn is_on(&self) -> bool {
+        self.level > 0.0
     }
 
     /// Adds the chorus of the mono `send` bus to `left` and `right`.

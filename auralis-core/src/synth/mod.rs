@@ -2,21 +2,41 @@
 //! ([`SoundFont`]), voices with envelopes, LFOs and a resonant filter, a
 //! fixed voice pool with priority stealing, sample-accurate events, and
 //! reverb, chorus and a limiter ([`Synth`]).
+//!
+//! One job per file: `sf2` and `riff` read fonts, `params` turns zones
+//! into generator values, `channel` keeps MIDI channel state, `event`
+//! queues events, `voice` is one sounding note at control rate, `pool`
+//! allocates and steals voices, `dsp` and `effects` hold the signal
+//! processing, and `synthesizer` joins them.
 
+pub mod cc;
+mod channel;
 mod dsp;
 mod effects;
+mod error;
+mod event;
+mod lanes;
 mod params;
 mod pool;
+mod renderer;
 mod riff;
 mod sf2;
+mod simd;
+mod synthesizer;
 mod voice;
 
-pub use pool::{
-    FontId, MidiEvent, SoundFontRenderer, Synth, SynthError, SynthStats, CHANNELS, EVENT_CAPACITY,
-    MAX_FONTS,
-};
+pub use error::SynthError;
+pub use event::{MidiEvent, EVENT_CAPACITY};
+pub use renderer::{FontId, SoundFontRenderer};
 pub use sf2::{
     Generator, InstrumentHeader, ModulatorRecord, PresetHeader, SampleHeader, SampleProblem,
     Sf2Error, SoundFont, Zone,
 };
+pub use simd::Simd;
+pub use synthesizer::{Synth, SynthStats};
 pub use voice::Interpolation;
+
+/// SoundFonts one synthesizer can hold at once.
+pub const MAX_FONTS: usize = 4;
+/// MIDI channels.
+pub const CHANNELS: usize = 16;

@@ -4,8 +4,8 @@
 use fixed::types::U32F32;
 
 use super::dsp::{
-    abs_cents_to_hz, cb_to_gain, timecents_to_secs, EnvParams, Lfo, LowPass, ModEnvelope, Stage,
-    VolumeEnvelope, CONTROL_FRAMES,
+    abs_cents_to_hz, cb_to_gain, timecents_to_secs, EnvLevel, EnvParams, Exp2Memo, Lfo, LowPass,
+    ModEnvelope, Stage, VolumeEnvelope, CONTROL_FRAMES,
 };
 use super::params::{gen, Modulator, SourceValues, GEN_COUNT};
 use super::sf2::SoundFont;
@@ -24,14 +24,6 @@ pub enum Interpolation {
     /// 4-point cubic (Catmull–Rom) through four neighbouring frames.
     #[default]
     Cubic,
-}
-
-/// The mix buffers a voice adds into, one control block long.
-pub(crate) struct Mix<'m> {
-    pub(crate) left: &'m mut [f32],
-    pub(crate) right: &'m mut [f32],
-    pub(crate) reverb: &'m mut [f32],
-    pub(crate) chorus: &'m mut [f32],
 }
 
 /// Sample loop behaviour (generator 54).
@@ -62,6 +54,63 @@ struct Live {
     mod_lfo_to_volume: f32,
 }
 
+/// The part of a voice the renderer reads and advances every frame
+/// ([`super::lanes`]); the rest of [`Voice`] changes at control rate.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AudioState {
+    /// Playback position in sample frames, 32.32 fixed point.
+    pub(crate) phase: u64,
+    /// Position advance per output frame, 32.32 fixed point.
+    pub(crate) step: u64,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    pub(crate) loop_start: u32,
+    pub(crate) loop_end: u32,
+    loop_mode: LoopMode,
+    pub(crate) filter: LowPass,
+    /// Gains at the start of the control block, their per-frame slopes,
+    /// and frames of the block already rendered: a gain is always
+    /// `start + (pos + 1) × slope`, however rendering is split.
+    pub(crate) gain_l: f32,
+    pub(crate) gain_r: f32,
+    pub(crate) dgain_l: f32,
+    pub(crate) dgain_r: f32,
+    pub(crate) ramp_pos: u32,
+    /// Reverb and chorus send levels (applied to the sum of both sides).
+    pub(crate) reverb: f32,
+    pub(crate) chorus: f32,
+}
+
+impl AudioState {
+    const EMPTY: AudioState = AudioState {
+        phase: 0,
+        step: 0,
+        start: 0,
+        end: 0,
+        loop_start: 0,
+        loop_end: 0,
+        loop_mode: LoopMode::None,
+        filter: LowPass::new(),
+        gain_l: 0.0,
+        gain_r: 0.0,
+        dgain_l: 0.0,
+        dgain_r: 0.0,
+        ramp_pos: 0,
+        reverb: 0.0,
+        chorus: 0.0,
+    };
+
+    /// Whether the sample loops now (a release-ending loop stops looping
+    /// at the note-off).
+    pub(crate) fn looping(&self, released: bool) -> bool {
+        match self.loop_mode {
+            LoopMode::Continuous => true,
+            LoopMode::UntilRelease => !released,
+            LoopMode::None => false,
+        }
+    }
+}
+
 /// One voice of the pool.
 #[derive(Clone, Debug)]
 pub(crate) struct Voice {
@@ -77,12 +126,8 @@ pub(crate) struct Voice {
     pub(crate) sustained: bool,
     /// Which loaded font the sample comes from.
     pub(crate) font: usize,
-    start: u32,
-    end: u32,
-    loop_start: u32,
-    loop_end: u32,
-    loop_mode: LoopMode,
-    phase: Phase,
+    /// What the renderer reads and advances every frame.
+    pub(crate) audio: AudioState,
     /// Sample rate over output rate, as cents (added to the pitch).
     rate_cents: f32,
     gens: [i32; GEN_COUNT],
@@ -94,26 +139,25 @@ pub(crate) struct Voice {
     mod_params: EnvParams,
     mod_lfo: Lfo,
     vib_lfo: Lfo,
-    filter: LowPass,
-    step: Phase,
-    /// Gains at the start of the control block, their per-frame slopes,
-    /// and frames of the block already rendered: a gain is always
-    /// `start + (pos + 1) × slope`, however rendering is split.
-    gain_l: f32,
-    gain_r: f32,
-    dgain_l: f32,
-    dgain_r: f32,
-    ramp_pos: u32,
+    /// The last pitch ratio and gain, kept while their inputs hold.
+    pitch_memo: Exp2Memo,
+    gain_memo: Exp2Memo,
     /// Frames left until the next control update.
-    block_left: u32,
+    pub(crate) block_left: u32,
     /// Frames left of a stealing or cut fade, when one is running.
     fade: Option<u32>,
     /// The voice has finished and may be removed.
     pub(crate) done: bool,
+    /// Finished at a control-grid point: the voice no longer holds a
+    /// lane. Lanes change only on the grid, so that how rendering is
+    /// split into calls cannot change the order voices are summed in.
+    pub(crate) retired: bool,
 }
 
 /// Gain under which a fading voice is inaudible in 16-bit output (−90 dB).
 const NOISE_FLOOR: f32 = 3.2e-5;
+/// [`NOISE_FLOOR`] as attenuation: −200·log10(3.2e-5) centibels.
+const NOISE_FLOOR_CB: f32 = 898.97;
 
 /// Frames over which a stolen or cut voice fades to silence (about 3 ms).
 pub(crate) const FADE_FRAMES: u32 = 128;
@@ -142,12 +186,7 @@ impl Voice {
         released: false,
         sustained: false,
         font: 0,
-        start: 0,
-        end: 0,
-        loop_start: 0,
-        loop_end: 0,
-        loop_mode: LoopMode::None,
-        phase: Phase::ZERO,
+        audio: AudioState::EMPTY,
         rate_cents: 0.0,
         gens: [0; GEN_COUNT],
         mods: heapless::Vec::new(),
@@ -173,16 +212,12 @@ impl Voice {
         mod_params: EnvParams::ZERO,
         mod_lfo: Lfo::new(),
         vib_lfo: Lfo::new(),
-        filter: LowPass::new(),
-        step: Phase::ZERO,
-        gain_l: 0.0,
-        gain_r: 0.0,
-        dgain_l: 0.0,
-        dgain_r: 0.0,
-        ramp_pos: 0,
+        pitch_memo: Exp2Memo::new(),
+        gain_memo: Exp2Memo::new(),
         block_left: 0,
         fade: None,
         done: true,
+        retired: true,
     };
 
     /// Sets this voice up to play a note. Returns `false` when the sample
@@ -230,15 +265,16 @@ impl Voice {
         self.serial = s.serial;
         self.font = s.font;
         self.exclusive_class = at(gen::EXCLUSIVE_CLASS);
-        self.start = start;
-        self.end = end;
-        self.loop_start = loop_start;
-        self.loop_end = loop_end;
-        self.loop_mode = loop_mode;
-        self.phase = Phase::from_num(start);
+        self.audio.start = start;
+        self.audio.end = end;
+        self.audio.loop_start = loop_start;
+        self.audio.loop_end = loop_end;
+        self.audio.loop_mode = loop_mode;
+        self.audio.phase = u64::from(start) << 32;
         self.gens = *g;
         self.mods.clone_from(s.mods);
         self.done = false;
+        self.retired = false;
 
         // Pitch: key (or its override) against the root key, scale tuning,
         // coarse and fine tune, the sample's correction and rate.
@@ -385,15 +421,22 @@ impl Voice {
             + mod_lfo * l.mod_lfo_to_pitch
             + vib_lfo * l.vib_lfo_to_pitch
             + mod_env * l.mod_env_to_pitch;
-        self.step = Phase::saturating_from_num(libm::exp2f(cents / 1200.0));
+        let ratio = self.pitch_memo.exp2(cents / 1200.0);
+        self.audio.step = Phase::saturating_from_num(ratio).to_bits();
         let fc = l.filter_fc + mod_lfo * l.mod_lfo_to_fc + mod_env * l.mod_env_to_fc;
-        self.filter.set(fc, l.filter_q, sample_rate);
+        self.audio.filter.set(fc, l.filter_q, sample_rate);
 
         self.vol.advance(&self.vol_params, n);
         self.modenv.advance(&self.mod_params, n);
         self.mod_lfo.advance(n);
         self.vib_lfo.advance(n);
-        let mut amp = self.vol.gain() * cb_to_gain(l.attenuation + mod_lfo * l.mod_lfo_to_volume);
+        // The whole attenuation in centibels, one power of two for it.
+        let atten = l.attenuation + mod_lfo * l.mod_lfo_to_volume;
+        let mut amp = match self.vol.level() {
+            EnvLevel::Silent => 0.0,
+            EnvLevel::Linear(a) => a * self.gain_memo.cb_to_gain(atten),
+            EnvLevel::Centibels(cb) => self.gain_memo.cb_to_gain(cb + atten),
+        };
         if let Some(left) = self.fade {
             let after = left.saturating_sub(frames);
             amp *= after as f32 / FADE_FRAMES as f32;
@@ -408,7 +451,7 @@ impl Voice {
         let fading = match self.vol.stage {
             Stage::Release => true,
             Stage::Decay | Stage::Sustain => {
-                cb_to_gain(self.vol_params.sustain + l.attenuation) < NOISE_FLOOR
+                self.vol_params.sustain + l.attenuation > NOISE_FLOOR_CB
             }
             _ => false,
         };
@@ -419,332 +462,36 @@ impl Voice {
             amp = 0.0;
         }
         let (tl, tr) = (amp * l.pan_left, amp * l.pan_right);
-        let pos = self.ramp_pos as f32;
-        let (cl, cr) = (
-            self.gain_l + pos * self.dgain_l,
-            self.gain_r + pos * self.dgain_r,
-        );
-        self.gain_l = cl;
-        self.gain_r = cr;
-        self.dgain_l = (tl - cl) / n;
-        self.dgain_r = (tr - cr) / n;
-        self.ramp_pos = 0;
+        let a = &mut self.audio;
+        let pos = a.ramp_pos as f32;
+        let (cl, cr) = (a.gain_l + pos * a.dgain_l, a.gain_r + pos * a.dgain_r);
+        a.gain_l = cl;
+        a.gain_r = cr;
+        a.dgain_l = (tl - cl) / n;
+        a.dgain_r = (tr - cr) / n;
+        a.ramp_pos = 0;
+        a.reverb = self.live.reverb * 0.5;
+        a.chorus = self.live.chorus * 0.5;
         self.block_left = frames;
     }
 
-    /// Renders `mix.left.len()` frames (at most up to the next control
-    /// point) into the mix. `to_grid` is how far the next grid point is.
-    ///
-    /// # Real-time
-    /// No allocation, no locks; O(frames).
-    pub(crate) fn render(
-        &mut self,
-        font: &SoundFont<'_>,
-        mix: Mix<'_>,
-        interp: Interpolation,
-        sample_rate: f32,
-        to_grid: u32,
-    ) {
-        let mut block = [0f32; CONTROL_FRAMES as usize];
-        let produced = self.source(
-            font,
-            mix.left.len(),
-            interp,
-            sample_rate,
-            to_grid,
-            &mut block,
-        );
-        if let Some(b) = block.get_mut(..produced) {
-            self.filter_block(b);
-        }
-        self.mix_block(block.get(..produced).unwrap_or(&[]), mix);
-    }
-
-    /// Renders two voices, filtering both in one loop so the two filters'
-    /// dependency chains overlap; the result is exactly that of rendering
-    /// them one after the other.
-    pub(crate) fn render_pair<'f>(
-        pair: (&mut Voice, &mut Voice),
-        font_of: impl Fn(usize) -> Option<SoundFont<'f>>,
-        mix: (&mut [f32], &mut [f32], &mut [f32], &mut [f32]),
-        interp: Interpolation,
-        sample_rate: f32,
-        to_grid: u32,
-    ) {
-        let (a, b) = pair;
-        let (left, right, reverb, chorus) = mix;
-        let n = left.len();
-        let mut ba = [0f32; CONTROL_FRAMES as usize];
-        let mut bb = [0f32; CONTROL_FRAMES as usize];
-        let pa = match font_of(a.font) {
-            Some(f) => a.source(&f, n, interp, sample_rate, to_grid, &mut ba),
-            None => {
-                a.done = true;
-                0
-            }
-        };
-        let pb = match font_of(b.font) {
-            Some(f) => b.source(&f, n, interp, sample_rate, to_grid, &mut bb),
-            None => {
-                b.done = true;
-                0
-            }
-        };
-        if let (Some(xa), Some(xb)) = (ba.get_mut(..pa), bb.get_mut(..pb)) {
-            if a.filter.active && b.filter.active {
-                let (mut fa, mut fb) = (a.filter, b.filter);
-                let both = xa.len().min(xb.len());
-                for (x, y) in xa.iter_mut().zip(xb.iter_mut()) {
-                    *x = fa.process(*x);
-                    *y = fb.process(*y);
-                }
-                for x in xa.iter_mut().skip(both) {
-                    *x = fa.process(*x);
-                }
-                for y in xb.iter_mut().skip(both) {
-                    *y = fb.process(*y);
-                }
-                a.filter = fa;
-                b.filter = fb;
-            } else {
-                a.filter_block(xa);
-                b.filter_block(xb);
-            }
-        }
-        a.mix_block(
-            ba.get(..pa).unwrap_or(&[]),
-            Mix {
-                left: &mut *left,
-                right: &mut *right,
-                reverb: &mut *reverb,
-                chorus: &mut *chorus,
-            },
-        );
-        b.mix_block(
-            bb.get(..pb).unwrap_or(&[]),
-            Mix {
-                left,
-                right,
-                reverb,
-                chorus,
-            },
-        );
-    }
-
-    /// Starts a control block if one is due and resamples up to `frames`
-    /// frames into `block` (raw 16-bit units); returns how many.
-    fn source(
-        &mut self,
-        font: &SoundFont<'_>,
-        frames: usize,
-        interp: Interpolation,
-        sample_rate: f32,
-        to_grid: u32,
-        block: &mut [f32; CONTROL_FRAMES as usize],
-    ) -> usize {
+    /// Starts a control block if one is due, `to_grid` frames long;
+    /// returns whether the voice still sounds.
+    pub(crate) fn prepare_block(&mut self, sample_rate: f32, to_grid: u32) -> bool {
         if self.done {
-            return 0;
+            return false;
         }
         if self.block_left == 0 {
             // Fully silent and finished: stop instead of starting a block.
-            let pos = self.ramp_pos as f32;
-            let silent =
-                self.gain_l + pos * self.dgain_l == 0.0 && self.gain_r + pos * self.dgain_r == 0.0;
-            if self.vol.stage == Stage::Done && silent {
+            let a = &self.audio;
+            let pos = a.ramp_pos as f32;
+            let silent = a.gain_l + pos * a.dgain_l == 0.0 && a.gain_r + pos * a.dgain_r == 0.0;
+            if (self.vol.stage == Stage::Done && silent) || self.fade == Some(0) {
                 self.done = true;
-                return 0;
-            }
-            if self.fade == Some(0) {
-                self.done = true;
-                return 0;
+                return false;
             }
             self.control(sample_rate, to_grid.clamp(1, CONTROL_FRAMES as u32));
         }
-        let n = frames.min(self.block_left as usize);
-        match block.get_mut(..n) {
-            Some(out) => match interp {
-                Interpolation::Linear => self.resample::<false>(font, out),
-                Interpolation::Cubic => self.resample::<true>(font, out),
-            },
-            None => 0,
-        }
+        true
     }
-
-    /// Runs the voice's filter over `block`, when it is on.
-    fn filter_block(&mut self, block: &mut [f32]) {
-        if self.filter.active {
-            let mut f = self.filter;
-            for x in block.iter_mut() {
-                *x = f.process(*x);
-            }
-            self.filter = f;
-        }
-    }
-
-    /// Adds `mono` (filtered, raw 16-bit units) to the mix with this
-    /// block's gain ramp and sends, and advances the block.
-    fn mix_block(&mut self, mono: &[f32], mix: Mix<'_>) {
-        let produced = mono.len();
-        // Mix with a linear gain ramp, computed from the frame index so the
-        // loop carries no dependency and vectorises.
-        const SCALE: f32 = 1.0 / 32_768.0;
-        let (gl, gr) = (self.gain_l * SCALE, self.gain_r * SCALE);
-        let (dl, dr) = (self.dgain_l * SCALE, self.dgain_r * SCALE);
-        let base = self.ramp_pos as f32 + 1.0;
-        for (k, ((x, l), r)) in mono
-            .iter()
-            .zip(mix.left.iter_mut())
-            .zip(mix.right.iter_mut())
-            .enumerate()
-        {
-            let t = base + k as f32;
-            *l += x * (gl + t * dl);
-            *r += x * (gr + t * dr);
-        }
-        let (send_r, send_c) = (self.live.reverb * 0.5, self.live.chorus * 0.5);
-        for (send, bus) in [(send_r, mix.reverb), (send_c, mix.chorus)] {
-            if send > 0.0 {
-                let (g, d) = ((gl + gr) * send, (dl + dr) * send);
-                for (k, (x, b)) in mono.iter().zip(bus.iter_mut()).enumerate() {
-                    *b += x * (g + (base + k as f32) * d);
-                }
-            }
-        }
-        self.ramp_pos += produced as u32;
-        self.block_left -= (produced as u32).min(self.block_left);
-    }
-
-    /// Reads the sample at the voice's pitch into `out` (raw 16-bit units),
-    /// linear or cubic; returns how many frames were produced (fewer when
-    /// an unlooped sample ends).
-    #[inline(always)]
-    fn resample<const CUBIC: bool>(&mut self, font: &SoundFont<'_>, out: &mut [f32]) -> usize {
-        let data = font.sample_data();
-        let looping = match self.loop_mode {
-            LoopMode::Continuous => true,
-            LoopMode::UntilRelease => !self.released,
-            LoopMode::None => false,
-        };
-        let limit = if looping { self.loop_end } else { self.end };
-        let loop_len = Phase::from_num(self.loop_end.saturating_sub(self.loop_start));
-        let loop_end = Phase::from_num(self.loop_end);
-        let end = Phase::from_num(self.end);
-        let (start, step) = (self.start, self.step);
-        let mut phase = self.phase;
-        let mut produced = out.len();
-        for (k, o) in out.iter_mut().enumerate() {
-            let bits = phase.to_bits();
-            let i = (bits >> 32) as u32;
-            let frac = (bits as u32) as f32 * (1.0 / 4_294_967_296.0);
-            *o = if CUBIC {
-                // One bounds check for the four frames around the position.
-                let at = 2 * i as usize;
-                let window = if i > start && i + 2 < limit {
-                    data.get(at - 2..at + 6)
-                } else {
-                    None
-                };
-                let (p0, p1, p2, p3) = match window {
-                    Some(&[a0, a1, b0, b1, c0, c1, d0, d1]) => (
-                        f32::from(i16::from_le_bytes([a0, a1])),
-                        f32::from(i16::from_le_bytes([b0, b1])),
-                        f32::from(i16::from_le_bytes([c0, c1])),
-                        f32::from(i16::from_le_bytes([d0, d1])),
-                    ),
-                    _ => (
-                        self.fetch(font, i.wrapping_sub(1), looping),
-                        self.fetch(font, i, looping),
-                        self.fetch(font, i + 1, looping),
-                        self.fetch(font, i + 2, looping),
-                    ),
-                };
-                let [c0, c1, c2, c3] = cubic_weights(bits as u32);
-                (c0 * p0 + c1 * p1) + (c2 * p2 + c3 * p3)
-            } else {
-                let at = 2 * i as usize;
-                let window = if i + 1 < limit {
-                    data.get(at..at + 4)
-                } else {
-                    None
-                };
-                let (a, b) = match window {
-                    Some(&[a0, a1, b0, b1]) => (
-                        f32::from(i16::from_le_bytes([a0, a1])),
-                        f32::from(i16::from_le_bytes([b0, b1])),
-                    ),
-                    _ => (
-                        self.fetch(font, i, looping),
-                        self.fetch(font, i + 1, looping),
-                    ),
-                };
-                a + frac * (b - a)
-            };
-            phase = phase.wrapping_add(step);
-            if looping {
-                if phase >= loop_end {
-                    phase -= loop_len;
-                }
-            } else if phase >= end {
-                self.done = true;
-                produced = k + 1;
-                break;
-            }
-        }
-        self.phase = phase;
-        produced
-    }
-
-    /// Frame `i` in raw 16-bit units, wrapping into the loop while looping
-    /// and reading silence outside the sample.
-    #[inline(never)]
-    fn fetch(&self, font: &SoundFont<'_>, i: u32, looping: bool) -> f32 {
-        let mut i = i;
-        if looping && i >= self.loop_end {
-            let len = self.loop_end - self.loop_start;
-            i = self.loop_start + (i - self.loop_end) % len.max(1);
-        }
-        if i < self.start || i >= self.end {
-            return 0.0;
-        }
-        frame(font, i)
-    }
-}
-
-#[inline(always)]
-fn frame(font: &SoundFont<'_>, i: u32) -> f32 {
-    f32::from(font.frame(i as usize))
-}
-
-/// Fraction bits that select a row of [`CUBIC`].
-const CUBIC_BITS: u32 = 10;
-
-/// Catmull–Rom weights of the four frames around a position, for 1024
-/// fractions between frames. Built at compile time from polynomials only,
-/// so identical on every target.
-// The index runs at compile time: out of range, it fails the build.
-#[allow(clippy::indexing_slicing)]
-static CUBIC: [[f32; 4]; 1 << CUBIC_BITS] = {
-    let mut t = [[0f32; 4]; 1 << CUBIC_BITS];
-    let mut i = 0;
-    while i < t.len() {
-        let x = i as f32 / (1 << CUBIC_BITS) as f32;
-        let (x2, x3) = (x * x, x * x * x);
-        t[i] = [
-            -0.5 * x3 + x2 - 0.5 * x,
-            1.5 * x3 - 2.5 * x2 + 1.0,
-            -1.5 * x3 + 2.0 * x2 + 0.5 * x,
-            0.5 * x3 - 0.5 * x2,
-        ];
-        i += 1;
-    }
-    t
-};
-
-/// The cubic weights for a 32-bit phase fraction.
-#[inline(always)]
-fn cubic_weights(frac: u32) -> [f32; 4] {
-    CUBIC
-        .get((frac >> (32 - CUBIC_BITS)) as usize)
-        .copied()
-        .unwrap_or([0.0, 1.0, 0.0, 0.0])
 }

@@ -126,7 +126,7 @@ impl App {
             "max_clients": self.config.max_clients,
             "buffer_depth": self.metrics.buffer_depth(),
             "buffer_capacity": self.pacing.ahead,
-            "device": auralis_core::engine::DEVICE,
+            "device": auralis_core::synth::Simd::best().device(),
             "soundfont_loaded": true,
             "soundfont": self.font_name,
             "sample_rate": self.config.sample_rate,

@@ -1,0 +1,162 @@
+//! MIDI channel messages and the queue of events waiting for their frame.
+
+use heapless::binary_heap::{BinaryHeap, Min};
+
+use super::error::SynthError;
+use super::CHANNELS;
+
+/// A MIDI channel message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MidiEvent {
+    /// Start a note (velocity 0 means note-off).
+    NoteOn {
+        /// Channel 0–15.
+        channel: u8,
+        /// Key 0–127.
+        key: u8,
+        /// Velocity 0–127.
+        velocity: u8,
+    },
+    /// Release a note.
+    NoteOff {
+        /// Channel 0–15.
+        channel: u8,
+        /// Key 0–127.
+        key: u8,
+    },
+    /// A controller change.
+    ControlChange {
+        /// Channel 0–15.
+        channel: u8,
+        /// Controller 0–127.
+        controller: u8,
+        /// Value 0–127.
+        value: u8,
+    },
+    /// Choose a program (in the channel's bank).
+    ProgramChange {
+        /// Channel 0–15.
+        channel: u8,
+        /// Program 0–127.
+        program: u8,
+    },
+    /// Pitch wheel, 0–16383 with 8192 at rest.
+    PitchBend {
+        /// Channel 0–15.
+        channel: u8,
+        /// 14-bit value.
+        value: u16,
+    },
+    /// Channel (after-touch) pressure.
+    ChannelPressure {
+        /// Channel 0–15.
+        channel: u8,
+        /// Value 0–127.
+        value: u8,
+    },
+}
+
+impl MidiEvent {
+    /// The channel the message is for.
+    pub fn channel(&self) -> u8 {
+        match *self {
+            MidiEvent::NoteOn { channel, .. }
+            | MidiEvent::NoteOff { channel, .. }
+            | MidiEvent::ControlChange { channel, .. }
+            | MidiEvent::ProgramChange { channel, .. }
+            | MidiEvent::PitchBend { channel, .. }
+            | MidiEvent::ChannelPressure { channel, .. } => channel,
+        }
+    }
+
+    /// Checks channel and data ranges.
+    pub(crate) fn validate(&self) -> Result<(), SynthError> {
+        let ch = self.channel();
+        if usize::from(ch) >= CHANNELS {
+            return Err(SynthError::Channel(ch));
+        }
+        let ok = match *self {
+            MidiEvent::NoteOn { key, velocity, .. } => key < 128 && velocity < 128,
+            MidiEvent::NoteOff { key, .. } => key < 128,
+            MidiEvent::ControlChange {
+                controller, value, ..
+            } => controller < 128 && value < 128,
+            MidiEvent::ProgramChange { program, .. } => program < 128,
+            MidiEvent::PitchBend { value, .. } => value < 16_384,
+            MidiEvent::ChannelPressure { value, .. } => value < 128,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(SynthError::Value(*self))
+        }
+    }
+}
+
+/// Scheduled events waiting at most.
+pub const EVENT_CAPACITY: usize = 1024;
+
+/// An event waiting for its frame; ordered by frame, then by arrival.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Scheduled {
+    frame: u64,
+    seq: u64,
+    event: MidiEvent,
+}
+
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        (self.frame, self.seq).cmp(&(other.frame, other.seq))
+    }
+}
+
+/// Events waiting for their frame, in frame order and, at one frame, in
+/// the order they were scheduled.
+pub(crate) struct EventQueue {
+    heap: BinaryHeap<Scheduled, Min, EVENT_CAPACITY>,
+    seq: u64,
+}
+
+impl EventQueue {
+    pub(crate) const fn new() -> Self {
+        Self {
+            heap: BinaryHeap::new(),
+            seq: 0,
+        }
+    }
+
+    /// Queues `event` for `frame`; hands it back when the queue is full.
+    pub(crate) fn push(&mut self, frame: u64, event: MidiEvent) -> Result<(), MidiEvent> {
+        let seq = self.seq;
+        self.heap
+            .push(Scheduled { frame, seq, event })
+            .map_err(|s| s.event)?;
+        self.seq += 1;
+        Ok(())
+    }
+
+    /// The next event due at or before `frame`, taken off the queue.
+    pub(crate) fn pop_due(&mut self, frame: u64) -> Option<MidiEvent> {
+        match self.heap.peek() {
+            Some(next) if next.frame <= frame => self.heap.pop().map(|s| s.event),
+            _ => None,
+        }
+    }
+
+    /// The frame of the next event, if any.
+    pub(crate) fn next_frame(&self) -> Option<u64> {
+        self.heap.peek().map(|s| s.frame)
+    }
+
+    /// Drops every waiting event.
+    pub(crate) fn clear(&mut self) {
+        self.heap.clear();
+        self.seq = 0;
+    }
+}

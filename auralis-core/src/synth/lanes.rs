@@ -1,0 +1,796 @@
+//! The voice renderer: voices eight at a time, one per SIMD lane.
+//!
+//! A segment (at most one control block, crossing no event) is rendered
+//! for a group of up to [`LANES`] voices of one font in three passes over
+//! lane arrays: resampling (runs of frames with no loop point, sample end
+//! or sample start in reach go through a branch-free loop; the frame
+//! where a lane meets one is done one lane at a time), the resonant
+//! filter (its recursion runs across the lanes, the work that cannot be
+//! vectorised within one voice), and mixing with the gain ramps into
+//! per-lane buses. The buses are summed across lanes once, at the end.
+//!
+//! Every lane computes exactly the same IEEE operations in the same order
+//! whatever the instruction set: the AVX2 build and the portable build
+//! give bit-identical results (`tests/tests/simd.rs` holds them to it).
+
+use super::dsp::CONTROL_FRAMES;
+#[cfg(not(target_arch = "x86_64"))]
+use super::simd::Portable;
+#[cfg(target_arch = "x86_64")]
+use super::simd::{Avx2, Sse2};
+use super::simd::{Lanes, Simd};
+use super::voice::{Interpolation, Voice};
+
+/// Voices rendered side by side.
+pub(crate) const LANES: usize = 8;
+/// One value per lane.
+pub(crate) type F8 = [f32; LANES];
+const BLOCK: usize = CONTROL_FRAMES as usize;
+/// `2^-24`: turns the top 24 bits of a phase fraction into [0, 1).
+const FRAC_SCALE: f32 = 1.0 / 16_777_216.0;
+
+/// The per-lane buses of a segment: left, right, reverb send, chorus
+/// send, one row of lanes per frame.
+pub(crate) struct Buses {
+    /// Scratch of the passes: the resampled lanes, and the same filtered.
+    scratch: Scratch,
+    pub(crate) left: [F8; BLOCK],
+    pub(crate) right: [F8; BLOCK],
+    pub(crate) reverb: [F8; BLOCK],
+    pub(crate) chorus: [F8; BLOCK],
+}
+
+impl Buses {
+    pub(crate) const fn new() -> Self {
+        Self {
+            scratch: Scratch {
+                src: [[0.0; LANES]; BLOCK],
+                filtered: [[0.0; LANES]; BLOCK],
+            },
+            left: [[0.0; LANES]; BLOCK],
+            right: [[0.0; LANES]; BLOCK],
+            reverb: [[0.0; LANES]; BLOCK],
+            chorus: [[0.0; LANES]; BLOCK],
+        }
+    }
+
+    /// Zeroes the first `n` frames.
+    pub(crate) fn clear(&mut self, n: usize) {
+        for bus in [
+            &mut self.left,
+            &mut self.right,
+            &mut self.reverb,
+            &mut self.chorus,
+        ] {
+            for row in bus.iter_mut().take(n) {
+                *row = [0.0; LANES];
+            }
+        }
+    }
+
+    /// Sums the lanes of each bus into `out` (left, right, reverb,
+    /// chorus), always in the same pairwise order.
+    pub(crate) fn sum_into(&self, out: [&mut [f32]; 4]) {
+        let [l, r, v, c] = out;
+        for (bus, dst) in [
+            (&self.left, l),
+            (&self.right, r),
+            (&self.reverb, v),
+            (&self.chorus, c),
+        ] {
+            for (row, d) in bus.iter().zip(dst.iter_mut()) {
+                *d = sum_lanes(row);
+            }
+        }
+    }
+}
+
+/// Rows the passes write before they read them.
+struct Scratch {
+    src: [F8; BLOCK],
+    filtered: [F8; BLOCK],
+}
+
+/// The buses without their scratch, for the mixing pass.
+struct Mix<'b> {
+    left: &'b mut [F8; BLOCK],
+    right: &'b mut [F8; BLOCK],
+    reverb: &'b mut [F8; BLOCK],
+    chorus: &'b mut [F8; BLOCK],
+}
+
+/// The lanes of a row summed pairwise: ((0+1)+(2+3))+((4+5)+(6+7)).
+#[inline(always)]
+fn sum_lanes(r: &F8) -> f32 {
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = *r;
+    ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+}
+
+/// What one segment of a group needs besides its voices.
+#[derive(Clone, Copy)]
+pub(crate) struct SegmentSpec<'d> {
+    /// The font's sample data (16-bit little-endian frames).
+    pub(crate) data: &'d [u8],
+    /// Frames to render, 1 to one control block.
+    pub(crate) frames: usize,
+    pub(crate) interpolation: Interpolation,
+    /// Whether the reverb and chorus buses are listened to.
+    pub(crate) sends: bool,
+}
+
+/// The audio-rate state of up to eight voices, one per lane, as the
+/// passes read it. Unused lanes are silent: gain zero, and a position
+/// whose taps are in range.
+struct Group {
+    idx: [u32; LANES],
+    frac: [u32; LANES],
+    step_i: [u32; LANES],
+    step_f: [u32; LANES],
+    /// Where a lane's phase wraps inside a branch-free run (`u32::MAX`:
+    /// it does not), and by how much.
+    wrap_at: [u32; LANES],
+    wrap_len: [u32; LANES],
+    /// Frames the lane produces in this segment (fewer when its sample
+    /// ends); the rest of the segment is silent.
+    live: [u32; LANES],
+    /// Lanes still playing (not parked, not ended in this segment).
+    running: [bool; LANES],
+    b0: F8,
+    b1: F8,
+    a1: F8,
+    a2: F8,
+    x1: F8,
+    x2: F8,
+    y1: F8,
+    y2: F8,
+    /// All ones where the lane's filter is on.
+    filter_on: [u32; LANES],
+    gl: F8,
+    gr: F8,
+    dl: F8,
+    dr: F8,
+    /// `ramp_pos + 1` of each lane, where its gain ramp is.
+    t0: F8,
+    rev: F8,
+    cho: F8,
+}
+
+impl Group {
+    const SILENT: Group = Group {
+        idx: [1; LANES],
+        frac: [0; LANES],
+        step_i: [0; LANES],
+        step_f: [0; LANES],
+        wrap_at: [u32::MAX; LANES],
+        wrap_len: [0; LANES],
+        live: [0; LANES],
+        running: [false; LANES],
+        b0: [1.0; LANES],
+        b1: [0.0; LANES],
+        a1: [0.0; LANES],
+        a2: [0.0; LANES],
+        x1: [0.0; LANES],
+        x2: [0.0; LANES],
+        y1: [0.0; LANES],
+        y2: [0.0; LANES],
+        filter_on: [0; LANES],
+        gl: [0.0; LANES],
+        gr: [0.0; LANES],
+        dl: [0.0; LANES],
+        dr: [0.0; LANES],
+        t0: [1.0; LANES],
+        rev: [0.0; LANES],
+        cho: [0.0; LANES],
+    };
+}
+
+/// Renders `voices` (all of one font, at most [`LANES`]) for one segment,
+/// adding into `buses`.
+///
+/// # Real-time
+/// No allocation, no locks; O(frames × lanes).
+pub(crate) fn render_group(
+    simd: Simd,
+    voices: &mut [&mut Voice],
+    spec: SegmentSpec<'_>,
+    buses: &mut Buses,
+) {
+    let mut g = Group::SILENT;
+    pack(&mut g, voices, spec.frames);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if simd.is_avx2() {
+            #[allow(unsafe_code)]
+            // SAFETY: a `Simd` says AVX2 only where the CPU has it: made by
+            // `Simd::detect`, or by `Simd::avx2_unchecked`, whose caller
+            // promised it.
+            unsafe {
+                passes_avx2(&mut g, voices, spec, buses)
+            };
+        } else {
+            passes(Sse2, &mut g, voices, spec, buses);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = simd;
+        passes(Portable, &mut g, voices, spec, buses);
+    }
+    unpack(&g, voices, spec.frames);
+}
+
+/// [`passes`] with AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[target_feature(enable = "avx2")]
+unsafe fn passes_avx2(
+    g: &mut Group,
+    voices: &mut [&mut Voice],
+    spec: SegmentSpec<'_>,
+    buses: &mut Buses,
+) {
+    // SAFETY: the caller promised AVX2.
+    let s = unsafe { Avx2::new() };
+    passes(s, g, voices, spec, buses)
+}
+
+/// The three passes, inlined into each instruction-set build.
+#[inline(always)]
+fn passes<S: Lanes>(
+    s: S,
+    g: &mut Group,
+    voices: &mut [&mut Voice],
+    spec: SegmentSpec<'_>,
+    buses: &mut Buses,
+) {
+    let n = spec.frames.min(BLOCK);
+    let Buses {
+        scratch,
+        left,
+        right,
+        reverb,
+        chorus,
+    } = buses;
+    let out = Mix {
+        left,
+        right,
+        reverb,
+        chorus,
+    };
+    let Scratch { src, filtered } = scratch;
+    match spec.interpolation {
+        Interpolation::Cubic => resample::<S, true>(s, g, voices, spec.data, src, n),
+        Interpolation::Linear => resample::<S, false>(s, g, voices, spec.data, src, n),
+    }
+    if g.filter_on.iter().any(|&on| on != 0) {
+        filter(s, g, src, filtered, n);
+        mix(s, g, filtered, out, n, spec.sends);
+    } else {
+        mix(s, g, src, out, n, spec.sends);
+    }
+}
+
+/// Copies the voices' audio-rate state into lanes.
+fn pack(g: &mut Group, voices: &mut [&mut Voice], frames: usize) {
+    const SCALE: f32 = 1.0 / 32_768.0;
+    for (l, v) in voices.iter().enumerate().take(LANES) {
+        let a = &v.audio;
+        let Some(lane) = Lane::at(l) else { break };
+        lane.set(&mut g.idx, (a.phase >> 32) as u32);
+        lane.set(&mut g.frac, a.phase as u32);
+        lane.set(&mut g.step_i, (a.step >> 32) as u32);
+        lane.set(&mut g.step_f, a.step as u32);
+        lane.set(&mut g.live, if v.done { 0 } else { frames as u32 });
+        lane.set(&mut g.running, !v.done);
+        let f = &a.filter;
+        lane.set(&mut g.filter_on, if f.active { u32::MAX } else { 0 });
+        if f.active {
+            lane.set(&mut g.b0, f.b0);
+            lane.set(&mut g.b1, f.b1);
+            lane.set(&mut g.a1, f.a1);
+            lane.set(&mut g.a2, f.a2);
+            lane.set(&mut g.x1, f.x1);
+            lane.set(&mut g.x2, f.x2);
+            lane.set(&mut g.y1, f.z1);
+            lane.set(&mut g.y2, f.z2);
+        }
+        lane.set(&mut g.gl, a.gain_l * SCALE);
+        lane.set(&mut g.gr, a.gain_r * SCALE);
+        lane.set(&mut g.dl, a.dgain_l * SCALE);
+        lane.set(&mut g.dr, a.dgain_r * SCALE);
+        lane.set(&mut g.t0, a.ramp_pos as f32 + 1.0);
+        lane.set(&mut g.rev, a.reverb);
+        lane.set(&mut g.cho, a.chorus);
+        if v.done {
+            // A finished voice in the group renders nothing.
+            silence_lane(g, lane);
+        }
+    }
+}
+
+/// Writes the lanes' state back into the voices.
+fn unpack(g: &Group, voices: &mut [&mut Voice], frames: usize) {
+    for (l, v) in voices.iter_mut().enumerate().take(LANES) {
+        let Some(lane) = Lane::at(l) else { break };
+        if v.done {
+            continue;
+        }
+        let a = &mut v.audio;
+        a.phase = u64::from(lane.get(&g.idx)) << 32 | u64::from(lane.get(&g.frac));
+        if a.filter.active {
+            let f = &mut a.filter;
+            f.x1 = lane.get(&g.x1);
+            f.x2 = lane.get(&g.x2);
+            f.z1 = lane.get(&g.y1);
+            f.z2 = lane.get(&g.y2);
+        }
+        a.ramp_pos += frames as u32;
+        v.block_left = v.block_left.saturating_sub(frames as u32);
+        if !lane.get(&g.running) {
+            v.done = true;
+        }
+    }
+}
+
+/// One lane's index, checked once.
+#[derive(Clone, Copy)]
+struct Lane(usize);
+
+impl Lane {
+    fn at(l: usize) -> Option<Lane> {
+        (l < LANES).then_some(Lane(l))
+    }
+
+    #[inline(always)]
+    fn get<T: Copy + Default>(self, a: &[T; LANES]) -> T {
+        a.get(self.0).copied().unwrap_or_default()
+    }
+
+    #[inline(always)]
+    fn set<T>(self, a: &mut [T; LANES], v: T) {
+        if let Some(slot) = a.get_mut(self.0) {
+            *slot = v;
+        }
+    }
+}
+
+/// Parks a lane: no output from here on, and a position whose taps are
+/// in range (frame 1: bytes 0–7, which `resample` checks exist).
+fn silence_lane(g: &mut Group, lane: Lane) {
+    lane.set(&mut g.idx, 1);
+    lane.set(&mut g.frac, 0);
+    lane.set(&mut g.step_i, 0);
+    lane.set(&mut g.step_f, 0);
+    lane.set(&mut g.wrap_at, u32::MAX);
+    lane.set(&mut g.wrap_len, 0);
+}
+
+/// Where a lane's sample is: its bounds and loop, as the voice had them
+/// at the start of the segment.
+#[derive(Clone, Copy, Default)]
+struct Bounds {
+    start: u32,
+    end: u32,
+    loop_start: u32,
+    loop_end: u32,
+    looping: bool,
+}
+
+impl Bounds {
+    fn of(v: &Voice) -> Bounds {
+        let a = &v.audio;
+        Bounds {
+            start: a.start,
+            end: a.end,
+            loop_start: a.loop_start,
+            loop_end: a.loop_end,
+            looping: a.looping(v.released),
+        }
+    }
+
+    /// The position at which the lane wraps (looping) or ends.
+    fn limit(&self) -> u32 {
+        if self.looping {
+            self.loop_end
+        } else {
+            self.end
+        }
+    }
+
+    /// Frame `i` of the sample: wrapped into the loop while looping, and
+    /// silence outside the sample.
+    fn tap(&self, data: &[u8], i: u32) -> f32 {
+        let mut i = i;
+        if self.looping && i >= self.loop_end {
+            let len = self.loop_end - self.loop_start;
+            i = self.loop_start + (i - self.loop_end) % len.max(1);
+        }
+        if i < self.start || i >= self.end {
+            return 0.0;
+        }
+        let at = 2 * i as usize;
+        match data.get(at..at + 2) {
+            Some(&[lo, hi]) => f32::from(i16::from_le_bytes([lo, hi])),
+            _ => 0.0,
+        }
+    }
+}
+
+/// Catmull–Rom through four frames at fraction `x`, in one fixed order
+/// of operations (the same as [`cubic_v`]).
+#[inline(always)]
+fn cubic(p0: f32, p1: f32, p2: f32, p3: f32, x: f32) -> f32 {
+    let c1 = 0.5 * (p2 - p0);
+    let c2 = (p0 - 2.5 * p1) + (2.0 * p2 - 0.5 * p3);
+    let c3 = 0.5 * (p3 - p0) + 1.5 * (p1 - p2);
+    ((c3 * x + c2) * x + c1) * x + p1
+}
+
+/// A straight line between two frames at fraction `x`.
+#[inline(always)]
+fn linear(p1: f32, p2: f32, x: f32) -> f32 {
+    p1 + x * (p2 - p1)
+}
+
+/// The fraction of a phase as a float in [0, 1) (its top 24 bits).
+#[inline(always)]
+fn frac_x(frac: u32) -> f32 {
+    (frac >> 8) as f32 * FRAC_SCALE
+}
+
+/// How a lane may run without checks: its bounds, its step, and
+/// whether its loop wraps inside the branch-free loop.
+#[derive(Clone, Copy, Default)]
+struct RunRule {
+    bounds: Bounds,
+    step: u64,
+    /// The loop wraps in the branch-free loop: its taps are mapped back
+    /// into the loop, and only the sample start can stop a run.
+    free_wrap: bool,
+}
+
+impl RunRule {
+    fn of<const CUBIC: bool>(v: &Voice, frames: u64) -> RunRule {
+        let bounds = Bounds::of(v);
+        let step = v.audio.step;
+        let len = bounds.loop_end.saturating_sub(bounds.loop_start);
+        // One subtraction must bring a wrapped phase back into the loop,
+        // a wrapped tap one frame back must still be inside the sample,
+        // and the frame after the loop end must be data.
+        let free_wrap = bounds.looping
+            && len >= 2
+            && step < u64::from(len) << 32
+            && u64::from(bounds.loop_end) < frames
+            && (!CUBIC || bounds.loop_start > bounds.start);
+        RunRule {
+            bounds,
+            step,
+            free_wrap,
+        }
+    }
+
+    /// Frames, up to `max`, that the lane can render from phase `p` in
+    /// the branch-free loop: every tap inside the sample (after wrapping
+    /// into the loop, where that is free) and inside `frames` of data, and
+    /// no end or unhandled wrap. Zero means "do the next frame carefully".
+    fn safe_frames<const CUBIC: bool>(&self, p: u64, frames: u64, max: usize) -> usize {
+        let b = &self.bounds;
+        // Taps reach one frame back (cubic) and two (cubic) or one (linear)
+        // ahead; the loop reads four bytes at the last tap.
+        let ahead: u64 = if CUBIC { 2 } else { 1 };
+        if CUBIC && (p >> 32) <= u64::from(b.start) {
+            return 0;
+        }
+        if self.free_wrap {
+            return max;
+        }
+        let limit = u64::from(b.limit());
+        let (Some(tap_bound), Some(data_bound), Some(step_bound)) = (
+            limit.checked_sub(ahead),
+            frames.checked_sub(ahead + 1),
+            (limit << 32).checked_sub(self.step),
+        ) else {
+            return 0;
+        };
+        let bound = (tap_bound << 32).min(data_bound << 32).min(step_bound);
+        if p >= bound {
+            return 0;
+        }
+        if self.step == 0 {
+            return max;
+        }
+        // Frames k with p + k·step < bound: k < (bound − p) / step.
+        let frames = (bound - p).div_ceil(self.step);
+        frames.min(max as u64) as usize
+    }
+}
+
+/// Resamples every lane into `src` (raw 16-bit units).
+#[inline(always)]
+fn resample<S: Lanes, const CUBIC: bool>(
+    s: S,
+    g: &mut Group,
+    voices: &mut [&mut Voice],
+    data: &[u8],
+    src: &mut [F8; BLOCK],
+    n: usize,
+) {
+    let frames = (data.len() / 2) as u64;
+    let lanes = voices.len().min(LANES);
+    let mut rules = [RunRule::default(); LANES];
+    for (l, (r, v)) in rules.iter_mut().zip(voices.iter()).enumerate() {
+        *r = RunRule::of::<CUBIC>(v, frames);
+        let Some(lane) = Lane::at(l) else { break };
+        if r.free_wrap {
+            lane.set(&mut g.wrap_at, r.bounds.loop_end);
+            lane.set(&mut g.wrap_len, r.bounds.loop_end - r.bounds.loop_start);
+        }
+    }
+    // The branch-free loop reads four bytes at every lane's taps, parked
+    // lanes included (frame 1, so bytes 0–7): with fewer than four frames
+    // of data, every frame goes the careful way.
+    let roomy = frames >= 4;
+    let mut k = 0;
+    while k < n {
+        let mut run = if roomy { n - k } else { 0 };
+        for l in 0..lanes {
+            let Some(lane) = Lane::at(l) else { break };
+            if !lane.get(&g.running) || run == 0 {
+                continue;
+            }
+            let p = u64::from(lane.get(&g.idx)) << 32 | u64::from(lane.get(&g.frac));
+            let r = rules.get(l).copied().unwrap_or_default();
+            run = run.min(r.safe_frames::<CUBIC>(p, frames, n - k));
+        }
+        if run > 0 {
+            if let Some(rows) = src.get_mut(k..k + run) {
+                fast_run::<S, CUBIC>(s, g, data, rows);
+            }
+            k += run;
+        } else {
+            if let Some(row) = src.get_mut(k) {
+                let mut bounds = [Bounds::default(); LANES];
+                for (b, r) in bounds.iter_mut().zip(rules.iter()) {
+                    *b = r.bounds;
+                }
+                careful_frame::<CUBIC>(g, &bounds, lanes, data, row, k);
+            }
+            k += 1;
+        }
+    }
+}
+
+/// Frames in which every lane's taps are inside its sample: no check
+/// per frame, loops wrapped by arithmetic.
+#[inline(always)]
+#[allow(unsafe_code)]
+fn fast_run<S: Lanes, const CUBIC: bool>(s: S, g: &mut Group, data: &[u8], rows: &mut [F8]) {
+    let (mut idx, mut frac) = (s.uload(&g.idx), s.uload(&g.frac));
+    let (step_f, wrap_at, wrap_len) = (
+        s.uload(&g.step_f),
+        s.uload(&g.wrap_at),
+        s.uload(&g.wrap_len),
+    );
+    let one = s.usplat(1);
+    let two = s.usplat(2);
+    // idx + step + 1 + (all ones unless the fraction carried).
+    let step_i1 = s.uadd(s.uload(&g.step_i), one);
+    let scale = s.splat(FRAC_SCALE);
+    for row in rows.iter_mut() {
+        let x = s.mul(s.to_f32(s.shr8(frac)), scale);
+        let j2 = wrap(s, s.uadd(idx, one), wrap_at, wrap_len);
+        // The gathers' safety: `resample` runs this only for frames that
+        // `RunRule::safe_frames` allowed for every running lane: each tap
+        // (i − 1 … i + 2 cubic, i … i + 1 linear, after wrapping into the
+        // loop) is a frame f with 2f + 4 ≤ data.len(). Parked and unused
+        // lanes sit at frame 1, and `roomy` says data has four frames.
+        let y = if CUBIC {
+            // Frames i+1 and i+2 are one read, unless a lane's i+2 wraps.
+            let i2 = s.uadd(idx, two);
+            // SAFETY: taps in range, as said above.
+            // SAFETY: taps in range, as said above.
+            let (w01, w2) = unsafe { (s.gather(data, s.usub(idx, one)), s.gather(data, j2)) };
+            let near_end = s.uge(i2, wrap_at);
+            let p3 = if s.any(near_end) {
+                // SAFETY: taps in range, as said above.
+                // SAFETY: taps in range, as said above.
+                let w3 = unsafe { s.gather(data, wrap(s, i2, wrap_at, wrap_len)) };
+                s.select(near_end, s.lo16(w3), s.hi16(w2))
+            } else {
+                s.hi16(w2)
+            };
+            cubic_v(s, s.lo16(w01), s.hi16(w01), s.lo16(w2), p3, x)
+        } else {
+            // SAFETY: taps in range, as said above.
+            let (w1, w2) = unsafe { (s.gather(data, idx), s.gather(data, j2)) };
+            let (p1, p2) = (s.lo16(w1), s.lo16(w2));
+            s.add(p1, s.mul(x, s.sub(p2, p1)))
+        };
+        s.store(y, row);
+        let next = s.uadd(frac, step_f);
+        let no_carry = s.uge(next, step_f);
+        idx = wrap(s, s.uadd(s.uadd(idx, step_i1), no_carry), wrap_at, wrap_len);
+        frac = next;
+    }
+    s.ustore(idx, &mut g.idx);
+    s.ustore(frac, &mut g.frac);
+}
+
+/// [`cubic`] on all lanes at once, in the same order of operations.
+#[inline(always)]
+fn cubic_v<S: Lanes>(s: S, p0: S::F, p1: S::F, p2: S::F, p3: S::F, x: S::F) -> S::F {
+    let half = s.splat(0.5);
+    let c1 = s.mul(half, s.sub(p2, p0));
+    let c2 = s.add(
+        s.sub(p0, s.mul(s.splat(2.5), p1)),
+        s.sub(s.mul(s.splat(2.0), p2), s.mul(half, p3)),
+    );
+    let c3 = s.add(
+        s.mul(half, s.sub(p3, p0)),
+        s.mul(s.splat(1.5), s.sub(p1, p2)),
+    );
+    s.add(s.mul(s.add(s.mul(s.add(s.mul(c3, x), c2), x), c1), x), p1)
+}
+
+/// One frame where some lane is at a boundary: each lane reads its taps
+/// through [`Bounds::tap`] and wraps or ends after the frame.
+fn careful_frame<const CUBIC: bool>(
+    g: &mut Group,
+    bounds: &[Bounds; LANES],
+    lanes: usize,
+    data: &[u8],
+    row: &mut F8,
+    k: usize,
+) {
+    for l in 0..lanes {
+        let Some(lane) = Lane::at(l) else { break };
+        if !lane.get(&g.running) {
+            lane.set(row, 0.0);
+            continue;
+        }
+        let b = bounds.get(l).copied().unwrap_or_default();
+        let p = u64::from(lane.get(&g.idx)) << 32 | u64::from(lane.get(&g.frac));
+        let s = u64::from(lane.get(&g.step_i)) << 32 | u64::from(lane.get(&g.step_f));
+        let i = (p >> 32) as u32;
+        let x = frac_x(p as u32);
+        let y = if CUBIC {
+            cubic(
+                b.tap(data, i.wrapping_sub(1)),
+                b.tap(data, i),
+                b.tap(data, i.wrapping_add(1)),
+                b.tap(data, i.wrapping_add(2)),
+                x,
+            )
+        } else {
+            linear(b.tap(data, i), b.tap(data, i.wrapping_add(1)), x)
+        };
+        lane.set(row, y);
+        let mut next = p.wrapping_add(s);
+        if b.looping {
+            if next >= u64::from(b.loop_end) << 32 {
+                next -= u64::from(b.loop_end - b.loop_start) << 32;
+            }
+        } else if next >= u64::from(b.end) << 32 {
+            // The sample has ended: this was the lane's last frame.
+            lane.set(&mut g.live, k as u32 + 1);
+            lane.set(&mut g.running, false);
+            silence_lane(g, lane);
+            continue;
+        }
+        lane.set(&mut g.idx, (next >> 32) as u32);
+        lane.set(&mut g.frac, next as u32);
+    }
+}
+
+/// The resonant low-pass of every lane whose filter is on, in direct
+/// form I (as `LowPass::process`); lanes with the filter off pass
+/// unchanged.
+#[inline(always)]
+fn filter<S: Lanes>(s: S, g: &mut Group, src: &[F8; BLOCK], out: &mut [F8; BLOCK], n: usize) {
+    let (b0, b1, a1, a2) = (s.load(&g.b0), s.load(&g.b1), s.load(&g.a1), s.load(&g.a2));
+    let (mut x1, mut x2) = (s.load(&g.x1), s.load(&g.x2));
+    let (mut y1, mut y2) = (s.load(&g.y1), s.load(&g.y2));
+    let on = s.uload(&g.filter_on);
+    for (row, o) in src.iter().zip(out.iter_mut()).take(n) {
+        let x = s.load(row);
+        let ahead = s.sub(s.add(s.mul(b0, s.add(x, x2)), s.mul(b1, x1)), s.mul(a2, y2));
+        let y = s.sub(ahead, s.mul(a1, y1));
+        x2 = x1;
+        x1 = x;
+        y2 = y1;
+        y1 = y;
+        s.store(s.select(on, y, x), o);
+    }
+    s.store(x1, &mut g.x1);
+    s.store(x2, &mut g.x2);
+    s.store(y1, &mut g.y1);
+    s.store(y2, &mut g.y2);
+}
+
+/// Adds every lane into the buses with its gain ramp: a lane's gain at
+/// frame k of the segment is `g + (t0 + k)·d`, however the block is
+/// split. A lane whose sample ended adds nothing after its last frame.
+#[inline(always)]
+fn mix<S: Lanes>(s: S, g: &Group, src: &[F8; BLOCK], buses: Mix<'_>, n: usize, sends: bool) {
+    let (gl, gr, dl, dr) = (s.load(&g.gl), s.load(&g.gr), s.load(&g.dl), s.load(&g.dr));
+    let (rev, cho, t0) = (s.load(&g.rev), s.load(&g.cho), s.load(&g.t0));
+    let live = s.uload(&g.live);
+    let zero = s.splat(0.0);
+    let n = n.min(BLOCK);
+    let (Some(src), Some(left), Some(right), Some(reverb), Some(chorus)) = (
+        src.get(..n),
+        buses.left.get_mut(..n),
+        buses.right.get_mut(..n),
+        buses.reverb.get_mut(..n),
+        buses.chorus.get_mut(..n),
+    ) else {
+        return;
+    };
+    let ramp = Ramp {
+        gl,
+        gr,
+        dl,
+        dr,
+        t0,
+        live,
+        zero,
+    };
+    // The frame index, as a float and as an integer, counted along.
+    let (mut kf, mut ku) = (0f32, 0u32);
+    if sends {
+        let rows = src.iter().zip(left).zip(right).zip(reverb).zip(chorus);
+        for ((((x, l), r), v), c) in rows {
+            let (xl, xr) = ramp.frame(s, x, kf, ku);
+            kf += 1.0;
+            ku += 1;
+            s.store(s.add(s.load(l), xl), l);
+            s.store(s.add(s.load(r), xr), r);
+            let both = s.add(xl, xr);
+            s.store(s.add(s.load(v), s.mul(both, rev)), v);
+            s.store(s.add(s.load(c), s.mul(both, cho)), c);
+        }
+    } else {
+        for ((x, l), r) in src.iter().zip(left).zip(right) {
+            let (xl, xr) = ramp.frame(s, x, kf, ku);
+            kf += 1.0;
+            ku += 1;
+            s.store(s.add(s.load(l), xl), l);
+            s.store(s.add(s.load(r), xr), r);
+        }
+    }
+}
+
+/// The lanes' gain ramps during [`mix`].
+struct Ramp<S: Lanes> {
+    gl: S::F,
+    gr: S::F,
+    dl: S::F,
+    dr: S::F,
+    t0: S::F,
+    live: S::U,
+    zero: S::F,
+}
+
+impl<S: Lanes> Ramp<S> {
+    /// Frame `k` of `x` through the left and right gains (zero once a
+    /// lane's sample has ended).
+    #[inline(always)]
+    fn frame(&self, s: S, x: &F8, kf: f32, ku: u32) -> (S::F, S::F) {
+        let t = s.add(self.t0, s.splat(kf));
+        // Live while k < live, that is unless k ≥ live.
+        let ended = s.uge(s.usplat(ku), self.live);
+        let x = s.select(ended, self.zero, s.load(x));
+        let xl = s.mul(x, s.add(self.gl, s.mul(t, self.dl)));
+        let xr = s.mul(x, s.add(self.gr, s.mul(t, self.dr)));
+        (xl, xr)
+    }
+}
+
+/// `j` moved back into its lane's loop where it has passed the loop end.
+#[inline(always)]
+fn wrap<S: Lanes>(s: S, j: S::U, wrap_at: S::U, wrap_len: S::U) -> S::U {
+    s.usub(j, s.and(s.uge(j, wrap_at), wrap_len))
+}

@@ -1,0 +1,133 @@
+//! Which instruction set the voice renderer runs on.
+
+/// The instruction set the voice renderer runs on: the target's baseline
+/// (SSE2 on x86-64, the scalar FPU on a Cortex-M4F), or AVX2 where the
+/// CPU has it. Every level computes the same samples, bit for bit.
+///
+/// A `Simd` can say AVX2 only when the CPU has it: [`Simd::detect`] asks
+/// the CPU (with the `std` feature), and [`Simd::avx2_unchecked`] takes
+/// the caller's word for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Simd(Level);
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+enum Level {
+    #[default]
+    Baseline,
+    Avx2,
+}
+
+impl Simd {
+    /// The target's baseline, right on every CPU of the target.
+    pub const BASELINE: Simd = Simd(Level::Baseline);
+
+    /// The widest level this CPU runs, found at run time.
+    #[cfg(feature = "std")]
+    pub fn detect() -> Simd {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return Simd(Level::Avx2);
+        }
+        Simd::BASELINE
+    }
+
+    /// What a synthesizer starts with: with the `std` feature the widest
+    /// level this CPU runs ([`Simd::detect`]), without it the baseline.
+    pub fn best() -> Simd {
+        #[cfg(feature = "std")]
+        return Simd::detect();
+        #[cfg(not(feature = "std"))]
+        return Simd::BASELINE;
+    }
+
+    /// What [`crate::engine::Engine::device`] reports for this level:
+    /// "CPU (AVX2)", "CPU (SSE2)" or "CPU (scalar)".
+    pub const fn device(self) -> &'static str {
+        match self.0 {
+            Level::Avx2 => "CPU (AVX2)",
+            Level::Baseline if cfg!(target_arch = "x86_64") => "CPU (SSE2)",
+            Level::Baseline => "CPU (scalar)",
+        }
+    }
+
+    /// AVX2, for a host that knows its CPU has it but cannot ask (a
+    /// `no_std` build on x86-64).
+    ///
+    /// # Safety
+    /// The CPU that renders must support AVX2: rendering with this on one
+    /// that does not is undefined behaviour.
+    #[allow(unsafe_code)]
+    pub const unsafe fn avx2_unchecked() -> Simd {
+        Simd(Level::Avx2)
+    }
+
+    /// Whether this is the AVX2 level.
+    pub const fn is_avx2(self) -> bool {
+        matches!(self.0, Level::Avx2)
+    }
+
+    /// The level's name: "AVX2", "SSE2" or "scalar".
+    pub const fn name(self) -> &'static str {
+        match self.0 {
+            Level::Avx2 => "AVX2",
+            Level::Baseline if cfg!(target_arch = "x86_64") => "SSE2",
+            Level::Baseline => "scalar",
+        }
+    }
+}
+
+mod portable;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+pub(crate) use portable::Portable;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::{Avx2, Sse2};
+
+/// Eight lanes of `f32` and of `u32`, and the operations the voice
+/// renderer needs on them. Each operation is one IEEE-754 (or integer)
+/// operation per lane, so every implementation computes the same bits.
+///
+/// Implementations are zero-sized tokens; one that uses instructions
+/// beyond the target's baseline can only be made where the CPU has them.
+pub(crate) trait Lanes: Copy {
+    /// Eight `f32`.
+    type F: Copy;
+    /// Eight `u32`.
+    type U: Copy;
+
+    fn splat(self, x: f32) -> Self::F;
+    fn load(self, a: &[f32; 8]) -> Self::F;
+    fn store(self, v: Self::F, a: &mut [f32; 8]);
+    fn add(self, a: Self::F, b: Self::F) -> Self::F;
+    fn sub(self, a: Self::F, b: Self::F) -> Self::F;
+    fn mul(self, a: Self::F, b: Self::F) -> Self::F;
+    /// `a` where `mask` is all ones, `b` where it is zero.
+    fn select(self, mask: Self::U, a: Self::F, b: Self::F) -> Self::F;
+
+    fn usplat(self, x: u32) -> Self::U;
+    fn uload(self, a: &[u32; 8]) -> Self::U;
+    fn ustore(self, v: Self::U, a: &mut [u32; 8]);
+    fn uadd(self, a: Self::U, b: Self::U) -> Self::U;
+    fn usub(self, a: Self::U, b: Self::U) -> Self::U;
+    fn and(self, a: Self::U, b: Self::U) -> Self::U;
+    /// All ones where `a >= b` (unsigned), else zero.
+    fn uge(self, a: Self::U, b: Self::U) -> Self::U;
+    /// Whether any lane of `mask` is all ones.
+    fn any(self, mask: Self::U) -> bool;
+    /// Shift right by 8, logically.
+    fn shr8(self, a: Self::U) -> Self::U;
+    /// Lanes (each under 2^24) as `f32`.
+    fn to_f32(self, a: Self::U) -> Self::F;
+    /// The low 16 bits of each lane as a signed number, as `f32`.
+    fn lo16(self, a: Self::U) -> Self::F;
+    /// The high 16 bits of each lane as a signed number, as `f32`.
+    fn hi16(self, a: Self::U) -> Self::F;
+    /// Four bytes of `data` at each lane's frame index (byte offset
+    /// `2 × index`), little-endian.
+    ///
+    /// # Safety
+    /// For every lane, `2 × index + 4 <= data.len()`.
+    #[allow(unsafe_code)]
+    unsafe fn gather(self, data: &[u8], frame: Self::U) -> Self::U;
+}

@@ -1,0 +1,126 @@
+//! The lanes as plain arrays: right on every target, and what a Cortex-M
+//! runs.
+
+use super::Lanes;
+
+/// Lanes computed one after another (the compiler may still vectorise).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Portable;
+
+#[inline(always)]
+fn zip(a: [f32; 8], b: [f32; 8], f: impl Fn(f32, f32) -> f32) -> [f32; 8] {
+    let mut out = [0f32; 8];
+    for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+        *o = f(x, y);
+    }
+    out
+}
+
+#[inline(always)]
+fn uzip(a: [u32; 8], b: [u32; 8], f: impl Fn(u32, u32) -> u32) -> [u32; 8] {
+    let mut out = [0u32; 8];
+    for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+        *o = f(x, y);
+    }
+    out
+}
+
+impl Lanes for Portable {
+    type F = [f32; 8];
+    type U = [u32; 8];
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> [f32; 8] {
+        [x; 8]
+    }
+    #[inline(always)]
+    fn load(self, a: &[f32; 8]) -> [f32; 8] {
+        *a
+    }
+    #[inline(always)]
+    fn store(self, v: [f32; 8], a: &mut [f32; 8]) {
+        *a = v;
+    }
+    #[inline(always)]
+    fn add(self, a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        zip(a, b, |x, y| x + y)
+    }
+    #[inline(always)]
+    fn sub(self, a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        zip(a, b, |x, y| x - y)
+    }
+    #[inline(always)]
+    fn mul(self, a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        zip(a, b, |x, y| x * y)
+    }
+    #[inline(always)]
+    fn select(self, mask: [u32; 8], a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        let mut out = b;
+        for ((o, m), x) in out.iter_mut().zip(mask).zip(a) {
+            if m != 0 {
+                *o = x;
+            }
+        }
+        out
+    }
+    #[inline(always)]
+    fn usplat(self, x: u32) -> [u32; 8] {
+        [x; 8]
+    }
+    #[inline(always)]
+    fn uload(self, a: &[u32; 8]) -> [u32; 8] {
+        *a
+    }
+    #[inline(always)]
+    fn ustore(self, v: [u32; 8], a: &mut [u32; 8]) {
+        *a = v;
+    }
+    #[inline(always)]
+    fn uadd(self, a: [u32; 8], b: [u32; 8]) -> [u32; 8] {
+        uzip(a, b, u32::wrapping_add)
+    }
+    #[inline(always)]
+    fn usub(self, a: [u32; 8], b: [u32; 8]) -> [u32; 8] {
+        uzip(a, b, u32::wrapping_sub)
+    }
+    #[inline(always)]
+    fn and(self, a: [u32; 8], b: [u32; 8]) -> [u32; 8] {
+        uzip(a, b, |x, y| x & y)
+    }
+    #[inline(always)]
+    fn uge(self, a: [u32; 8], b: [u32; 8]) -> [u32; 8] {
+        uzip(a, b, |x, y| if x >= y { u32::MAX } else { 0 })
+    }
+    #[inline(always)]
+    fn any(self, mask: [u32; 8]) -> bool {
+        mask.iter().any(|&m| m != 0)
+    }
+    #[inline(always)]
+    fn shr8(self, a: [u32; 8]) -> [u32; 8] {
+        a.map(|x| x >> 8)
+    }
+    #[inline(always)]
+    fn to_f32(self, a: [u32; 8]) -> [f32; 8] {
+        a.map(|x| x as i32 as f32)
+    }
+    #[inline(always)]
+    fn lo16(self, a: [u32; 8]) -> [f32; 8] {
+        a.map(|x| f32::from(x as u16 as i16))
+    }
+    #[inline(always)]
+    fn hi16(self, a: [u32; 8]) -> [f32; 8] {
+        a.map(|x| f32::from((x >> 16) as u16 as i16))
+    }
+    // Checked reads: safe whatever the indices (out of range reads 0).
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    unsafe fn gather(self, data: &[u8], frame: [u32; 8]) -> [u32; 8] {
+        frame.map(|i| {
+            let at = 2 * i as usize;
+            match data.get(at..at + 4) {
+                Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+                _ => 0,
+            }
+        })
+    }
+}

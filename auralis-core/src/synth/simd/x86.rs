@@ -1,0 +1,303 @@
+//! The lanes on x86-64: SSE2 (every x86-64 CPU has it) as two 128-bit
+//! halves, and AVX2 as one 256-bit register with hardware gathers.
+#![allow(unsafe_code)]
+
+use core::arch::x86_64::*;
+
+use super::Lanes;
+
+/// SSE2, the x86-64 baseline: always available.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Sse2;
+
+/// AVX2. Only [`Avx2::new`] makes one, for a `Simd` level that is known
+/// to be AVX2, so holding one proves the CPU has AVX2.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx2(());
+
+impl Avx2 {
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[inline(always)]
+    pub(crate) const unsafe fn new() -> Avx2 {
+        Avx2(())
+    }
+}
+
+#[inline(always)]
+fn halves(a: &[f32; 8]) -> (&[f32; 4], &[f32; 4]) {
+    let (lo, hi) = a.split_at(4);
+    (
+        lo.try_into().unwrap_or(&[0.0; 4]),
+        hi.try_into().unwrap_or(&[0.0; 4]),
+    )
+}
+
+impl Lanes for Sse2 {
+    type F = (__m128, __m128);
+    type U = (__m128i, __m128i);
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> Self::F {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { (_mm_set1_ps(x), _mm_set1_ps(x)) }
+    }
+    #[inline(always)]
+    fn load(self, a: &[f32; 8]) -> Self::F {
+        let (lo, hi) = halves(a);
+        // SAFETY: each half is four readable f32; loadu has no alignment
+        // requirement.
+        unsafe { (_mm_loadu_ps(lo.as_ptr()), _mm_loadu_ps(hi.as_ptr())) }
+    }
+    #[inline(always)]
+    fn store(self, v: Self::F, a: &mut [f32; 8]) {
+        let (lo, hi) = a.split_at_mut(4);
+        if lo.len() == 4 && hi.len() == 4 {
+            // SAFETY: each half is four writable f32; storeu has no
+            // alignment requirement.
+            unsafe {
+                _mm_storeu_ps(lo.as_mut_ptr(), v.0);
+                _mm_storeu_ps(hi.as_mut_ptr(), v.1);
+            }
+        }
+    }
+    #[inline(always)]
+    fn add(self, a: Self::F, b: Self::F) -> Self::F {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { (_mm_add_ps(a.0, b.0), _mm_add_ps(a.1, b.1)) }
+    }
+    #[inline(always)]
+    fn sub(self, a: Self::F, b: Self::F) -> Self::F {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { (_mm_sub_ps(a.0, b.0), _mm_sub_ps(a.1, b.1)) }
+    }
+    #[inline(always)]
+    fn mul(self, a: Self::F, b: Self::F) -> Self::F {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { (_mm_mul_ps(a.0, b.0), _mm_mul_ps(a.1, b.1)) }
+    }
+    #[inline(always)]
+    fn select(self, mask: Self::U, a: Self::F, b: Self::F) -> Self::F {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe {
+            let pick = |m: __m128i, x: __m128, y: __m128| {
+                let m = _mm_castsi128_ps(m);
+                _mm_or_ps(_mm_and_ps(m, x), _mm_andnot_ps(m, y))
+            };
+            (pick(mask.0, a.0, b.0), pick(mask.1, a.1, b.1))
+        }
+    }
+    #[inline(always)]
+    fn usplat(self, x: u32) -> Self::U {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { (_mm_set1_epi32(x as i32), _mm_set1_epi32(x as i32)) }
+    }
+    #[inline(always)]
+    fn uload(self, a: &[u32; 8]) -> Self::U {
+        let (lo, hi) = a.split_at(4);
+        // SAFETY: each half is 16 readable bytes; loadu has no alignment
+        // requirement.
+        unsafe {
+            (
+                _mm_loadu_si128(lo.as_ptr().cast()),
+                _mm_loadu_si128(hi.as_ptr().cast()),
+            )
+        }
+    }
+    #[inline(always)]
+    fn ustore(self, v: Self::U, a: &mut [u32; 8]) {
+        let (lo, hi) = a.split_at_mut(4);
+        // SAFETY: each half is 16 writable bytes; storeu has no alignment
+        // requirement.
+        unsafe {
+            _mm_storeu_si128(lo.as_mut_ptr().cast(), v.0);
+            _mm_storeu_si128(hi.as_mut_ptr().cast(), v.1);
+        }
+    }
+    #[inline(always)]
+    fn uadd(self, a: Self::U, b: Self::U) -> Self::U {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { (_mm_add_epi32(a.0, b.0), _mm_add_epi32(a.1, b.1)) }
+    }
+    #[inline(always)]
+    fn usub(self, a: Self::U, b: Self::U) -> Self::U {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { (_mm_sub_epi32(a.0, b.0), _mm_sub_epi32(a.1, b.1)) }
+    }
+    #[inline(always)]
+    fn and(self, a: Self::U, b: Self::U) -> Self::U {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { (_mm_and_si128(a.0, b.0), _mm_and_si128(a.1, b.1)) }
+    }
+    #[inline(always)]
+    fn uge(self, a: Self::U, b: Self::U) -> Self::U {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe {
+            // Unsigned a ≥ b is not (b > a) once both are shifted into the
+            // signed range.
+            let ge = |x: __m128i, y: __m128i| {
+                let bias = _mm_set1_epi32(i32::MIN);
+                let lt = _mm_cmpgt_epi32(_mm_xor_si128(y, bias), _mm_xor_si128(x, bias));
+                _mm_xor_si128(lt, _mm_set1_epi32(-1))
+            };
+            (ge(a.0, b.0), ge(a.1, b.1))
+        }
+    }
+    #[inline(always)]
+    fn any(self, mask: Self::U) -> bool {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { _mm_movemask_epi8(_mm_or_si128(mask.0, mask.1)) != 0 }
+    }
+    #[inline(always)]
+    fn shr8(self, a: Self::U) -> Self::U {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { (_mm_srli_epi32::<8>(a.0), _mm_srli_epi32::<8>(a.1)) }
+    }
+    #[inline(always)]
+    fn to_f32(self, a: Self::U) -> Self::F {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { (_mm_cvtepi32_ps(a.0), _mm_cvtepi32_ps(a.1)) }
+    }
+    #[inline(always)]
+    fn lo16(self, a: Self::U) -> Self::F {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe {
+            let f = |x: __m128i| _mm_cvtepi32_ps(_mm_srai_epi32::<16>(_mm_slli_epi32::<16>(x)));
+            (f(a.0), f(a.1))
+        }
+    }
+    #[inline(always)]
+    fn hi16(self, a: Self::U) -> Self::F {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe {
+            let f = |x: __m128i| _mm_cvtepi32_ps(_mm_srai_epi32::<16>(x));
+            (f(a.0), f(a.1))
+        }
+    }
+    #[inline(always)]
+    unsafe fn gather(self, data: &[u8], frame: Self::U) -> Self::U {
+        let mut idx = [0u32; 8];
+        self.ustore(frame, &mut idx);
+        // SAFETY: the portable gather checks every read.
+        let words = unsafe { super::Portable.gather(data, idx) };
+        self.uload(&words)
+    }
+}
+
+impl Lanes for Avx2 {
+    type F = __m256;
+    type U = __m256i;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> __m256 {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_set1_ps(x) }
+    }
+    #[inline(always)]
+    fn load(self, a: &[f32; 8]) -> __m256 {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU; The array is 32 readable bytes; loadu needs no alignment.
+        unsafe { _mm256_loadu_ps(a.as_ptr()) }
+    }
+    #[inline(always)]
+    fn store(self, v: __m256, a: &mut [f32; 8]) {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU; The array is 32 writable bytes; storeu needs no alignment.
+        unsafe { _mm256_storeu_ps(a.as_mut_ptr(), v) }
+    }
+    #[inline(always)]
+    fn add(self, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_add_ps(a, b) }
+    }
+    #[inline(always)]
+    fn sub(self, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_sub_ps(a, b) }
+    }
+    #[inline(always)]
+    fn mul(self, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    fn select(self, mask: __m256i, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_blendv_ps(b, a, _mm256_castsi256_ps(mask)) }
+    }
+    #[inline(always)]
+    fn usplat(self, x: u32) -> __m256i {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_set1_epi32(x as i32) }
+    }
+    #[inline(always)]
+    fn uload(self, a: &[u32; 8]) -> __m256i {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU; The array is 32 readable bytes; loadu needs no alignment.
+        unsafe { _mm256_loadu_si256(a.as_ptr().cast()) }
+    }
+    #[inline(always)]
+    fn ustore(self, v: __m256i, a: &mut [u32; 8]) {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU; The array is 32 writable bytes; storeu needs no alignment.
+        unsafe { _mm256_storeu_si256(a.as_mut_ptr().cast(), v) }
+    }
+    #[inline(always)]
+    fn uadd(self, a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_add_epi32(a, b) }
+    }
+    #[inline(always)]
+    fn usub(self, a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_sub_epi32(a, b) }
+    }
+    #[inline(always)]
+    fn and(self, a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_and_si256(a, b) }
+    }
+    #[inline(always)]
+    fn uge(self, a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU; a ≥ b exactly when max(a, b) is a.
+        unsafe { _mm256_cmpeq_epi32(_mm256_max_epu32(a, b), a) }
+    }
+    #[inline(always)]
+    fn any(self, mask: __m256i) -> bool {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_testz_si256(mask, mask) == 0 }
+    }
+    #[inline(always)]
+    fn shr8(self, a: __m256i) -> __m256i {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_srli_epi32::<8>(a) }
+    }
+    #[inline(always)]
+    fn to_f32(self, a: __m256i) -> __m256 {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_cvtepi32_ps(a) }
+    }
+    #[inline(always)]
+    fn lo16(self, a: __m256i) -> __m256 {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_cvtepi32_ps(_mm256_srai_epi32::<16>(_mm256_slli_epi32::<16>(a))) }
+    }
+    #[inline(always)]
+    fn hi16(self, a: __m256i) -> __m256 {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_cvtepi32_ps(_mm256_srai_epi32::<16>(a)) }
+    }
+    #[inline(always)]
+    unsafe fn gather(self, data: &[u8], frame: __m256i) -> __m256i {
+        #[cfg(debug_assertions)]
+        {
+            let mut idx = [0u32; 8];
+            self.ustore(frame, &mut idx);
+            debug_assert!(
+                idx.iter().all(|&f| 2 * f as usize + 4 <= data.len()),
+                "gather out of range: {idx:?} in {} bytes",
+                data.len()
+            );
+        }
+        // SAFETY: each lane reads the four bytes at data + 2 × frame, and
+        // the caller promised 2 × frame + 4 ≤ data.len() for every lane
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU; (so frame < 2^31 too, and the signed offset is the right one).
+        unsafe { _mm256_i32gather_epi32::<2>(data.as_ptr().cast(), frame) }
+    }
+}
