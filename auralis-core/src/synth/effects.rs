@@ -2,6 +2,8 @@
 //! buses, and a soft limiter that keeps every output sample inside
 //! [-1, 1]. All delay lines are fixed arrays: nothing allocates.
 
+use super::simd::Lanes;
+
 /// Zero for values too small to hear, so feedback loops decaying in
 /// silence never reach denormal numbers (slow on some CPUs).
 #[inline(always)]
@@ -13,56 +15,22 @@ fn flush(x: f32) -> f32 {
     }
 }
 
-/// Longest line of the reverb's delay network, frames (the longest
-/// tuning at 48 kHz).
-const MAX_LINE: usize = 3300;
+/// Rows of the reverb's delay network: the longest line at 48 kHz, and
+/// the longest any line gets (a higher rate shortens its lines in time
+/// and raises their feedback so the decay time stays the same).
+const CAPACITY: usize = 3300;
 /// Line lengths at 44.1 kHz: mutually prime, 30–67 ms.
 const LINES: [usize; 8] = [1321, 1553, 1777, 1999, 2239, 2473, 2711, 2953];
 /// Longest input diffuser, frames.
 const MAX_DIFFUSER: usize = 400;
 /// Input diffuser lengths at 44.1 kHz.
 const DIFFUSERS: [usize; 2] = [337, 211];
-
-/// A delay line of the network.
-#[derive(Clone, Debug)]
-struct Line {
-    buf: [f32; MAX_LINE],
-    len: usize,
-    pos: usize,
-    /// One-pole low-pass state (damping).
-    lp: f32,
-}
-
-impl Line {
-    const fn new() -> Self {
-        Self {
-            buf: [0.0; MAX_LINE],
-            len: 1,
-            pos: 0,
-            lp: 0.0,
-        }
-    }
-
-    /// The sample leaving the line now, damped.
-    #[inline(always)]
-    fn read(&mut self, damp: f32) -> f32 {
-        let y = self.buf.get(self.pos).copied().unwrap_or(0.0);
-        self.lp = flush(y * (1.0 - damp) + self.lp * damp);
-        self.lp
-    }
-
-    /// Writes the sample entering the line now and advances.
-    #[inline(always)]
-    fn write(&mut self, x: f32) {
-        if let Some(slot) = self.buf.get_mut(self.pos) {
-            *slot = flush(x);
-        }
-        self.pos += 1;
-        if self.pos >= self.len {
-            self.pos = 0;
-        }
-    }
-}
+/// The input enters every line with these signs.
+const SIGNS: [f32; 8] = [1.0, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0];
+/// Values under this are flushed to zero in the feedback loops.
+const TINY: f32 = 1e-15;
+/// 1/√8: the Hadamard matrix scaled by it is orthogonal.
+const HADAMARD_SCALE: f32 = 0.353_553_4;
 
 /// A Schroeder all-pass that thickens the input before the network.
 #[derive(Clone, Debug)]
@@ -81,50 +49,51 @@ impl AllPass {
         }
     }
 
+    /// Runs `io` through the all-pass, in place.
     #[inline]
-    fn process(&mut self, x: f32) -> f32 {
-        let Some(slot) = self.buf.get_mut(self.pos) else {
-            return 0.0;
-        };
-        let delayed = *slot;
-        let v = x - 0.6 * delayed;
-        *slot = flush(v);
-        self.pos += 1;
-        if self.pos >= self.len {
-            self.pos = 0;
+    fn run(&mut self, io: &mut [f32]) {
+        let (len, mut pos) = (self.len, self.pos);
+        for x in io.iter_mut() {
+            let Some(slot) = self.buf.get_mut(pos) else {
+                return;
+            };
+            let delayed = *slot;
+            let v = *x - 0.6 * delayed;
+            *slot = flush(v);
+            pos += 1;
+            if pos >= len {
+                pos = 0;
+            }
+            *x = delayed + 0.6 * v;
         }
-        delayed + 0.6 * v
+        self.pos = pos;
     }
 }
 
-/// In-place fast Walsh–Hadamard transform of eight values (unnormalised).
-#[inline(always)]
-fn hadamard8(x: [f32; 8]) -> [f32; 8] {
-    let [a0, a1, a2, a3, a4, a5, a6, a7] = x;
-    let (b0, b1, b2, b3) = (a0 + a1, a0 - a1, a2 + a3, a2 - a3);
-    let (b4, b5, b6, b7) = (a4 + a5, a4 - a5, a6 + a7, a6 - a7);
-    let (c0, c1, c2, c3) = (b0 + b2, b1 + b3, b0 - b2, b1 - b3);
-    let (c4, c5, c6, c7) = (b4 + b6, b5 + b7, b4 - b6, b5 - b7);
-    [
-        c0 + c4,
-        c1 + c5,
-        c2 + c6,
-        c3 + c7,
-        c0 - c4,
-        c1 - c5,
-        c2 - c6,
-        c3 - c7,
-    ]
-}
-
 /// Stereo reverb: a feedback delay network of eight damped lines mixed
-/// by a Hadamard matrix (lossless, so the feedback gain alone sets the
-/// decay), fed through two all-passes; even lines make the left output,
-/// odd lines the right.
+/// by a Hadamard matrix (lossless, so the feedback gains alone set the
+/// decay), fed through two all-passes. The eight lines share one array,
+/// one row per frame with a column per line, so a frame reads all lines
+/// with one gather and writes them with one store, and the damping,
+/// mixing and feedback run across the lines as SIMD lanes. The sum of
+/// the two sides is the mix's third output, their difference its fourth.
 #[derive(Clone, Debug)]
 pub(crate) struct Reverb {
-    lines: [Line; 8],
+    rows: [[f32; 8]; CAPACITY],
+    /// The row written this frame.
+    write: usize,
+    /// Each line's read position, as an index into the flattened rows.
+    read: [u32; 8],
+    /// Each line's length in frames at the current rate.
+    len: [usize; 8],
+    /// Each line's one-pole low-pass state (damping).
+    lp: [f32; 8],
     diffusers: [AllPass; 2],
+    /// Each line's feedback gain (with the matrix scale), from `room`.
+    gain: [f32; 8],
+    /// How much longer in time each line should be than it is (1 unless
+    /// the rate is so high that a line hit [`CAPACITY`]).
+    stretch: [f32; 8],
     feedback: f32,
     damp: f32,
     wet: f32,
@@ -133,8 +102,14 @@ pub(crate) struct Reverb {
 impl Reverb {
     pub(crate) const fn new() -> Self {
         Self {
-            lines: [const { Line::new() }; 8],
+            rows: [[0.0; 8]; CAPACITY],
+            write: 0,
+            read: [0; 8],
+            len: [1; 8],
+            lp: [0.0; 8],
             diffusers: [const { AllPass::new() }; 2],
+            gain: [0.84 * HADAMARD_SCALE; 8],
+            stretch: [1.0; 8],
             feedback: 0.84,
             damp: 0.2,
             wet: 0.2,
@@ -144,14 +119,28 @@ impl Reverb {
     /// Sets delay lengths for `sample_rate` and clears the lines.
     pub(crate) fn prepare(&mut self, sample_rate: u32) {
         let scale = |n: usize| (n as u64 * u64::from(sample_rate) / 44_100) as usize;
-        for (l, &len) in self.lines.iter_mut().zip(LINES.iter()) {
-            *l = Line::new();
-            l.len = scale(len).clamp(1, MAX_LINE);
+        self.rows = [[0.0; 8]; CAPACITY];
+        self.write = 0;
+        self.lp = [0.0; 8];
+        for (j, &nominal) in LINES.iter().enumerate() {
+            let want = scale(nominal).max(1);
+            let len = want.min(CAPACITY);
+            if let (Some(l), Some(s), Some(r)) = (
+                self.len.get_mut(j),
+                self.stretch.get_mut(j),
+                self.read.get_mut(j),
+            ) {
+                *l = len;
+                *s = want as f32 / len as f32;
+                // Row `len` frames back from row 0, this line's column.
+                *r = ((CAPACITY - len) * 8 + j) as u32;
+            }
         }
         for (a, &len) in self.diffusers.iter_mut().zip(DIFFUSERS.iter()) {
             *a = AllPass::new();
             a.len = scale(len).clamp(1, MAX_DIFFUSER);
         }
+        self.set_gains();
     }
 
     /// Room size, damping and wet level, each 0–1 (clamped).
@@ -166,6 +155,21 @@ impl Reverb {
         self.feedback = 0.70 + 0.27 * clean(room_size);
         self.damp = 0.45 * clean(damping);
         self.wet = clean(wet);
+        self.set_gains();
+    }
+
+    /// Each line's gain: the feedback per pass, raised to the power of
+    /// how much longer the line should be, so that a shortened line
+    /// loses as much per second as the full one would.
+    fn set_gains(&mut self) {
+        for (g, &stretch) in self.gain.iter_mut().zip(self.stretch.iter()) {
+            let per_pass = if stretch == 1.0 {
+                self.feedback
+            } else {
+                libm::powf(self.feedback, 1.0 / stretch)
+            };
+            *g = per_pass * HADAMARD_SCALE;
+        }
     }
 
     /// Whether the reverb is heard (a wet level above zero).
@@ -174,31 +178,65 @@ impl Reverb {
     }
 
     /// Adds the reverb of the mono `send` bus to `left` and `right`.
-    pub(crate) fn process(&mut self, send: &[f32], left: &mut [f32], right: &mut [f32]) {
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub(crate) fn process<S: Lanes>(
+        &mut self,
+        s: S,
+        send: &[f32],
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
         const INPUT: f32 = 0.15;
-        let (damp, wet) = (self.damp, self.wet);
-        if wet <= 0.0 {
+        if self.wet <= 0.0 {
             return;
         }
-        // The Hadamard matrix scaled by 1/√8 is orthogonal.
-        let g = self.feedback * 0.353_553_4;
-        let [d0, d1] = &mut self.diffusers;
-        for ((x, l), r) in send.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
-            let input = d1.process(d0.process(x * INPUT));
-            let mut out = [0f32; 8];
-            for (o, line) in out.iter_mut().zip(self.lines.iter_mut()) {
-                *o = line.read(damp);
-            }
-            let [o0, o1, o2, o3, o4, o5, o6, o7] = out;
-            *l += (o0 - o2 + o4 - o6) * wet;
-            *r += (o1 - o3 + o5 - o7) * wet;
-            let mixed = hadamard8(out);
-            // The input enters every line, with alternating signs.
-            let signs = [1.0f32, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0];
-            for ((line, m), sgn) in self.lines.iter_mut().zip(mixed.iter()).zip(signs.iter()) {
-                line.write(m * g + input * sgn);
-            }
+        let half_wet = 0.5 * self.wet;
+        let (damp, undamp) = (s.splat(self.damp), s.splat(1.0 - self.damp));
+        let (gain, signs) = (s.load(&self.gain), s.load(&SIGNS));
+        let (step, end) = (s.usplat(8), s.usplat((CAPACITY * 8) as u32));
+        let mut read = s.uload(&self.read);
+        let mut lp = s.load(&self.lp);
+        // The input, diffused, for the whole block first (the all-passes'
+        // delays are longer than a block, so nothing inside it feeds back).
+        let n = send.len().min(left.len()).min(right.len()).min(64);
+        let mut input = [0f32; 64];
+        let Some(input) = input.get_mut(..n) else {
+            return;
+        };
+        for (i, x) in input.iter_mut().zip(send) {
+            *i = x * INPUT;
         }
+        for d in self.diffusers.iter_mut() {
+            d.run(input);
+        }
+        let mut write = self.write;
+        for ((x, l), r) in input.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
+            // SAFETY: every read index is a row under CAPACITY times 8
+            // plus a column under 8: `prepare` starts them there, and they
+            // step by one row and wrap at the end below.
+            let y = unsafe { s.gather_f32(self.rows.as_flattened(), read) };
+            lp = s.flush(s.add(s.mul(y, undamp), s.mul(lp, damp)), TINY);
+            let mixed = s.hadamard8(lp);
+            // Lanes 2 and 3 of the butterfly are the sum and difference of
+            // the even-line and odd-line outputs with alternating signs.
+            let (sum, diff) = (s.lane(mixed, 2), s.lane(mixed, 3));
+            *l += (sum + diff) * half_wet;
+            *r += (sum - diff) * half_wet;
+            let next = s.flush(s.add(s.mul(mixed, gain), s.mul(s.splat(*x), signs)), TINY);
+            if let Some(row) = self.rows.get_mut(write) {
+                s.store(next, row);
+            }
+            write += 1;
+            if write == CAPACITY {
+                write = 0;
+            }
+            read = s.uadd(read, step);
+            read = s.usub(read, s.and(s.uge(read, end), end));
+        }
+        self.write = write;
+        s.ustore(read, &mut self.read);
+        s.store(lp, &mut self.lp);
     }
 }
 
@@ -206,7 +244,8 @@ impl Reverb {
 const MAX_CHORUS: usize = 1200;
 
 /// A two-tap chorus: each side reads the send bus through a delay swept
-/// by a slow triangle, the sides a quarter cycle apart.
+/// by a slow triangle, the sides a quarter cycle apart. The sweep's phase
+/// advances frame by frame; the taps of eight frames are read at once.
 #[derive(Clone, Debug)]
 pub(crate) struct Chorus {
     buf: [f32; MAX_CHORUS],
@@ -241,57 +280,141 @@ impl Chorus {
         self.depth = (0.004 * sr).min(self.base * 0.5);
     }
 
-    fn tap(&self, delay: f32) -> f32 {
-        let d = delay.clamp(1.0, (MAX_CHORUS - 2) as f32);
-        let whole = d as usize;
-        let frac = d - whole as f32;
-        let at = |k: usize| {
-            let i = if self.pos >= k {
-                self.pos - k
-            } else {
-                self.pos + MAX_CHORUS - k
-            };
-            self.buf.get(i).copied().unwrap_or(0.0)
-        };
-        let (a, b) = (at(whole), at(whole + 1));
-        a + frac * (b - a)
-    }
-
     /// Whether the chorus is heard (a level above zero).
     pub(crate) fn is_on(&self) -> bool {
         self.level > 0.0
     }
 
     /// Adds the chorus of the mono `send` bus to `left` and `right`.
-    pub(crate) fn process(&mut self, send: &[f32], left: &mut [f32], right: &mut [f32]) {
+    ///
+    /// The shortest delay is far longer than a control block, so every
+    /// input of the block is written before any tap is read.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    pub(crate) fn process<S: Lanes>(
+        &mut self,
+        s: S,
+        send: &[f32],
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
         if self.level <= 0.0 {
             return;
         }
-        let tri = |p: f32| {
-            if p < 0.5 {
-                4.0 * p - 1.0
-            } else {
-                3.0 - 4.0 * p
-            }
-        };
-        for ((x, l), r) in send.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
-            if let Some(slot) = self.buf.get_mut(self.pos) {
+        let n = send.len().min(left.len()).min(right.len()).min(64);
+        // The inputs in, and each frame's sweep phase and position.
+        let mut phases = [[0f32; 8]; 8];
+        let mut positions = [[0u32; 8]; 8];
+        for (k, x) in send.iter().take(n).enumerate() {
+            let pos = (self.pos + k) % MAX_CHORUS;
+            if let Some(slot) = self.buf.get_mut(pos) {
                 *slot = *x;
             }
-            let pr = self.phase + 0.25;
-            let dl = self.base + self.depth * tri(self.phase);
-            let dr = self.base + self.depth * tri(if pr >= 1.0 { pr - 1.0 } else { pr });
-            *l += self.tap(dl) * self.level;
-            *r += self.tap(dr) * self.level;
-            self.pos += 1;
-            if self.pos == MAX_CHORUS {
-                self.pos = 0;
+            if let (Some(p), Some(q)) = (
+                phases.get_mut(k / 8).and_then(|r| r.get_mut(k % 8)),
+                positions.get_mut(k / 8).and_then(|r| r.get_mut(k % 8)),
+            ) {
+                *p = self.phase;
+                *q = pos as u32;
             }
             self.phase += self.rate;
             if self.phase >= 1.0 {
                 self.phase -= 1.0;
             }
         }
+        self.pos = (self.pos + n) % MAX_CHORUS;
+        let (one, quarter) = (s.splat(1.0), s.splat(0.25));
+        let (lo, hi) = (s.splat(1.0), s.splat((MAX_CHORUS - 2) as f32));
+        let (base, depth, level) = (s.splat(self.base), s.splat(self.depth), s.splat(self.level));
+        let wrap = s.usplat(MAX_CHORUS as u32);
+        let mut outs = [[0f32; 8]; 16];
+        for (i, (p, q)) in phases.iter().zip(positions.iter()).enumerate() {
+            if i * 8 >= n {
+                break;
+            }
+            let phase = s.load(p);
+            let pos = s.uload(q);
+            let right_phase = s.add(phase, quarter);
+            let right_phase =
+                s.select(s.lt(right_phase, one), right_phase, s.sub(right_phase, one));
+            let sweep = Sweep {
+                pos,
+                base,
+                depth,
+                level,
+                lo,
+                hi,
+                wrap,
+                one,
+            };
+            if let Some(o) = outs.get_mut(2 * i) {
+                s.store(sweep.tap(s, &self.buf, phase), o);
+            }
+            if let Some(o) = outs.get_mut(2 * i + 1) {
+                s.store(sweep.tap(s, &self.buf, right_phase), o);
+            }
+        }
+        for (k, (l, r)) in left.iter_mut().zip(right.iter_mut()).take(n).enumerate() {
+            let (i, j) = (k / 8, k % 8);
+            *l += outs
+                .get(2 * i)
+                .and_then(|o| o.get(j))
+                .copied()
+                .unwrap_or(0.0);
+            *r += outs
+                .get(2 * i + 1)
+                .and_then(|o| o.get(j))
+                .copied()
+                .unwrap_or(0.0);
+        }
+    }
+}
+
+/// Eight frames of the chorus sweep: where they are in the ring and how
+/// the delay is made from the sweep's phase.
+struct Sweep<S: Lanes> {
+    pos: S::U,
+    base: S::F,
+    depth: S::F,
+    level: S::F,
+    lo: S::F,
+    hi: S::F,
+    wrap: S::U,
+    one: S::F,
+}
+
+impl<S: Lanes> Sweep<S> {
+    /// The tap of each frame at sweep phase `ph`, times the level.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn tap(&self, s: S, buf: &[f32; MAX_CHORUS], ph: S::F) -> S::F {
+        // The triangle: 4p − 1 rising, 3 − 4p falling.
+        let four_p = s.mul(s.splat(4.0), ph);
+        let tri = s.select(
+            s.lt(ph, s.splat(0.5)),
+            s.sub(four_p, self.one),
+            s.sub(s.splat(3.0), four_p),
+        );
+        let d = s.min(
+            s.max(s.add(self.base, s.mul(self.depth, tri)), self.lo),
+            self.hi,
+        );
+        let whole = s.trunc(d);
+        let frac = s.sub(d, s.to_f32(whole));
+        // Frames `whole` and `whole + 1` back from each frame's own.
+        let a_at = self.back(s, whole);
+        let b_at = self.back(s, s.uadd(whole, s.usplat(1)));
+        // SAFETY: `d` is clamped to 1 ..= MAX_CHORUS − 2 frames, so both
+        // positions, wrapped into the ring, are under MAX_CHORUS.
+        let (a, b) = unsafe { (s.gather_f32(buf, a_at), s.gather_f32(buf, b_at)) };
+        s.mul(s.add(a, s.mul(frac, s.sub(b, a))), self.level)
+    }
+
+    /// The ring position `k` frames before each frame's own.
+    #[inline(always)]
+    fn back(&self, s: S, k: S::U) -> S::U {
+        let at = s.usub(self.pos, k);
+        s.uadd(at, s.and(s.uge(at, self.wrap), self.wrap))
     }
 }
 
@@ -389,28 +512,37 @@ mod tests {
         assert_eq!((l, r), (0.3, -0.25));
     }
 
+    use crate::synth::simd::Portable;
+
+    /// Runs the reverb over `send` in control blocks, as the mixer does.
+    fn run(rev: &mut Reverb, send: &[f32], l: &mut [f32], r: &mut [f32]) {
+        for ((x, l), r) in send.chunks(64).zip(l.chunks_mut(64)).zip(r.chunks_mut(64)) {
+            rev.process(Portable, x, l, r);
+        }
+    }
+
     #[test]
     fn silence_decays_to_exact_zero_not_denormals() {
         let mut rev = Reverb::new();
         rev.prepare(44_100);
         rev.configure(1.0, 0.0, 1.0);
-        let mut send = [0.0f32; 44_100];
+        let mut send = vec![0.0f32; 44_100];
         send[0] = 1.0;
-        let (mut l, mut r) = ([0.0f32; 44_100], [0.0f32; 44_100]);
+        let (mut l, mut r) = (vec![0.0f32; 44_100], vec![0.0f32; 44_100]);
         // A minute of silence after the impulse, in one-second blocks.
-        rev.process(&send, &mut l, &mut r);
+        run(&mut rev, &send, &mut l, &mut r);
         send[0] = 0.0;
         for _ in 0..60 {
             l.fill(0.0);
             r.fill(0.0);
-            rev.process(&send, &mut l, &mut r);
+            run(&mut rev, &send, &mut l, &mut r);
         }
         assert!(l.iter().chain(r.iter()).all(|v| *v == 0.0 || v.is_normal()));
-        assert!(rev.lines.iter().all(|l| l.lp == 0.0 || l.lp.is_normal()));
+        assert!(rev.lp.iter().all(|v| *v == 0.0 || v.is_normal()));
         assert!(rev
-            .lines
+            .rows
             .iter()
-            .flat_map(|l| l.buf.iter())
+            .flatten()
             .all(|v| *v == 0.0 || v.is_normal()));
     }
 
@@ -419,12 +551,59 @@ mod tests {
         let mut rev = Reverb::new();
         rev.prepare(48_000);
         rev.configure(0.8, 0.3, 0.5);
-        let mut send = [0.0f32; 4800];
+        let mut send = vec![0.0f32; 4800];
         send[0] = 1.0;
-        let (mut l, mut r) = ([0.0f32; 4800], [0.0f32; 4800]);
-        rev.process(&send, &mut l, &mut r);
+        let (mut l, mut r) = (vec![0.0f32; 4800], vec![0.0f32; 4800]);
+        run(&mut rev, &send, &mut l, &mut r);
         let late: f32 = l[2400..].iter().map(|v| v * v).sum();
         assert!(late > 0.0);
         assert_ne!(l, r, "the two sides should differ");
+    }
+
+    /// Seconds for the impulse response's energy to fall by 60 dB: the
+    /// Schroeder backward integral's fall from −5 to −25 dB, times three.
+    fn decay_time(sample_rate: u32) -> f32 {
+        let mut rev = Reverb::new();
+        rev.prepare(sample_rate);
+        rev.configure(0.82, 0.45, 0.35);
+        let n = 4 * sample_rate as usize;
+        let mut send = vec![0.0f32; n];
+        send[0] = 1.0;
+        let (mut l, mut r) = (vec![0.0f32; n], vec![0.0f32; n]);
+        run(&mut rev, &send, &mut l, &mut r);
+        let energy: Vec<f64> = l
+            .iter()
+            .zip(&r)
+            .map(|(a, b)| f64::from(a * a + b * b))
+            .collect();
+        let total: f64 = energy.iter().sum();
+        let mut left = total;
+        let (mut t5, mut t25) = (None, None);
+        for (i, e) in energy.iter().enumerate() {
+            let db = 10.0 * (left / total).log10();
+            if t5.is_none() && db <= -5.0 {
+                t5 = Some(i);
+            }
+            if t25.is_none() && db <= -25.0 {
+                t25 = Some(i);
+                break;
+            }
+            left -= e;
+        }
+        let (a, b) = (t5.expect("-5 dB"), t25.expect("-25 dB"));
+        3.0 * (b - a) as f32 / sample_rate as f32
+    }
+
+    #[test]
+    fn decay_time_is_the_same_at_every_rate() {
+        let reference = decay_time(44_100);
+        assert!(reference > 0.3, "decay {reference} s");
+        for rate in [48_000, 96_000, 192_000] {
+            let t = decay_time(rate);
+            assert!(
+                (t / reference - 1.0).abs() < 0.10,
+                "{rate} Hz: {t} s against {reference} s at 44.1 kHz"
+            );
+        }
     }
 }

@@ -14,11 +14,7 @@
 //! give bit-identical results (`tests/tests/simd.rs` holds them to it).
 
 use super::dsp::CONTROL_FRAMES;
-#[cfg(not(target_arch = "x86_64"))]
-use super::simd::Portable;
-#[cfg(target_arch = "x86_64")]
-use super::simd::{Avx2, Sse2};
-use super::simd::{Lanes, Simd};
+use super::simd::Lanes;
 use super::voice::{Interpolation, Voice};
 
 /// Voices rendered side by side.
@@ -34,6 +30,9 @@ const FRAC_SCALE: f32 = 1.0 / 16_777_216.0;
 pub(crate) struct Buses {
     /// Scratch of the passes: the resampled lanes, and the same filtered.
     scratch: Scratch,
+    /// Whether a group has been mixed in since [`Buses::start`]: the
+    /// first group writes the buses, the others add to them.
+    filled: bool,
     pub(crate) left: [F8; BLOCK],
     pub(crate) right: [F8; BLOCK],
     pub(crate) reverb: [F8; BLOCK],
@@ -47,6 +46,7 @@ impl Buses {
                 src: [[0.0; LANES]; BLOCK],
                 filtered: [[0.0; LANES]; BLOCK],
             },
+            filled: false,
             left: [[0.0; LANES]; BLOCK],
             right: [[0.0; LANES]; BLOCK],
             reverb: [[0.0; LANES]; BLOCK],
@@ -54,31 +54,41 @@ impl Buses {
         }
     }
 
-    /// Zeroes the first `n` frames.
-    pub(crate) fn clear(&mut self, n: usize) {
-        for bus in [
-            &mut self.left,
-            &mut self.right,
-            &mut self.reverb,
-            &mut self.chorus,
-        ] {
-            for row in bus.iter_mut().take(n) {
-                *row = [0.0; LANES];
-            }
-        }
+    /// Starts a segment: the buses hold nothing yet.
+    pub(crate) fn start(&mut self) {
+        self.filled = false;
     }
 
     /// Sums the lanes of each bus into `out` (left, right, reverb,
-    /// chorus), always in the same pairwise order.
-    pub(crate) fn sum_into(&self, out: [&mut [f32]; 4]) {
+    /// chorus), always in the same pairwise order
+    /// (see [`Lanes::sum_rows`]).
+    #[inline(always)]
+    pub(crate) fn sum_into<S: Lanes>(&self, s: S, out: [&mut [f32]; 4], n: usize, sends: bool) {
         let [l, r, v, c] = out;
-        for (bus, dst) in [
-            (&self.left, l),
-            (&self.right, r),
-            (&self.reverb, v),
-            (&self.chorus, c),
-        ] {
-            for (row, d) in bus.iter().zip(dst.iter_mut()) {
+        let buses = [
+            (&self.left, l, true),
+            (&self.right, r, true),
+            (&self.reverb, v, sends),
+            (&self.chorus, c, sends),
+        ];
+        for (bus, dst, wanted) in buses {
+            let (Some(rows), Some(dst)) = (bus.get(..n), dst.get_mut(..n)) else {
+                continue;
+            };
+            if !self.filled || !wanted {
+                dst.fill(0.0);
+                continue;
+            }
+            let mut rows = rows.chunks_exact(8);
+            let mut dsts = dst.chunks_exact_mut(8);
+            for (block, d) in rows.by_ref().zip(dsts.by_ref()) {
+                if let (Ok(block), Ok(d)) =
+                    (<&[F8; 8]>::try_from(block), <&mut [f32; 8]>::try_from(d))
+                {
+                    *d = s.sum_rows(block);
+                }
+            }
+            for (row, d) in rows.remainder().iter().zip(dsts.into_remainder()) {
                 *d = sum_lanes(row);
             }
         }
@@ -97,6 +107,8 @@ struct Mix<'b> {
     right: &'b mut [F8; BLOCK],
     reverb: &'b mut [F8; BLOCK],
     chorus: &'b mut [F8; BLOCK],
+    /// The first group of the segment: write the buses, do not add.
+    first: bool,
 }
 
 /// The lanes of a row summed pairwise: ((0+1)+(2+3))+((4+5)+(6+7)).
@@ -189,52 +201,17 @@ impl Group {
 ///
 /// # Real-time
 /// No allocation, no locks; O(frames × lanes).
-pub(crate) fn render_group(
-    simd: Simd,
+#[inline(always)]
+pub(crate) fn render_group<S: Lanes>(
+    s: S,
     voices: &mut [&mut Voice],
     spec: SegmentSpec<'_>,
     buses: &mut Buses,
 ) {
     let mut g = Group::SILENT;
     pack(&mut g, voices, spec.frames);
-    #[cfg(target_arch = "x86_64")]
-    {
-        if simd.is_avx2() {
-            #[allow(unsafe_code)]
-            // SAFETY: a `Simd` says AVX2 only where the CPU has it: made by
-            // `Simd::detect`, or by `Simd::avx2_unchecked`, whose caller
-            // promised it.
-            unsafe {
-                passes_avx2(&mut g, voices, spec, buses)
-            };
-        } else {
-            passes(Sse2, &mut g, voices, spec, buses);
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = simd;
-        passes(Portable, &mut g, voices, spec, buses);
-    }
+    passes(s, &mut g, voices, spec, buses);
     unpack(&g, voices, spec.frames);
-}
-
-/// [`passes`] with AVX2.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
-#[target_feature(enable = "avx2")]
-unsafe fn passes_avx2(
-    g: &mut Group,
-    voices: &mut [&mut Voice],
-    spec: SegmentSpec<'_>,
-    buses: &mut Buses,
-) {
-    // SAFETY: the caller promised AVX2.
-    let s = unsafe { Avx2::new() };
-    passes(s, g, voices, spec, buses)
 }
 
 /// The three passes, inlined into each instruction-set build.
@@ -249,6 +226,7 @@ fn passes<S: Lanes>(
     let n = spec.frames.min(BLOCK);
     let Buses {
         scratch,
+        filled,
         left,
         right,
         reverb,
@@ -259,7 +237,9 @@ fn passes<S: Lanes>(
         right,
         reverb,
         chorus,
+        first: !*filled,
     };
+    *filled = true;
     let Scratch { src, filtered } = scratch;
     match spec.interpolation {
         Interpolation::Cubic => resample::<S, true>(s, g, voices, spec.data, src, n),
@@ -720,6 +700,7 @@ fn mix<S: Lanes>(s: S, g: &Group, src: &[F8; BLOCK], buses: Mix<'_>, n: usize, s
     let live = s.uload(&g.live);
     let zero = s.splat(0.0);
     let n = n.min(BLOCK);
+    let first = buses.first;
     let (Some(src), Some(left), Some(right), Some(reverb), Some(chorus)) = (
         src.get(..n),
         buses.left.get_mut(..n),
@@ -740,25 +721,40 @@ fn mix<S: Lanes>(s: S, g: &Group, src: &[F8; BLOCK], buses: Mix<'_>, n: usize, s
     };
     // The frame index, as a float and as an integer, counted along.
     let (mut kf, mut ku) = (0f32, 0u32);
+    // The first group writes what the others add to (adding to zero would
+    // give the same numbers but for the sign of a zero).
     if sends {
         let rows = src.iter().zip(left).zip(right).zip(reverb).zip(chorus);
         for ((((x, l), r), v), c) in rows {
             let (xl, xr) = ramp.frame(s, x, kf, ku);
             kf += 1.0;
             ku += 1;
-            s.store(s.add(s.load(l), xl), l);
-            s.store(s.add(s.load(r), xr), r);
             let both = s.add(xl, xr);
-            s.store(s.add(s.load(v), s.mul(both, rev)), v);
-            s.store(s.add(s.load(c), s.mul(both, cho)), c);
+            let (xv, xc) = (s.mul(both, rev), s.mul(both, cho));
+            if first {
+                s.store(xl, l);
+                s.store(xr, r);
+                s.store(xv, v);
+                s.store(xc, c);
+            } else {
+                s.store(s.add(s.load(l), xl), l);
+                s.store(s.add(s.load(r), xr), r);
+                s.store(s.add(s.load(v), xv), v);
+                s.store(s.add(s.load(c), xc), c);
+            }
         }
     } else {
         for ((x, l), r) in src.iter().zip(left).zip(right) {
             let (xl, xr) = ramp.frame(s, x, kf, ku);
             kf += 1.0;
             ku += 1;
-            s.store(s.add(s.load(l), xl), l);
-            s.store(s.add(s.load(r), xr), r);
+            if first {
+                s.store(xl, l);
+                s.store(xr, r);
+            } else {
+                s.store(s.add(s.load(l), xl), l);
+                s.store(s.add(s.load(r), xr), r);
+            }
         }
     }
 }

@@ -6,8 +6,10 @@
 //! One job per file: `sf2` and `riff` read fonts, `params` turns zones
 //! into generator values, `channel` keeps MIDI channel state, `event`
 //! queues events, `voice` is one sounding note at control rate, `pool`
-//! allocates and steals voices, `dsp` and `effects` hold the signal
-//! processing, and `synthesizer` joins them.
+//! allocates and steals voices, `lanes` renders voices eight at a time
+//! on the instruction set `simd` picks, `dsp` and `effects` hold the
+//! signal processing, `mixer` runs the chain from voices to samples, and
+//! `synthesizer` joins them.
 
 pub mod cc;
 mod channel;
@@ -16,6 +18,7 @@ mod effects;
 mod error;
 mod event;
 mod lanes;
+mod mixer;
 mod params;
 mod pool;
 mod renderer;

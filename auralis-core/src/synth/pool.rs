@@ -173,6 +173,14 @@ impl<const VOICES: usize> VoicePool<VOICES> {
         }
     }
 
+    /// The sounding voices and the fade slots (those with `retired` set
+    /// hold no lane).
+    pub(crate) fn lanes(&mut self) -> (&mut [Voice], &mut [Voice]) {
+        let n = self.active.min(VOICES);
+        let (active, _) = self.voices.split_at_mut(n);
+        (active, &mut self.fading)
+    }
+
     /// The voices that hold a lane, in lane order: the sounding ones,
     /// then the fades not yet retired.
     pub(crate) fn lanes_mut(&mut self) -> impl Iterator<Item = &mut Voice> {

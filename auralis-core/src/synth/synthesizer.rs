@@ -4,10 +4,9 @@
 use super::cc;
 use super::channel::{Channel, Follow};
 use super::dsp::CONTROL_FRAMES;
-use super::effects::{Chorus, Limiter, Reverb};
 use super::error::SynthError;
 use super::event::{EventQueue, MidiEvent};
-use super::lanes::{render_group, Buses, SegmentSpec, LANES};
+use super::mixer::Mixer;
 use super::params::{apply, collect_modulators, preset_may_add, Modulator, DEFAULTS, GEN_COUNT};
 use super::pool::VoicePool;
 use super::renderer::{FontId, SoundFontRenderer};
@@ -50,16 +49,8 @@ pub struct Synth<'a, const VOICES: usize = 64> {
     events: EventQueue,
     frame: u64,
     sample_rate: u32,
-    interpolation: Interpolation,
-    reverb: Reverb,
-    chorus: Chorus,
-    limiter: Limiter,
-    /// Each voice's share of the segment, one lane per voice of a group.
-    buses: Buses,
-    /// The buses summed across lanes: left, right, reverb, chorus.
-    bufs: [[f32; CONTROL_FRAMES as usize]; 4],
-    simd: Simd,
-    gain: f32,
+    /// The voices' renderer, the effects and the limiter.
+    mixer: Mixer,
     serial: u64,
     events_dropped: u64,
     notes_without_preset: u64,
@@ -90,14 +81,7 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
             events: EventQueue::new(),
             frame: 0,
             sample_rate: 44_100,
-            interpolation: Interpolation::Cubic,
-            reverb: Reverb::new(),
-            chorus: Chorus::new(),
-            limiter: Limiter::new(),
-            buses: Buses::new(),
-            bufs: [[0.0; CONTROL_FRAMES as usize]; 4],
-            simd: Simd::BASELINE,
-            gain: 0.5,
+            mixer: Mixer::new(),
             serial: 0,
             events_dropped: 0,
             notes_without_preset: 0,
@@ -119,15 +103,7 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
         self.events.clear();
         self.frame = 0;
         self.sample_rate = sample_rate;
-        self.interpolation = Interpolation::Cubic;
-        self.reverb.prepare(sample_rate);
-        self.reverb.configure(0.5, 0.5, 0.2);
-        self.chorus = Chorus::new();
-        self.chorus.prepare(sample_rate);
-        self.limiter.prepare(sample_rate);
-        self.bufs = [[0.0; CONTROL_FRAMES as usize]; 4];
-        self.simd = Simd::best();
-        self.gain = 0.5;
+        self.mixer.reinit(sample_rate);
         self.serial = 0;
         self.events_dropped = 0;
         self.notes_without_preset = 0;
@@ -147,17 +123,17 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
     /// The instruction set the voices render with ([`Simd::best`] unless
     /// told otherwise). Every level gives the same samples, bit for bit.
     pub fn set_simd(&mut self, simd: Simd) {
-        self.simd = simd;
+        self.mixer.simd = simd;
     }
 
     /// The instruction set the voices render with.
     pub fn simd(&self) -> Simd {
-        self.simd
+        self.mixer.simd
     }
 
     /// Linear or 4-point cubic interpolation (the default) for new blocks.
     pub fn set_interpolation(&mut self, interpolation: Interpolation) {
-        self.interpolation = interpolation;
+        self.mixer.interpolation = interpolation;
     }
 
     /// Most voices that sound at once, 1 to `VOICES` (clamped; the default
@@ -174,16 +150,14 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
 
     /// Master gain before the limiter (default 0.5; clamped to 0–8).
     pub fn set_gain(&mut self, gain: f32) {
-        self.gain = if gain.is_finite() {
-            gain.clamp(0.0, 8.0)
-        } else {
-            self.gain
-        };
+        if gain.is_finite() {
+            self.mixer.gain = gain.clamp(0.0, 8.0);
+        }
     }
 
     /// Chorus return level, 0 (off, the default) to 1.
     pub fn set_chorus(&mut self, level: f32) {
-        self.chorus.level = if level.is_finite() {
+        self.mixer.chorus.level = if level.is_finite() {
             level.clamp(0.0, 1.0)
         } else {
             0.0
@@ -478,54 +452,8 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
         for v in self.pool.lanes_mut() {
             v.prepare_block(sr, to_grid);
         }
-        self.buses.clear(n);
-        let sends = self.reverb.is_on() || self.chorus.is_on();
-        // Voices eight at a time, grouped by font, in lane order.
-        for (fi, font) in self.fonts.iter().enumerate() {
-            let Some(font) = font else { continue };
-            let spec = SegmentSpec {
-                data: font.sample_data(),
-                frames: n,
-                interpolation: self.interpolation,
-                sends,
-            };
-            let mut group: heapless::Vec<&mut Voice, LANES> = heapless::Vec::new();
-            for v in self.pool.lanes_mut().filter(|v| v.font == fi) {
-                if let Err(v) = group.push(v) {
-                    render_group(self.simd, &mut group, spec, &mut self.buses);
-                    group.clear();
-                    let _ = group.push(v);
-                }
-            }
-            if !group.is_empty() {
-                render_group(self.simd, &mut group, spec, &mut self.buses);
-            }
-        }
-        let [bl, br, brev, bcho] = &mut self.bufs;
-        let (Some(bl), Some(br), Some(brev), Some(bcho)) = (
-            bl.get_mut(..n),
-            br.get_mut(..n),
-            brev.get_mut(..n),
-            bcho.get_mut(..n),
-        ) else {
-            return;
-        };
-        self.buses
-            .sum_into([&mut *bl, &mut *br, &mut *brev, &mut *bcho]);
-        self.reverb.process(brev, bl, br);
-        self.chorus.process(bcho, bl, br);
-        let g = self.gain;
-        for (((l, r), dl), dr) in left
-            .iter_mut()
-            .zip(right.iter_mut())
-            .zip(bl.iter())
-            .zip(br.iter())
-        {
-            let (mut a, mut b) = (dl * g, dr * g);
-            self.limiter.process(&mut a, &mut b);
-            *l = a;
-            *r = b;
-        }
+        let (active, fading) = self.pool.lanes();
+        self.mixer.segment(active, fading, &self.fonts, left, right);
         if (self.frame + n as u64) % CONTROL_FRAMES == 0 {
             self.pool.retire_finished();
         }
@@ -639,9 +567,7 @@ impl<'a, const VOICES: usize> SoundFontRenderer<'a> for Synth<'a, VOICES> {
         for ch in 0..CHANNELS as u8 {
             self.program(ch, 0);
         }
-        self.reverb.prepare(self.sample_rate);
-        self.chorus.prepare(self.sample_rate);
-        self.limiter.prepare(self.sample_rate);
+        self.mixer.clear_effects(self.sample_rate);
     }
 
     fn render(&mut self, left: &mut [f32], right: &mut [f32]) {
@@ -672,6 +598,6 @@ impl<'a, const VOICES: usize> SoundFontRenderer<'a> for Synth<'a, VOICES> {
     }
 
     fn configure_reverb(&mut self, room_size: f32, damping: f32, wet_level: f32) {
-        self.reverb.configure(room_size, damping, wet_level);
+        self.mixer.reverb.configure(room_size, damping, wet_level);
     }
 }

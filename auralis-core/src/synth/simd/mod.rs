@@ -123,6 +123,32 @@ pub(crate) trait Lanes: Copy {
     fn lo16(self, a: Self::U) -> Self::F;
     /// The high 16 bits of each lane as a signed number, as `f32`.
     fn hi16(self, a: Self::U) -> Self::F;
+    /// The smaller of each pair (neither is NaN).
+    fn min(self, a: Self::F, b: Self::F) -> Self::F;
+    /// The larger of each pair (neither is NaN).
+    fn max(self, a: Self::F, b: Self::F) -> Self::F;
+    /// All ones where `a < b`, else zero.
+    fn lt(self, a: Self::F, b: Self::F) -> Self::U;
+    /// Each lane (0 ≤ a < 2^31) truncated to an integer.
+    fn trunc(self, a: Self::F) -> Self::U;
+    /// Zero where `|a| < tiny`, `a` elsewhere (keeps feedback loops that
+    /// decay in silence out of denormal numbers).
+    fn flush(self, a: Self::F, tiny: f32) -> Self::F;
+    /// Lane `i` of `a` (0–7).
+    fn lane(self, a: Self::F, i: usize) -> f32;
+    /// The eight-lane Hadamard butterfly's three stages (unnormalised):
+    /// `out[k] = Σ_j (−1)^popcount(j & k) a[j]`, computed as
+    /// `effects::hadamard8` does.
+    fn hadamard8(self, a: Self::F) -> Self::F;
+    /// Each of eight rows summed across its lanes in the order
+    /// `((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`.
+    fn sum_rows(self, rows: &[[f32; 8]; 8]) -> [f32; 8];
+    /// The `f32` at each lane's index of `data`.
+    ///
+    /// # Safety
+    /// For every lane, `index < data.len()`.
+    #[allow(unsafe_code)]
+    unsafe fn gather_f32(self, data: &[f32], index: Self::U) -> Self::F;
     /// Four bytes of `data` at each lane's frame index (byte offset
     /// `2 × index`), little-endian.
     ///

@@ -64,6 +64,65 @@ impl Lanes for Portable {
         out
     }
     #[inline(always)]
+    fn min(self, a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        zip(a, b, |x, y| if x < y { x } else { y })
+    }
+    #[inline(always)]
+    fn max(self, a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        zip(a, b, |x, y| if x > y { x } else { y })
+    }
+    #[inline(always)]
+    fn lt(self, a: [f32; 8], b: [f32; 8]) -> [u32; 8] {
+        let mut out = [0u32; 8];
+        for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+            *o = if x < y { u32::MAX } else { 0 };
+        }
+        out
+    }
+    #[inline(always)]
+    fn trunc(self, a: [f32; 8]) -> [u32; 8] {
+        a.map(|x| x as i32 as u32)
+    }
+    #[inline(always)]
+    fn flush(self, a: [f32; 8], tiny: f32) -> [f32; 8] {
+        a.map(|x| if x.abs() < tiny { 0.0 } else { x })
+    }
+    #[inline(always)]
+    fn lane(self, a: [f32; 8], i: usize) -> f32 {
+        a.get(i).copied().unwrap_or(0.0)
+    }
+    #[inline(always)]
+    fn hadamard8(self, a: [f32; 8]) -> [f32; 8] {
+        let [a0, a1, a2, a3, a4, a5, a6, a7] = a;
+        let (b0, b1, b2, b3) = (a0 + a1, a0 - a1, a2 + a3, a2 - a3);
+        let (b4, b5, b6, b7) = (a4 + a5, a4 - a5, a6 + a7, a6 - a7);
+        let (c0, c1, c2, c3) = (b0 + b2, b1 + b3, b0 - b2, b1 - b3);
+        let (c4, c5, c6, c7) = (b4 + b6, b5 + b7, b4 - b6, b5 - b7);
+        [
+            c0 + c4,
+            c1 + c5,
+            c2 + c6,
+            c3 + c7,
+            c0 - c4,
+            c1 - c5,
+            c2 - c6,
+            c3 - c7,
+        ]
+    }
+    #[inline(always)]
+    fn sum_rows(self, rows: &[[f32; 8]; 8]) -> [f32; 8] {
+        rows.map(|r| {
+            let [a0, a1, a2, a3, a4, a5, a6, a7] = r;
+            ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+        })
+    }
+    // Checked reads: safe whatever the indices (out of range reads 0).
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    unsafe fn gather_f32(self, data: &[f32], index: [u32; 8]) -> [f32; 8] {
+        index.map(|i| data.get(i as usize).copied().unwrap_or(0.0))
+    }
+    #[inline(always)]
     fn usplat(self, x: u32) -> [u32; 8] {
         [x; 8]
     }

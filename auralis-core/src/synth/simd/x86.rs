@@ -33,9 +33,75 @@ fn halves(a: &[f32; 8]) -> (&[f32; 4], &[f32; 4]) {
     )
 }
 
+impl Sse2 {
+    #[inline(always)]
+    fn to_array(self, a: (__m128, __m128)) -> [f32; 8] {
+        let mut out = [0f32; 8];
+        self.store(a, &mut out);
+        out
+    }
+}
+
 impl Lanes for Sse2 {
     type F = (__m128, __m128);
     type U = (__m128i, __m128i);
+
+    #[inline(always)]
+    fn min(self, a: Self::F, b: Self::F) -> Self::F {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { (_mm_min_ps(a.0, b.0), _mm_min_ps(a.1, b.1)) }
+    }
+    #[inline(always)]
+    fn max(self, a: Self::F, b: Self::F) -> Self::F {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { (_mm_max_ps(a.0, b.0), _mm_max_ps(a.1, b.1)) }
+    }
+    #[inline(always)]
+    fn lt(self, a: Self::F, b: Self::F) -> Self::U {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe {
+            (
+                _mm_castps_si128(_mm_cmplt_ps(a.0, b.0)),
+                _mm_castps_si128(_mm_cmplt_ps(a.1, b.1)),
+            )
+        }
+    }
+    #[inline(always)]
+    fn trunc(self, a: Self::F) -> Self::U {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { (_mm_cvttps_epi32(a.0), _mm_cvttps_epi32(a.1)) }
+    }
+    #[inline(always)]
+    fn flush(self, a: Self::F, tiny: f32) -> Self::F {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe {
+            let abs = _mm_castsi128_ps(_mm_set1_epi32(i32::MAX));
+            let t = _mm_set1_ps(tiny);
+            let f = |x: __m128| _mm_andnot_ps(_mm_cmplt_ps(_mm_and_ps(x, abs), t), x);
+            (f(a.0), f(a.1))
+        }
+    }
+    #[inline(always)]
+    fn lane(self, a: Self::F, i: usize) -> f32 {
+        self.to_array(a).get(i).copied().unwrap_or(0.0)
+    }
+    #[inline(always)]
+    fn hadamard8(self, a: Self::F) -> Self::F {
+        let h = super::Portable.hadamard8(self.to_array(a));
+        self.load(&h)
+    }
+    #[inline(always)]
+    fn sum_rows(self, rows: &[[f32; 8]; 8]) -> [f32; 8] {
+        super::Portable.sum_rows(rows)
+    }
+    #[inline(always)]
+    unsafe fn gather_f32(self, data: &[f32], index: Self::U) -> Self::F {
+        let mut idx = [0u32; 8];
+        self.ustore(index, &mut idx);
+        // SAFETY: the portable gather checks every read.
+        let v = unsafe { super::Portable.gather_f32(data, idx) };
+        self.load(&v)
+    }
 
     #[inline(always)]
     fn splat(self, x: f32) -> Self::F {
@@ -187,6 +253,91 @@ impl Lanes for Sse2 {
 impl Lanes for Avx2 {
     type F = __m256;
     type U = __m256i;
+
+    #[inline(always)]
+    fn min(self, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_min_ps(a, b) }
+    }
+    #[inline(always)]
+    fn max(self, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_max_ps(a, b) }
+    }
+    #[inline(always)]
+    fn lt(self, a: __m256, b: __m256) -> __m256i {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_castps_si256(_mm256_cmp_ps::<_CMP_LT_OQ>(a, b)) }
+    }
+    #[inline(always)]
+    fn trunc(self, a: __m256) -> __m256i {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_cvttps_epi32(a) }
+    }
+    #[inline(always)]
+    fn flush(self, a: __m256, tiny: f32) -> __m256 {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe {
+            let abs = _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX)));
+            let small = _mm256_cmp_ps::<_CMP_LT_OQ>(abs, _mm256_set1_ps(tiny));
+            _mm256_andnot_ps(small, a)
+        }
+    }
+    #[inline(always)]
+    fn lane(self, a: __m256, i: usize) -> f32 {
+        let mut out = [0f32; 8];
+        self.store(a, &mut out);
+        out.get(i).copied().unwrap_or(0.0)
+    }
+    #[inline(always)]
+    fn hadamard8(self, a: __m256) -> __m256 {
+        // Each stage: s = the partner lanes; the lower of each pair takes
+        // x + partner, the upper partner − x (the same operands, in the
+        // same order, as the portable butterfly).
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe {
+            let s = _mm256_permute_ps::<0b10_11_00_01>(a);
+            let b = _mm256_blend_ps::<0b1010_1010>(_mm256_add_ps(a, s), _mm256_sub_ps(s, a));
+            let s = _mm256_permute_ps::<0b01_00_11_10>(b);
+            let c = _mm256_blend_ps::<0b1100_1100>(_mm256_add_ps(b, s), _mm256_sub_ps(s, b));
+            let s = _mm256_permute2f128_ps::<0x01>(c, c);
+            _mm256_blend_ps::<0b1111_0000>(_mm256_add_ps(c, s), _mm256_sub_ps(s, c))
+        }
+    }
+    #[inline(always)]
+    fn sum_rows(self, rows: &[[f32; 8]; 8]) -> [f32; 8] {
+        // hadd pairs lanes within each 128-bit half: two rounds give
+        // (r0+r1)+(r2+r3) and (r4+r5)+(r6+r7) of four rows per half, and
+        // one add of the halves finishes each row in the portable order.
+        let r = |i: usize| self.load(rows.get(i).unwrap_or(&[0.0; 8]));
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe {
+            let h01 = _mm256_hadd_ps(r(0), r(1));
+            let h23 = _mm256_hadd_ps(r(2), r(3));
+            let h45 = _mm256_hadd_ps(r(4), r(5));
+            let h67 = _mm256_hadd_ps(r(6), r(7));
+            let q0 = _mm256_hadd_ps(h01, h23);
+            let q1 = _mm256_hadd_ps(h45, h67);
+            // q0 = [r0, r1, r2, r3 (low halves) | r0, r1, r2, r3 (high)].
+            let lo = _mm256_permute2f128_ps::<0x20>(q0, q1);
+            let hi = _mm256_permute2f128_ps::<0x31>(q0, q1);
+            let mut out = [0f32; 8];
+            self.store(_mm256_add_ps(lo, hi), &mut out);
+            out
+        }
+    }
+    #[inline(always)]
+    unsafe fn gather_f32(self, data: &[f32], index: __m256i) -> __m256 {
+        #[cfg(debug_assertions)]
+        {
+            let mut idx = [0u32; 8];
+            self.ustore(index, &mut idx);
+            debug_assert!(idx.iter().all(|&i| (i as usize) < data.len()));
+        }
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU, and the caller
+        // promised every index is inside `data` (so under 2^31 too).
+        unsafe { _mm256_i32gather_ps::<4>(data.as_ptr(), index) }
+    }
 
     #[inline(always)]
     fn splat(self, x: f32) -> __m256 {
