@@ -361,9 +361,12 @@ AuralisStatus auralis_engine_error(const AuralisEngine *engine,
                                    size_t *written);
 
 /**
- * Plays the SoundFont at `path` (read and checked now; copied into
- * memory the library owns). The stream restarts from its beginning with
- * the same seed, parameters, polyphony and reverb.
+ * Plays the SoundFont at `path`, checked now. A file only root can
+ * change (as packaged fonts are) is mapped, so only the samples played
+ * become resident; any other file is read into memory the library owns
+ * (see `auralis_core::font_file`). Not a regular file, or over 2 GiB:
+ * IO. The stream restarts from its beginning with the same seed,
+ * parameters, polyphony and reverb.
  *
  * Ownership: `path` is only read during the call.
  * Thread safety: the engine's thread. Not real-time safe (reads a file,

@@ -10,6 +10,8 @@
 pub mod bank;
 pub mod buffer;
 pub mod engine;
+#[cfg(feature = "std")]
+pub mod font_file;
 pub mod metrics;
 pub mod music;
 pub mod rng;

@@ -9,6 +9,7 @@ use std::panic::catch_unwind;
 use std::time::Instant;
 
 use auralis_core::engine::{AudioChunk, Engine, MAX_CHUNK_SAMPLES};
+use auralis_core::font_file::FontFile;
 use auralis_core::metrics::Histogram;
 use auralis_core::music::{Mode, MusicalContext, Preset};
 use auralis_core::synth::{SoundFontRenderer, SynthError};
@@ -172,6 +173,24 @@ enum Font {
     Borrowed,
     /// A copy the library made and frees.
     Owned(*mut [u8]),
+    /// A file the library opened (mapped or read) and closes.
+    File(*mut FontFile),
+}
+
+impl Font {
+    /// Frees what the library owns.
+    ///
+    /// # Safety
+    /// No engine may borrow the font any more, and it is freed only once.
+    unsafe fn free(self) {
+        match self {
+            // SAFETY: from `Box::into_raw` in `load_owned`, per the contract.
+            Font::Owned(ptr) => drop(unsafe { Box::from_raw(ptr) }),
+            // SAFETY: from `Box::into_raw` in `load_file`, per the contract.
+            Font::File(ptr) => drop(unsafe { Box::from_raw(ptr) }),
+            Font::Builtin | Font::Borrowed => {}
+        }
+    }
 }
 
 /// An engine: opaque to C. Make it with `auralis_engine_new` (heap) or
@@ -195,14 +214,11 @@ pub struct AuralisEngine {
 
 impl Drop for AuralisEngine {
     fn drop(&mut self) {
-        if let Font::Owned(ptr) = self.font {
-            self.font = Font::Builtin;
-            // SAFETY: `ptr` came from `Box::into_raw` in `own_font` and is
-            // freed only here, once. The engine that borrowed it is
-            // dropped after this function body, but never reads its font
-            // while dropping (Engine has no Drop).
-            drop(unsafe { Box::from_raw(ptr) });
-        }
+        let font = core::mem::replace(&mut self.font, Font::Builtin);
+        // SAFETY: the font is freed only here or when replaced, once. The
+        // engine that borrowed it is dropped after this function body,
+        // but never reads its font while dropping (Engine has no Drop).
+        unsafe { font.free() };
     }
 }
 
@@ -296,18 +312,14 @@ impl AuralisEngine {
                     engine.synth_mut().configure_reverb(room, damp, wet);
                 }
                 let old = core::mem::replace(&mut self.font, kind);
-                if let Font::Owned(ptr) = old {
-                    // SAFETY: as in Drop; the engine no longer borrows it.
-                    drop(unsafe { Box::from_raw(ptr) });
-                }
+                // SAFETY: as in Drop; the engine no longer borrows it.
+                unsafe { old.free() };
                 self.chunks = 0;
                 self.ok()
             }
             Err(e) => {
-                if let Font::Owned(ptr) = kind {
-                    // SAFETY: the new copy was never handed to the engine.
-                    drop(unsafe { Box::from_raw(ptr) });
-                }
+                // SAFETY: the new font was never handed to the engine.
+                unsafe { kind.free() };
                 self.fail(AuralisStatus::SoundfontInvalid, format_args!("{e}"))
             }
         }
@@ -321,6 +333,17 @@ impl AuralisEngine {
         // engine (and frees when it is replaced or dropped) or frees at once.
         let font: &'static [u8] = unsafe { &*ptr };
         self.load(font, Font::Owned(ptr))
+    }
+
+    /// Plays a font file the library opened (mapped or read; closed when
+    /// replaced or when the engine is freed).
+    fn load_file(&mut self, file: FontFile) -> AuralisStatus {
+        let ptr = Box::into_raw(Box::new(file));
+        // SAFETY: `ptr` is a live allocation that `load` either hands to the
+        // engine (and frees when it is replaced or dropped) or frees at
+        // once; the bytes it views live as long as it does.
+        let font: &'static [u8] = unsafe { (*ptr).bytes() };
+        self.load(font, Font::File(ptr))
     }
 
     fn timed<R>(&mut self, frames: usize, f: impl FnOnce(&mut Self) -> R) -> R {
@@ -605,9 +628,12 @@ pub unsafe extern "C" fn auralis_engine_error(
     })
 }
 
-/// Plays the SoundFont at `path` (read and checked now; copied into
-/// memory the library owns). The stream restarts from its beginning with
-/// the same seed, parameters, polyphony and reverb.
+/// Plays the SoundFont at `path`, checked now. A file only root can
+/// change (as packaged fonts are) is mapped, so only the samples played
+/// become resident; any other file is read into memory the library owns
+/// (see `auralis_core::font_file`). Not a regular file, or over 2 GiB:
+/// IO. The stream restarts from its beginning with the same seed,
+/// parameters, polyphony and reverb.
 ///
 /// Ownership: `path` is only read during the call.
 /// Thread safety: the engine's thread. Not real-time safe (reads a file,
@@ -637,9 +663,9 @@ pub unsafe extern "C" fn auralis_engine_load_soundfont_file(
                 format_args!("the path is not UTF-8"),
             );
         };
-        match std::fs::read(path) {
-            Ok(bytes) => e.load_owned(bytes.into_boxed_slice()),
-            Err(err) => e.fail(AuralisStatus::Io, format_args!("cannot read {path}: {err}")),
+        match FontFile::open(path) {
+            Ok(file) => e.load_file(file),
+            Err(err) => e.fail(AuralisStatus::Io, format_args!("{err}")),
         }
     })
 }

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use auralis_core::engine::{to_pcm, Engine};
+use auralis_core::font_file::FontFile;
 use auralis_core::synth::{Interpolation, SoundFontRenderer, Synth};
 use auralis_host::midi_file;
 use clap::{Args, ValueEnum};
@@ -161,19 +162,21 @@ fn clock(secs: u64) -> String {
 
 /// Runs `render`; the error is a sentence for the user.
 pub(crate) fn run(args: &RenderArgs) -> Result<(), String> {
-    let font = match &args.soundfont {
+    let file;
+    let font: &[u8] = match &args.soundfont {
         Some(path) => {
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            file = FontFile::open(path).map_err(|e| e.to_string())?;
+            file.bytes()
         }
-        None => auralis_core::bank::DEFAULT_SF2.to_vec(),
+        None => auralis_core::bank::DEFAULT_SF2,
     };
     let font_name = args
         .soundfont
         .as_ref()
         .map_or("the built-in bank".to_string(), |p| p.display().to_string());
     match &args.midi {
-        Some(midi) => render_midi(args, midi, &font, &font_name),
-        None => render_stream(args, &font, &font_name),
+        Some(midi) => render_midi(args, midi, font, &font_name),
+        None => render_stream(args, font, &font_name),
     }
 }
 

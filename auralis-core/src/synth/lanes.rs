@@ -513,6 +513,7 @@ fn resample<S: Lanes, const CUBIC: bool>(
     // lanes included (frame 1, so bytes 0–7): with fewer than four frames
     // of data, every frame goes the careful way.
     let roomy = frames >= 4;
+    prefetch_ahead(g, data, lanes, n);
     let mut k = 0;
     while k < n {
         let mut run = if roomy { n - k } else { 0 };
@@ -789,4 +790,35 @@ impl<S: Lanes> Ramp<S> {
 #[inline(always)]
 fn wrap<S: Lanes>(s: S, j: S::U, wrap_at: S::U, wrap_len: S::U) -> S::U {
     s.usub(j, s.and(s.uge(j, wrap_at), wrap_len))
+}
+
+/// Asks the cache for the sample data each running lane will read in the
+/// next block, so that the gathers of that block find it there.
+#[inline(always)]
+fn prefetch_ahead(g: &Group, data: &[u8], lanes: usize, n: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for l in 0..lanes {
+        let Some(lane) = Lane::at(l) else { break };
+        if !lane.get(&g.running) {
+            continue;
+        }
+        let step = u64::from(lane.get(&g.step_i)) << 32 | u64::from(lane.get(&g.step_f));
+        let span = (step.saturating_mul(n as u64) >> 32) as usize;
+        let at = 2 * lane.get(&g.idx) as usize;
+        // The lines after this block's, one block's worth.
+        let mut b = at + 2 * span;
+        let stop = (b + 2 * span + 8).min(data.len());
+        while b < stop {
+            if let Some(p) = data.get(b) {
+                use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                #[allow(unsafe_code)]
+                // SAFETY: a prefetch reads nothing the program sees; the
+                // address is inside `data`.
+                unsafe {
+                    _mm_prefetch::<_MM_HINT_T0>((p as *const u8).cast())
+                };
+            }
+            b += 64;
+        }
+    }
 }

@@ -74,14 +74,12 @@ impl App {
         let (font, font_name): (&'static [u8], String) = match &config.soundfont {
             None => (auralis_core::bank::DEFAULT_SF2, "built-in bank".to_string()),
             Some(path) => {
-                let bytes = std::fs::read(path)
-                    .map_err(|e| format!("cannot read SoundFont {}: {e}", path.display()))?;
-                // Loaded once and kept for the life of the process: every
-                // stream borrows it.
-                (
-                    Box::leak(bytes.into_boxed_slice()),
-                    path.display().to_string(),
-                )
+                let file = auralis_core::font_file::FontFile::open(path)
+                    .map_err(|e| format!("cannot use SoundFont: {e}"))?;
+                // Opened once (mapped where safe) and kept for the life of
+                // the process: every stream borrows it.
+                let file: &'static auralis_core::font_file::FontFile = Box::leak(Box::new(file));
+                (file.bytes(), path.display().to_string())
             }
         };
         // Check the font and the rate once, so that sessions cannot fail.
