@@ -3,6 +3,8 @@
 //! - `voices/*`: N held organ notes (TimGM6mb, program 19, looped
 //!   samples), effects off, one 100 ms block per iteration; throughput
 //!   is voice-frames, so criterion's rate inverts to ns per voice-frame.
+//!   Auralis (cubic, linear), rustysynth (linear, its only mode) and
+//!   oxisynth (4-point, FluidSynth's default) play the same notes.
 //! - `midi_file/*`: the first 30 s of a real General MIDI file from
 //!   Debian's openttd-openmsx, effects on, 64 voices each.
 //!
@@ -79,6 +81,34 @@ fn voices(c: &mut Criterion) {
                 rs.render(&mut l, &mut r);
                 group.bench_function(BenchmarkId::new("rustysynth_linear", n), |b| {
                     b.iter(|| rs.render(black_box(&mut l), black_box(&mut r)))
+                });
+            } else {
+                // oxisynth at its default 4-point interpolation, effects
+                // off, the same notes.
+                let mut d = oxisynth::SynthDescriptor::default();
+                d.reverb_active = false;
+                d.chorus_active = false;
+                d.sample_rate = SR as f32;
+                d.polyphony = 256;
+                let mut ox = oxisynth::Synth::new(d).expect("oxisynth");
+                let sf = oxisynth::SoundFont::load(&mut &font[..]).expect("oxisynth loads TimGM6mb");
+                ox.add_font(sf, true);
+                for ch in 0..8u8 {
+                    let _ = ox.send_event(oxisynth::MidiEvent::ProgramChange {
+                        channel: ch,
+                        program_id: 19,
+                    });
+                }
+                for (ch, key) in notes(n, per_note) {
+                    let _ = ox.send_event(oxisynth::MidiEvent::NoteOn {
+                        channel: ch,
+                        key,
+                        vel: 100,
+                    });
+                }
+                ox.write((&mut l[..], &mut r[..]));
+                group.bench_function(BenchmarkId::new("oxisynth_4point", n), |b| {
+                    b.iter(|| ox.write((black_box(&mut l[..]), black_box(&mut r[..]))))
                 });
             }
         }

@@ -186,11 +186,12 @@ fn same_seed_same_chunks() {
         }
         // Changes to the composer, synthesizer or mix change this: update
         // it deliberately, after listening. Re-pinned for the voice
-        // renderer in lanes: 88 dB SNR against the previous output (the
+        // renderer in lanes: 61 dB SNR against e67e942's output (the
         // differences are rounding: exact cubic weights, one gain per
-        // control block; the reverb's sides from its mixing butterfly).
+        // control block, the reverb's sides from its mixing butterfly, a
+        // polynomial exp2 whose pitch differs by under 0.001 cent).
         assert_eq!(
-            h, 0xffca_0b5f_72bf_e8f1,
+            h, 0xed2c_5485_860f_a5f5,
             "engine golden hash changed: {h:#018x}"
         );
     });

@@ -1,17 +1,12 @@
 //! One sounding note: sample playback with a fixed-point phase, loops,
 //! envelopes, LFOs, filter and pan, rendered into the synthesizer's mix.
 
-use fixed::types::U32F32;
-
 use super::dsp::{
     abs_cents_to_hz, cb_to_gain, timecents_to_secs, EnvLevel, EnvParams, Exp2Memo, Lfo, LowPass,
-    ModEnvelope, Stage, VolumeEnvelope, CONTROL_FRAMES,
+    ModEnvelope, Stage, StepMemo, VolumeEnvelope, CONTROL_FRAMES,
 };
 use super::params::{gen, Modulator, SourceValues, GEN_COUNT};
 use super::sf2::SoundFont;
-
-/// Playback position in sample frames: 32 integer bits, 32 fraction bits.
-pub(crate) type Phase = U32F32;
 
 /// Most modulators one voice carries (10 defaults plus the font's own).
 pub(crate) const MAX_MODULATORS: usize = 32;
@@ -140,7 +135,7 @@ pub(crate) struct Voice {
     mod_lfo: Lfo,
     vib_lfo: Lfo,
     /// The last pitch ratio and gain, kept while their inputs hold.
-    pitch_memo: Exp2Memo,
+    pitch_memo: StepMemo,
     gain_memo: Exp2Memo,
     /// Frames left until the next control update.
     pub(crate) block_left: u32,
@@ -212,7 +207,7 @@ impl Voice {
         mod_params: EnvParams::ZERO,
         mod_lfo: Lfo::new(),
         vib_lfo: Lfo::new(),
-        pitch_memo: Exp2Memo::new(),
+        pitch_memo: StepMemo::new(),
         gain_memo: Exp2Memo::new(),
         block_left: 0,
         fade: None,
@@ -421,8 +416,7 @@ impl Voice {
             + mod_lfo * l.mod_lfo_to_pitch
             + vib_lfo * l.vib_lfo_to_pitch
             + mod_env * l.mod_env_to_pitch;
-        let ratio = self.pitch_memo.exp2(cents / 1200.0);
-        self.audio.step = Phase::saturating_from_num(ratio).to_bits();
+        self.audio.step = self.pitch_memo.step(cents);
         let fc = l.filter_fc + mod_lfo * l.mod_lfo_to_fc + mod_env * l.mod_env_to_fc;
         self.audio.filter.set(fc, l.filter_q, sample_rate);
 
@@ -467,8 +461,15 @@ impl Voice {
         let (cl, cr) = (a.gain_l + pos * a.dgain_l, a.gain_r + pos * a.dgain_r);
         a.gain_l = cl;
         a.gain_r = cr;
-        a.dgain_l = (tl - cl) / n;
-        a.dgain_r = (tr - cr) / n;
+        if frames == CONTROL_FRAMES as u32 {
+            // Exactly the division: a power of two's reciprocal is exact.
+            const INV: f32 = 1.0 / CONTROL_FRAMES as f32;
+            a.dgain_l = (tl - cl) * INV;
+            a.dgain_r = (tr - cr) * INV;
+        } else {
+            a.dgain_l = (tl - cl) / n;
+            a.dgain_r = (tr - cr) / n;
+        }
         a.ramp_pos = 0;
         a.reverb = self.live.reverb * 0.5;
         a.chorus = self.live.chorus * 0.5;
