@@ -85,13 +85,16 @@ fn voices(c: &mut Criterion) {
             } else {
                 // oxisynth at its default 4-point interpolation, effects
                 // off, the same notes.
-                let mut d = oxisynth::SynthDescriptor::default();
-                d.reverb_active = false;
-                d.chorus_active = false;
-                d.sample_rate = SR as f32;
-                d.polyphony = 256;
+                let d = oxisynth::SynthDescriptor {
+                    reverb_active: false,
+                    chorus_active: false,
+                    sample_rate: SR as f32,
+                    polyphony: 256,
+                    ..Default::default()
+                };
                 let mut ox = oxisynth::Synth::new(d).expect("oxisynth");
-                let sf = oxisynth::SoundFont::load(&mut &font[..]).expect("oxisynth loads TimGM6mb");
+                let sf = oxisynth::SoundFont::load(&mut std::io::Cursor::new(&font[..]))
+                    .expect("oxisynth loads TimGM6mb");
                 ox.add_font(sf, true);
                 for ch in 0..8u8 {
                     let _ = ox.send_event(oxisynth::MidiEvent::ProgramChange {
