@@ -163,8 +163,6 @@ pub struct Engine<'a, const VOICES: usize = 64> {
     /// The drone note sounding (or queued to sound).
     drone_note: Option<u8>,
     chunk_frames: usize,
-    left: [f32; MAX_CHUNK_SAMPLES / 2],
-    right: [f32; MAX_CHUNK_SAMPLES / 2],
 }
 
 impl<const VOICES: usize> Engine<'static, VOICES> {
@@ -209,8 +207,6 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
             drone: false,
             drone_note: None,
             chunk_frames: 4410,
-            left: [0.0; MAX_CHUNK_SAMPLES / 2],
-            right: [0.0; MAX_CHUNK_SAMPLES / 2],
         }
     }
 
@@ -268,14 +264,18 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         self.drone = false;
         self.drone_note = None;
         self.chunk_frames = sample_rate as usize / 10;
-        self.left = [0.0; MAX_CHUNK_SAMPLES / 2];
-        self.right = [0.0; MAX_CHUNK_SAMPLES / 2];
         Ok(())
     }
 
     /// Linear or cubic (the default) sample interpolation.
     pub fn set_interpolation(&mut self, interpolation: crate::synth::Interpolation) {
         self.synth.set_interpolation(interpolation);
+    }
+
+    /// How long the reverb's lines may be (see
+    /// [`crate::synth::ReverbSize`]); empties the reverb.
+    pub fn set_reverb_size(&mut self, size: crate::synth::ReverbSize) {
+        self.synth.set_reverb_size(size);
     }
 
     /// Reverb and chorus on (the default) or off.
@@ -399,6 +399,11 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         self.composer.set_context(context);
     }
 
+    /// Frames in one chunk: 100 ms at the engine's rate.
+    pub const fn chunk_frames(&self) -> usize {
+        self.chunk_frames
+    }
+
     /// Renders the next 100 ms into `out`.
     ///
     /// # Real-time
@@ -406,27 +411,57 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
     pub fn next_chunk(&mut self, out: &mut AudioChunk) -> ChunkInfo {
         let n = self.chunk_frames;
         let start = self.frame;
+        let sample_rate = self.synth.sample_rate();
+        let info = match out.pcm.get_mut(..2 * n) {
+            Some(pcm) => self.render_pcm(pcm),
+            None => ChunkInfo {
+                seq: self.seq,
+                params: None,
+            },
+        };
+        out.seq = info.seq;
+        out.start_frame = start;
+        out.frames = n as u16;
+        out.channels = 2;
+        out.sample_rate = sample_rate;
+        info
+    }
+
+    /// Renders the next 100 ms straight into caller memory: interleaved
+    /// left, right 16-bit samples in the first `2 × chunk_frames()` of
+    /// `pcm`. A shorter `pcm` renders nothing and returns `None`.
+    ///
+    /// # Real-time
+    /// No allocation, no locks; the engine keeps no chunk of its own (it
+    /// renders a control block at a time through a 512-byte scratch).
+    pub fn next_chunk_into(&mut self, pcm: &mut [i16]) -> Option<ChunkInfo> {
+        let n = self.chunk_frames;
+        pcm.get_mut(..2 * n).map(|pcm| self.render_pcm(pcm))
+    }
+
+    /// One chunk into `pcm` (exactly its length in frames, stereo).
+    fn render_pcm(&mut self, pcm: &mut [i16]) -> ChunkInfo {
+        const STEP: usize = 64;
         let mut info = ChunkInfo {
             seq: self.seq,
             params: None,
         };
-        let (mut left, mut right) = (self.left, self.right);
-        if let (Some(l), Some(r)) = (left.get_mut(..n), right.get_mut(..n)) {
-            info.params = self.render(l, r);
-            for ((pair, a), b) in out.pcm.chunks_exact_mut(2).zip(l.iter()).zip(r.iter()) {
+        let (mut l, mut r) = ([0f32; STEP], [0f32; STEP]);
+        for out in pcm.chunks_mut(2 * STEP) {
+            let frames = out.len() / 2;
+            let (Some(l), Some(r)) = (l.get_mut(..frames), r.get_mut(..frames)) else {
+                break;
+            };
+            if let Some(ctx) = self.render(l, r) {
+                info.params = Some(ctx);
+            }
+            for ((pair, a), b) in out.chunks_exact_mut(2).zip(l.iter()).zip(r.iter()) {
                 if let [pl, pr] = pair {
                     *pl = to_pcm(*a);
                     *pr = to_pcm(*b);
                 }
             }
         }
-        self.left = left;
-        self.right = right;
-        out.seq = self.seq;
-        out.start_frame = start;
-        out.frames = n as u16;
-        out.channels = 2;
-        out.sample_rate = self.synth.sample_rate();
         self.seq += 1;
         info
     }

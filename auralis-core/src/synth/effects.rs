@@ -17,12 +17,38 @@ fn flush(x: f32) -> f32 {
 
 /// Rows of the reverb's delay network: the longest line at 48 kHz, and
 /// the longest any line gets (a higher rate shortens its lines in time
-/// and raises their feedback so the decay time stays the same).
+/// and raises their feedback so the decay time stays the same). The
+/// `compact` feature halves it for small parts.
+#[cfg(not(feature = "compact"))]
 const CAPACITY: usize = 3300;
+#[cfg(all(feature = "compact", not(feature = "no-effects")))]
+const CAPACITY: usize = COMPACT_ROWS;
+#[cfg(feature = "no-effects")]
+const CAPACITY: usize = 1;
+/// Rows of the compact reverb ([`ReverbSize::Compact`]).
+const COMPACT_ROWS: usize = 1650;
+
+/// How long the reverb's lines may be.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ReverbSize {
+    /// Lines as long as the build allows: 3300 frames (or 1650 with the
+    /// `compact` feature).
+    #[default]
+    Full,
+    /// Lines of at most 1650 frames (37 ms at 44.1 kHz): the longer ones
+    /// are shortened and their feedback raised, so the decay time stays
+    /// and the echoes come a little closer together. What a build with
+    /// the `compact` feature always plays; on other builds, this gives
+    /// the same samples as such a build.
+    Compact,
+}
 /// Line lengths at 44.1 kHz: mutually prime, 30–67 ms.
 const LINES: [usize; 8] = [1321, 1553, 1777, 1999, 2239, 2473, 2711, 2953];
 /// Longest input diffuser, frames.
+#[cfg(not(feature = "no-effects"))]
 const MAX_DIFFUSER: usize = 400;
+#[cfg(feature = "no-effects")]
+const MAX_DIFFUSER: usize = 1;
 /// Input diffuser lengths at 44.1 kHz.
 const DIFFUSERS: [usize; 2] = [337, 211];
 /// The input enters every line with these signs.
@@ -80,6 +106,8 @@ impl AllPass {
 #[derive(Clone, Debug)]
 pub(crate) struct Reverb {
     rows: [[f32; 8]; CAPACITY],
+    /// Rows in use, at most `CAPACITY` ([`ReverbSize`]).
+    ring: usize,
     /// The row written this frame.
     write: usize,
     /// Each line's read position, as an index into the flattened rows.
@@ -103,6 +131,7 @@ impl Reverb {
     pub(crate) const fn new() -> Self {
         Self {
             rows: [[0.0; 8]; CAPACITY],
+            ring: CAPACITY,
             write: 0,
             read: [0; 8],
             len: [1; 8],
@@ -116,6 +145,14 @@ impl Reverb {
         }
     }
 
+    /// Chooses the line limit; takes effect at the next [`Reverb::prepare`].
+    pub(crate) fn set_size(&mut self, size: ReverbSize) {
+        self.ring = match size {
+            ReverbSize::Full => CAPACITY,
+            ReverbSize::Compact => COMPACT_ROWS.min(CAPACITY),
+        };
+    }
+
     /// Sets delay lengths for `sample_rate` and clears the lines.
     pub(crate) fn prepare(&mut self, sample_rate: u32) {
         let scale = |n: usize| (n as u64 * u64::from(sample_rate) / 44_100) as usize;
@@ -124,7 +161,7 @@ impl Reverb {
         self.lp = [0.0; 8];
         for (j, &nominal) in LINES.iter().enumerate() {
             let want = scale(nominal).max(1);
-            let len = want.min(CAPACITY);
+            let len = want.min(self.ring);
             if let (Some(l), Some(s), Some(r)) = (
                 self.len.get_mut(j),
                 self.stretch.get_mut(j),
@@ -133,7 +170,7 @@ impl Reverb {
                 *l = len;
                 *s = want as f32 / len as f32;
                 // Row `len` frames back from row 0, this line's column.
-                *r = ((CAPACITY - len) * 8 + j) as u32;
+                *r = ((self.ring - len) * 8 + j) as u32;
             }
         }
         for (a, &len) in self.diffusers.iter_mut().zip(DIFFUSERS.iter()) {
@@ -172,9 +209,10 @@ impl Reverb {
         }
     }
 
-    /// Whether the reverb is heard (a wet level above zero).
+    /// Whether the reverb is heard (a wet level above zero; never with
+    /// the `no-effects` feature).
     pub(crate) fn is_on(&self) -> bool {
-        self.wet > 0.0
+        self.wet > 0.0 && cfg!(not(feature = "no-effects"))
     }
 
     /// Adds the reverb of the mono `send` bus to `left` and `right`.
@@ -188,13 +226,14 @@ impl Reverb {
         right: &mut [f32],
     ) {
         const INPUT: f32 = 0.15;
-        if self.wet <= 0.0 {
+        if !self.is_on() {
             return;
         }
         let half_wet = 0.5 * self.wet;
         let (damp, undamp) = (s.splat(self.damp), s.splat(1.0 - self.damp));
         let (gain, signs) = (s.load(&self.gain), s.load(&SIGNS));
-        let (step, end) = (s.usplat(8), s.usplat((CAPACITY * 8) as u32));
+        let ring = self.ring.min(CAPACITY);
+        let (step, end) = (s.usplat(8), s.usplat((ring * 8) as u32));
         let mut read = s.uload(&self.read);
         let mut lp = s.load(&self.lp);
         // The input, diffused, for the whole block first (the all-passes'
@@ -212,9 +251,9 @@ impl Reverb {
         }
         let mut write = self.write;
         for ((x, l), r) in input.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
-            // SAFETY: every read index is a row under CAPACITY times 8
-            // plus a column under 8: `prepare` starts them there, and they
-            // step by one row and wrap at the end below.
+            // SAFETY: every read index is a row under `ring` (at most
+            // CAPACITY) times 8 plus a column under 8: `prepare` starts them
+            // there, and they step by one row and wrap at the end below.
             let y = unsafe { s.gather_f32(self.rows.as_flattened(), read) };
             lp = s.flush(s.add(s.mul(y, undamp), s.mul(lp, damp)), TINY);
             let mixed = s.hadamard8(lp);
@@ -228,7 +267,7 @@ impl Reverb {
                 s.store(next, row);
             }
             write += 1;
-            if write == CAPACITY {
+            if write >= ring {
                 write = 0;
             }
             read = s.uadd(read, step);
@@ -241,7 +280,10 @@ impl Reverb {
 }
 
 /// Longest chorus delay, frames (25 ms at 48 kHz).
+#[cfg(not(feature = "no-effects"))]
 const MAX_CHORUS: usize = 1200;
+#[cfg(feature = "no-effects")]
+const MAX_CHORUS: usize = 4;
 
 /// A two-tap chorus: each side reads the send bus through a delay swept
 /// by a slow triangle, the sides a quarter cycle apart. The sweep's phase
@@ -280,9 +322,10 @@ impl Chorus {
         self.depth = (0.004 * sr).min(self.base * 0.5);
     }
 
-    /// Whether the chorus is heard (a level above zero).
+    /// Whether the chorus is heard (a level above zero; never with the
+    /// `no-effects` feature).
     pub(crate) fn is_on(&self) -> bool {
-        self.level > 0.0
+        self.level > 0.0 && cfg!(not(feature = "no-effects"))
     }
 
     /// Adds the chorus of the mono `send` bus to `left` and `right`.
@@ -298,42 +341,48 @@ impl Chorus {
         left: &mut [f32],
         right: &mut [f32],
     ) {
-        if self.level <= 0.0 {
+        if !self.is_on() {
             return;
         }
         let n = send.len().min(left.len()).min(right.len()).min(64);
-        // The inputs in, and each frame's sweep phase and position.
+        // The inputs into the ring, in at most two pieces.
+        let Some(input) = send.get(..n) else { return };
+        let first = input.len().min(MAX_CHORUS - self.pos);
+        let (a, b) = input.split_at(first);
+        if let Some(dst) = self.buf.get_mut(self.pos..self.pos + a.len()) {
+            dst.copy_from_slice(a);
+        }
+        if let Some(dst) = self.buf.get_mut(..b.len()) {
+            dst.copy_from_slice(b);
+        }
+        // Each frame's sweep phase, advanced frame by frame.
         let mut phases = [[0f32; 8]; 8];
-        let mut positions = [[0u32; 8]; 8];
-        for (k, x) in send.iter().take(n).enumerate() {
-            let pos = (self.pos + k) % MAX_CHORUS;
-            if let Some(slot) = self.buf.get_mut(pos) {
-                *slot = *x;
-            }
-            if let (Some(p), Some(q)) = (
-                phases.get_mut(k / 8).and_then(|r| r.get_mut(k % 8)),
-                positions.get_mut(k / 8).and_then(|r| r.get_mut(k % 8)),
-            ) {
-                *p = self.phase;
-                *q = pos as u32;
-            }
-            self.phase += self.rate;
-            if self.phase >= 1.0 {
-                self.phase -= 1.0;
+        let mut phase = self.phase;
+        for p in phases.as_flattened_mut().iter_mut().take(n) {
+            *p = phase;
+            phase += self.rate;
+            if phase >= 1.0 {
+                phase -= 1.0;
             }
         }
+        self.phase = phase;
+        let start = self.pos;
         self.pos = (self.pos + n) % MAX_CHORUS;
         let (one, quarter) = (s.splat(1.0), s.splat(0.25));
         let (lo, hi) = (s.splat(1.0), s.splat((MAX_CHORUS - 2) as f32));
         let (base, depth, level) = (s.splat(self.base), s.splat(self.depth), s.splat(self.level));
         let wrap = s.usplat(MAX_CHORUS as u32);
-        let mut outs = [[0f32; 8]; 16];
-        for (i, (p, q)) in phases.iter().zip(positions.iter()).enumerate() {
-            if i * 8 >= n {
+        // Ring positions of eight frames, stepped by eight.
+        let mut pos = s.uadd(s.usplat(start as u32), s.uload(&[0, 1, 2, 3, 4, 5, 6, 7]));
+        pos = s.usub(pos, s.and(s.uge(pos, wrap), wrap));
+        let eight = s.usplat(8);
+        let mut ls = left.get_mut(..n).unwrap_or(&mut []).chunks_mut(8);
+        let mut rs = right.get_mut(..n).unwrap_or(&mut []).chunks_mut(8);
+        for p in phases.iter().take(n.div_ceil(8)) {
+            let (Some(l), Some(r)) = (ls.next(), rs.next()) else {
                 break;
-            }
+            };
             let phase = s.load(p);
-            let pos = s.uload(q);
             let right_phase = s.add(phase, quarter);
             let right_phase =
                 s.select(s.lt(right_phase, one), right_phase, s.sub(right_phase, one));
@@ -347,25 +396,28 @@ impl Chorus {
                 wrap,
                 one,
             };
-            if let Some(o) = outs.get_mut(2 * i) {
-                s.store(sweep.tap(s, &self.buf, phase), o);
-            }
-            if let Some(o) = outs.get_mut(2 * i + 1) {
-                s.store(sweep.tap(s, &self.buf, right_phase), o);
-            }
+            let (tl, tr) = (
+                sweep.tap(s, &self.buf, phase),
+                sweep.tap(s, &self.buf, right_phase),
+            );
+            add_into(s, l, tl);
+            add_into(s, r, tr);
+            pos = s.uadd(pos, eight);
+            pos = s.usub(pos, s.and(s.uge(pos, wrap), wrap));
         }
-        for (k, (l, r)) in left.iter_mut().zip(right.iter_mut()).take(n).enumerate() {
-            let (i, j) = (k / 8, k % 8);
-            *l += outs
-                .get(2 * i)
-                .and_then(|o| o.get(j))
-                .copied()
-                .unwrap_or(0.0);
-            *r += outs
-                .get(2 * i + 1)
-                .and_then(|o| o.get(j))
-                .copied()
-                .unwrap_or(0.0);
+    }
+}
+
+/// Adds the lanes of `v` to `out` (eight frames, or the fewer left).
+#[inline(always)]
+fn add_into<S: Lanes>(s: S, out: &mut [f32], v: S::F) {
+    if let Ok(out) = <&mut [f32; 8]>::try_from(&mut *out) {
+        s.store(s.add(s.load(out), v), out);
+    } else {
+        let mut lanes = [0f32; 8];
+        s.store(v, &mut lanes);
+        for (o, x) in out.iter_mut().zip(lanes) {
+            *o += x;
         }
     }
 }

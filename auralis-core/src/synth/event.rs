@@ -93,8 +93,12 @@ impl MidiEvent {
     }
 }
 
-/// Scheduled events waiting at most.
+/// Scheduled events waiting at most (256 with the `compact` feature).
+#[cfg(not(feature = "compact"))]
 pub const EVENT_CAPACITY: usize = 1024;
+/// Scheduled events waiting at most (1024 without the `compact` feature).
+#[cfg(feature = "compact")]
+pub const EVENT_CAPACITY: usize = 256;
 
 /// An event waiting for its frame; ordered by frame, then by arrival.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -796,6 +796,9 @@ fn wrap<S: Lanes>(s: S, j: S::U, wrap_at: S::U, wrap_len: S::U) -> S::U {
 /// next block, so that the gathers of that block find it there.
 #[inline(always)]
 fn prefetch_ahead(g: &Group, data: &[u8], lanes: usize, n: usize) {
+    // Only x86-64 has a prefetch the core uses; elsewhere this is a no-op.
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (g, data, lanes, n);
     #[cfg(target_arch = "x86_64")]
     for l in 0..lanes {
         let Some(lane) = Lane::at(l) else { break };

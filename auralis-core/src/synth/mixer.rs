@@ -56,6 +56,12 @@ impl Mixer {
         self.gain = 0.5;
     }
 
+    /// Chooses the reverb's line limit and empties the reverb.
+    pub(crate) fn set_reverb_size(&mut self, size: super::effects::ReverbSize, sample_rate: u32) {
+        self.reverb.set_size(size);
+        self.reverb.prepare(sample_rate);
+    }
+
     /// Empties the effects' delay lines (the settings stay).
     pub(crate) fn clear_effects(&mut self, sample_rate: u32) {
         self.reverb.prepare(sample_rate);

@@ -28,6 +28,7 @@ mod simd;
 mod synthesizer;
 mod voice;
 
+pub use effects::ReverbSize;
 pub use error::SynthError;
 pub use event::{MidiEvent, EVENT_CAPACITY};
 pub use renderer::{FontId, SoundFontRenderer};

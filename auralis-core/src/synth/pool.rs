@@ -4,8 +4,12 @@
 
 use super::voice::Voice;
 
-/// Stolen voices that may fade out at once beside the pool.
+/// Stolen voices that may fade out at once beside the pool (8 with the
+/// `compact` feature).
+#[cfg(not(feature = "compact"))]
 pub(crate) const FADE_SLOTS: usize = 16;
+#[cfg(feature = "compact")]
+pub(crate) const FADE_SLOTS: usize = 8;
 
 /// `VOICES` voices, the sounding ones packed at the front, and
 /// [`FADE_SLOTS`] voices fading out after being stolen.

@@ -148,6 +148,12 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
         self.pool.polyphony()
     }
 
+    /// How long the reverb's lines may be ([`ReverbSize::Compact`] plays
+    /// what a build with the `compact` feature plays); empties the reverb.
+    pub fn set_reverb_size(&mut self, size: super::ReverbSize) {
+        self.mixer.set_reverb_size(size, self.sample_rate);
+    }
+
     /// Master gain before the limiter (default 0.5; clamped to 0–8).
     pub fn set_gain(&mut self, gain: f32) {
         if gain.is_finite() {
