@@ -44,7 +44,8 @@ impl fmt::Display for EngineError {
             EngineError::ChunkRate(r) => {
                 write!(
                     f,
-                    "sample rate {r} Hz does not divide into 100 ms chunks: use 44100 or 48000"
+                    "the stream cannot play at {r} Hz: it needs a rate that is a multiple of 10 Hz \
+                     (for its 100 ms chunks) and at most 48000 Hz, such as 44100 or 48000"
                 )
             }
         }
@@ -241,10 +242,9 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         synth.program_change(KEYS_CHANNEL, PROGRAM_KEYS)?;
         synth.program_change(PAD_CHANNEL, PROGRAM_WARM_PAD)?;
         // Balance: keys a little above the pad, both well into the reverb.
-        synth.control_change(KEYS_CHANNEL, cc::VOLUME, 112)?;
-        synth.control_change(PAD_CHANNEL, cc::VOLUME, 92)?;
-        synth.control_change(KEYS_CHANNEL, cc::REVERB_SEND, 70)?;
-        synth.control_change(PAD_CHANNEL, cc::REVERB_SEND, 90)?;
+        for (channel, controller, value) in MIX {
+            synth.control_change(channel, controller, value)?;
+        }
         synth.configure_reverb(0.82, 0.45, 0.35);
         synth.set_chorus(0.25);
         synth.set_gain(GAIN);
@@ -270,6 +270,12 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
     /// Linear or cubic (the default) sample interpolation.
     pub fn set_interpolation(&mut self, interpolation: crate::synth::Interpolation) {
         self.synth.set_interpolation(interpolation);
+    }
+
+    /// Master gain before the limiter, 0–8 (the engine's default, 5.4,
+    /// plays intensity 0.5 at about −18 LUFS with the built-in bank).
+    pub fn set_gain(&mut self, gain: f32) {
+        self.synth.set_gain(gain);
     }
 
     /// How long the reverb's lines may be (see
@@ -699,13 +705,23 @@ pub const fn pad_program(mode: Mode) -> u8 {
 
 /// Master gain before the limiter, set so that intensity 0.5 plays at
 /// about −18 LUFS with the built-in bank (see the loudness test).
-const GAIN: f32 = 5.4;
+pub const GAIN: f32 = 5.4;
+
+/// The engine's mix as (channel, controller, value): keys a little above
+/// the pad, both well into the reverb. A MIDI file that should sound like
+/// the stream (`auralis-host compose`) sets the same.
+pub const MIX: [(u8, u8, u8); 4] = [
+    (KEYS_CHANNEL, cc::VOLUME, 112),
+    (PAD_CHANNEL, cc::VOLUME, 92),
+    (KEYS_CHANNEL, cc::REVERB_SEND, 70),
+    (PAD_CHANNEL, cc::REVERB_SEND, 90),
+];
 
 /// Expression (CC11) for an intensity: 100 (−4.2 dB) at 0.5, up to
 /// +3.5 dB at 0 and down 3.5 dB at 1, which halves how much louder dense,
 /// hard-played music gets. The default expression modulator gives
-/// 40·log10(v/127) dB.
-fn expression_for(intensity: f32) -> u8 {
+/// 40·log10(v/127) dB. Each phrase starts with it on both channels.
+pub fn expression_for(intensity: f32) -> u8 {
     let db = -4.15 + 7.0 * (0.5 - intensity);
     let v = 127.0 * libm::powf(10.0, db / 40.0);
     (v + 0.5).clamp(1.0, 127.0) as u8

@@ -90,12 +90,12 @@ pub(crate) fn run(args: &ComposeArgs) -> Result<(), String> {
     while composer.position() < limit {
         phrases.push(composer.next_phrase(bars));
     }
-    let bytes = midi::write(&phrases, SAMPLE_RATE, composer.sounding_pad())
+    // Cut at the length asked for, as `render` does.
+    let bytes = midi::write(&phrases, SAMPLE_RATE, composer.sounding_pad(), limit)
         .map_err(|e| format!("cannot encode MIDI: {e}"))?;
-    std::fs::write(&args.out, &bytes)
-        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    write_whole(&args.out, &bytes)?;
 
-    let secs = composer.position() / u64::from(SAMPLE_RATE);
+    let secs = limit.min(composer.position()) / u64::from(SAMPLE_RATE);
     let stats = composer.stats();
     let notes: usize = phrases.iter().map(|p| p.melody.notes().len()).sum();
     eprintln!(
@@ -121,6 +121,34 @@ pub(crate) fn run(args: &ComposeArgs) -> Result<(), String> {
         eprintln!("to compose this again, add --seed {seed}");
     }
     Ok(())
+}
+
+/// Writes `bytes` to `path` under a temporary name first, so that an error
+/// leaves no partial file.
+fn write_whole(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(format!(
+                "{} is not a regular file (a directory, device or pipe): give a file name with --out",
+                path.display()
+            ));
+        }
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{} has no file name: give one with --out", path.display()))?;
+    let mut partial = name.to_os_string();
+    partial.push(format!(".partial-{}", std::process::id()));
+    let tmp = path.with_file_name(partial);
+    if let Err(e) = std::fs::write(&tmp, bytes) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
 }
 
 fn fresh_seed() -> u64 {

@@ -6,6 +6,7 @@
 //! [`SoundFontRenderer`]: auralis_core::synth::SoundFontRenderer
 
 pub mod alloc_count;
+pub mod files;
 pub mod midi_file;
 pub mod rusty;
 pub mod server;

@@ -2,16 +2,19 @@
 //! quarter note): a conductor track, the `chords` track (pad, markers) and
 //! the `melody` track.
 
+use auralis_core::engine;
 use auralis_core::music::{NoteAction, Phrase, Voicing, PULSES_PER_BEAT};
+use auralis_core::synth::cc;
 use midly::num::{u24, u28, u4, u7};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
 /// Ticks per quarter note; the composer's pulse grid is the same.
 pub(crate) const TICKS_PER_QUARTER: u16 = PULSES_PER_BEAT as u16;
-/// MIDI channel and GM program of the pad.
-const PAD: (u8, u8) = (1, 89);
+/// MIDI channel and GM program of the pad (the engine's channel; each
+/// phrase sets the program for its mode).
+const PAD: (u8, u8) = (engine::PAD_CHANNEL, 89);
 /// MIDI channel and GM program of the keys.
-const KEYS: (u8, u8) = (0, 0);
+const KEYS: (u8, u8) = (engine::KEYS_CHANNEL, 0);
 
 /// One event of a track at an absolute tick, owning its text.
 #[derive(Debug)]
@@ -22,27 +25,40 @@ enum Ev {
     Text(String),
     Marker(String),
     Program(u8, u8),
+    Cc(u8, u8, u8),
     On(u8, u8, u8),
     Off(u8, u8),
 }
 
 /// Encodes `phrases` (consecutive, from one composer whose event times
-/// count `sample_rate` samples per second) as a format 1 SMF. `sounding` is
-/// the pad voicing still sounding after the last phrase; it is released at
-/// the end.
+/// count `sample_rate` samples per second) as a format 1 SMF, cut at
+/// sample `end`: nothing starts after it, every note still sounding is
+/// released there, and the file ends there. `sounding` is the pad voicing
+/// still sounding after the last phrase; it is released at the end.
 pub(crate) fn write(
     phrases: &[Phrase],
     sample_rate: u32,
     sounding: Option<Voicing>,
+    end: u64,
 ) -> std::io::Result<Vec<u8>> {
     let mut conductor: Vec<(u64, Ev)> = vec![(0, Ev::Name("auralis")), (0, Ev::FourFour)];
     let mut chords: Vec<(u64, Ev)> = vec![(0, Ev::Name("chords")), (0, Ev::Program(PAD.0, PAD.1))];
     let mut melody: Vec<(u64, Ev)> =
         vec![(0, Ev::Name("melody")), (0, Ev::Program(KEYS.0, KEYS.1))];
+    // The engine's mix, so that the file sounds like the stream.
+    for (channel, controller, value) in engine::MIX {
+        let track = if channel == PAD.0 {
+            &mut chords
+        } else {
+            &mut melody
+        };
+        track.push((0, Ev::Cc(channel, controller, value)));
+    }
 
     let mut tick = 0u64;
     let mut last_tempo = None;
     let mut last_key = None;
+    let mut end_tick = None;
     for p in phrases {
         let ctx = p.context;
         let tempo = (60_000_000.0 / f64::from(ctx.bpm())).round() as u32;
@@ -50,6 +66,12 @@ pub(crate) fn write(
             conductor.push((tick, Ev::Tempo(tempo)));
             last_tempo = Some(tempo);
         }
+        // Each phrase sets its loudness and the pad's colour, as the
+        // engine does.
+        let expression = engine::expression_for(ctx.intensity());
+        chords.push((tick, Ev::Cc(PAD.0, cc::EXPRESSION, expression)));
+        melody.push((tick, Ev::Cc(KEYS.0, cc::EXPRESSION, expression)));
+        chords.push((tick, Ev::Program(PAD.0, engine::pad_program(ctx.mode()))));
         if last_key != Some((ctx.key(), ctx.mode())) {
             let name = ctx.spelling().name(ctx.key_pc());
             chords.push((tick, Ev::Text(format!("key {name} {}", ctx.mode()))));
@@ -80,10 +102,18 @@ pub(crate) fn write(
             melody.push((to_tick(n.start), Ev::On(KEYS.0, n.pitch, n.velocity)));
             melody.push((to_tick(n.end), Ev::Off(KEYS.0, n.pitch)));
         }
+        if end_tick.is_none() && (p.start..p.end).contains(&end) {
+            end_tick = Some(to_tick(end));
+        }
         tick += u64::from(p.bars.get()) * 4 * u64::from(TICKS_PER_QUARTER);
     }
     for pitch in sounding.map(|v| v.0).unwrap_or_default() {
         chords.push((tick, Ev::Off(PAD.0, pitch)));
+    }
+    // Cut at the end: later events go, notes sounding there end there.
+    let tick = end_tick.unwrap_or(tick).min(tick);
+    for events in [&mut chords, &mut melody] {
+        cut(events, tick);
     }
     // A pad voicing never doubles a pitch, but a doubled release would be
     // harmless; drop exact duplicates all the same.
@@ -109,6 +139,27 @@ pub(crate) fn write(
     Ok(bytes)
 }
 
+/// Drops what happens after `end` and releases, at `end`, every note
+/// still sounding then.
+fn cut(events: &mut Vec<(u64, Ev)>, end: u64) {
+    events.sort_by_key(|(t, e)| (*t, !matches!(e, Ev::Off(..))));
+    let mut sounding: Vec<(u8, u8)> = Vec::new();
+    events.retain(|(t, e)| {
+        let keep = *t < end || (*t == end && matches!(e, Ev::Off(..)));
+        if keep {
+            match e {
+                Ev::On(ch, key, _) => sounding.push((*ch, *key)),
+                Ev::Off(ch, key) => sounding.retain(|&n| n != (*ch, *key)),
+                _ => {}
+            }
+        }
+        keep
+    });
+    for (ch, key) in sounding {
+        events.push((end, Ev::Off(ch, key)));
+    }
+}
+
 fn track(events: &[(u64, Ev)], end: u64) -> Vec<TrackEvent<'_>> {
     let mut out = Vec::with_capacity(events.len() + 1);
     let mut now = 0u64;
@@ -123,6 +174,13 @@ fn track(events: &[(u64, Ev)], end: u64) -> Vec<TrackEvent<'_>> {
                 *ch,
                 MidiMessage::ProgramChange {
                     program: u7::new(*program),
+                },
+            ),
+            Ev::Cc(ch, controller, value) => midi(
+                *ch,
+                MidiMessage::Controller {
+                    controller: u7::new(*controller),
+                    value: u7::new(*value),
                 },
             ),
             Ev::On(ch, key, vel) => midi(

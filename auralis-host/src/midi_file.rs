@@ -11,8 +11,11 @@ use midly::{Format, MetaMessage, MidiMessage, Smf, Timing, TrackEventKind};
 pub struct Timeline {
     /// (frame, event), ordered by frame; ties keep file order.
     pub events: Vec<(u64, MidiEvent)>,
-    /// Frame of the file's last event of any kind (end of track included).
+    /// Frame of the last channel event: after it nothing changes what
+    /// sounds, whatever meta events (an end of track days later) follow.
     pub end: u64,
+    /// Frame of the file's last event of any kind (end of track included).
+    pub last_meta: u64,
 }
 
 /// Why a MIDI file cannot be played.
@@ -63,12 +66,12 @@ pub fn read(bytes: &[u8], sample_rate: u32) -> Result<Timeline, MidiFileError> {
     let mut tempo = 500_000u32;
     let (mut last_tick, mut secs) = (0u64, 0.0f64);
     let mut events = Vec::with_capacity(merged.len());
-    let mut end = 0u64;
+    let mut last_meta = 0u64;
     for (tick, _, _, kind) in merged {
         secs += (tick - last_tick) as f64 * per_tick(tempo);
         last_tick = tick;
         let frame = (secs * sr).round() as u64;
-        end = end.max(frame);
+        last_meta = last_meta.max(frame);
         match kind {
             TrackEventKind::Meta(MetaMessage::Tempo(t)) => tempo = t.as_int().max(1),
             TrackEventKind::Midi { channel, message } => {
@@ -108,7 +111,12 @@ pub fn read(bytes: &[u8], sample_rate: u32) -> Result<Timeline, MidiFileError> {
             _ => {}
         }
     }
-    Ok(Timeline { events, end })
+    let end = events.last().map_or(0, |(f, _)| *f);
+    Ok(Timeline {
+        events,
+        end,
+        last_meta,
+    })
 }
 
 #[cfg(test)]
@@ -164,6 +172,25 @@ mod tests {
             }
         );
         assert_eq!(tl.end, 72_000);
+    }
+
+    #[test]
+    fn an_end_of_track_days_later_is_not_the_end() {
+        // A note, then an end of track 2^28 − 1 ticks later (three days at
+        // 120 BPM): 38 bytes that used to render for days.
+        let track = [
+            &[0x00, 0x90, 60, 100][..],
+            &[0x83, 0x60, 0x80, 60, 0],
+            &[0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0x2F, 0x00],
+        ]
+        .concat();
+        let mut f = b"MThd\0\0\0\x06\0\0\0\x01\x01\xe0".to_vec();
+        f.extend_from_slice(b"MTrk");
+        f.extend_from_slice(&(track.len() as u32).to_be_bytes());
+        f.extend_from_slice(&track);
+        let tl = read(&f, 44_100).unwrap();
+        assert_eq!(tl.end, 22_050, "the note-off half a second in");
+        assert!(tl.last_meta > 44_100 * 86_400, "{}", tl.last_meta);
     }
 
     #[test]

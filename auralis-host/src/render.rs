@@ -64,10 +64,44 @@ pub(crate) struct RenderArgs {
     #[arg(long)]
     float: bool,
 
-    /// The WAV file to write.
+    /// Master gain, 0–8. Default: 0.5 for --midi (the General MIDI level
+    /// FluidSynth's `-g 0.5` plays at); 5.4 for the generative stream,
+    /// which is mastered to about −18 LUFS. So a file from `compose`
+    /// played back with --midi is about 20 dB quieter than `render` of
+    /// the same music, unless given `--gain 5.4`.
+    #[arg(long, value_parser = parse_gain)]
+    gain: Option<f32>,
+
+    /// Refuse a MIDI file that plays for longer than this many minutes
+    /// (its last note, not its end-of-track marker, counts).
+    #[arg(long, default_value_t = 1440.0, value_parser = parse_positive_minutes)]
+    max_minutes: f64,
+
+    /// The WAV file to write (written under a temporary name and renamed
+    /// when complete: an error leaves no partial file).
     #[arg(long, short)]
     out: PathBuf,
 }
+
+fn parse_gain(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(g) if (0.0..=8.0).contains(&g) => Ok(g),
+        _ => Err(format!("'{s}' is not a gain: use a number from 0 to 8")),
+    }
+}
+
+fn parse_positive_minutes(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(m) if m > 0.0 && m.is_finite() => Ok(m),
+        _ => Err(format!("'{s}' is not a number of minutes above 0")),
+    }
+}
+
+/// The largest WAV file: its sizes are 32-bit (RF64 is not written).
+const MAX_WAV_BYTES: u64 = u32::MAX as u64;
+/// Bytes of the canonical WAV header hound writes (float adds a `fact`
+/// chunk; counted generously).
+const WAV_HEADER_BYTES: u64 = 80;
 
 impl RenderArgs {
     fn interpolation(&self) -> Interpolation {
@@ -77,6 +111,39 @@ impl RenderArgs {
         }
     }
 
+    /// Bytes per stereo frame in the WAV file.
+    fn frame_bytes(&self) -> u64 {
+        if self.float {
+            8
+        } else {
+            4
+        }
+    }
+
+    /// Refuses, before any work, a render of `frames` frames that a WAV
+    /// file cannot hold, saying what would fit.
+    fn check_size(&self, frames: u64) -> Result<(), String> {
+        let bytes = frames.saturating_mul(self.frame_bytes()) + WAV_HEADER_BYTES;
+        if bytes <= MAX_WAV_BYTES {
+            return Ok(());
+        }
+        let fits = (MAX_WAV_BYTES - WAV_HEADER_BYTES)
+            / self.frame_bytes()
+            / u64::from(self.sample_rate)
+            / 60;
+        Err(format!(
+            "{} minutes of {}-bit stereo at {} Hz is {:.1} GiB, more than a WAV file can hold (4 GiB): \
+             at most {fits} minutes fit{}",
+            frames / u64::from(self.sample_rate) / 60,
+            self.frame_bytes() * 4,
+            self.sample_rate,
+            bytes as f64 / f64::from(1u32 << 30),
+            if self.float { " (16-bit samples, without --float, fit twice as many)" } else { "" }
+        ))
+    }
+
+    /// Opens the output: a temporary file beside `--out`, renamed to it by
+    /// [`Wav::finish`]. Refuses destinations that cannot be a WAV file.
     fn wav(&self) -> Result<Wav, String> {
         let spec = hound::WavSpec {
             channels: 2,
@@ -88,10 +155,36 @@ impl RenderArgs {
                 hound::SampleFormat::Int
             },
         };
-        let writer = hound::WavWriter::create(&self.out, spec).map_err(|e| self.write_error(e))?;
+        if self.out.as_os_str() == "-" {
+            return Err(
+                "cannot write a WAV file to standard output (its header is written last): give a file name with --out"
+                    .into(),
+            );
+        }
+        if let Ok(meta) = std::fs::metadata(&self.out) {
+            if !meta.is_file() {
+                return Err(format!(
+                    "{} is not a regular file (a directory, device or pipe): give a file name with --out",
+                    self.out.display()
+                ));
+            }
+        }
+        let name = self.out.file_name().ok_or_else(|| {
+            format!(
+                "{} has no file name: give one with --out",
+                self.out.display()
+            )
+        })?;
+        let mut partial = name.to_os_string();
+        partial.push(format!(".partial-{}", std::process::id()));
+        let tmp = self.out.with_file_name(partial);
+        let writer = hound::WavWriter::create(&tmp, spec)
+            .map_err(|e| format!("cannot write {}: {e}", self.out.display()))?;
         Ok(Wav {
-            writer,
+            writer: Some(writer),
             float: self.float,
+            tmp,
+            out: self.out.clone(),
         })
     }
 
@@ -100,56 +193,101 @@ impl RenderArgs {
     }
 }
 
-/// The WAV file being written.
+/// The WAV file being written, under a temporary name until it is done.
 struct Wav {
-    writer: hound::WavWriter<std::io::BufWriter<std::fs::File>>,
+    writer: Option<hound::WavWriter<std::io::BufWriter<std::fs::File>>>,
     float: bool,
+    tmp: PathBuf,
+    out: PathBuf,
 }
 
 impl Wav {
     fn write(&mut self, l: &[f32], r: &[f32]) -> Result<(), hound::Error> {
+        let Some(writer) = self.writer.as_mut() else {
+            return Ok(());
+        };
         for (a, b) in l.iter().zip(r) {
             if self.float {
-                self.writer.write_sample(*a)?;
-                self.writer.write_sample(*b)?;
+                writer.write_sample(*a)?;
+                writer.write_sample(*b)?;
             } else {
-                self.writer.write_sample(to_pcm(*a))?;
-                self.writer.write_sample(to_pcm(*b))?;
+                writer.write_sample(to_pcm(*a))?;
+                writer.write_sample(to_pcm(*b))?;
             }
         }
         Ok(())
     }
+
+    /// Completes the file and gives it its name.
+    fn finish(mut self) -> Result<(), String> {
+        if let Some(writer) = self.writer.take() {
+            writer
+                .finalize()
+                .map_err(|e| format!("cannot write {}: {e}", self.out.display()))?;
+        }
+        std::fs::rename(&self.tmp, &self.out)
+            .map_err(|e| format!("cannot write {}: {e}", self.out.display()))
+    }
 }
 
-/// Progress on stderr, when it is a terminal.
+impl Drop for Wav {
+    /// An unfinished file is removed: an error leaves nothing behind.
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Progress on stderr with an estimate of the time left, once a second
+/// (on a terminal the line is redrawn in place).
 struct Progress {
-    on: bool,
-    last: u64,
+    tty: bool,
+    started: std::time::Instant,
+    last: Option<std::time::Instant>,
 }
 
 impl Progress {
     fn new() -> Self {
         Self {
-            on: std::io::stderr().is_terminal(),
-            last: u64::MAX,
+            tty: std::io::stderr().is_terminal(),
+            started: std::time::Instant::now(),
+            last: None,
         }
     }
 
     fn show(&mut self, what: &Path, done: u64, total: u64, sr: u64) {
+        let now = std::time::Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t).as_secs_f64() < 1.0)
+        {
+            return;
+        }
+        self.last = Some(now);
         let percent = (done.min(total) * 100).checked_div(total).unwrap_or(100);
-        if self.on && percent != self.last {
-            eprint!(
-                "\rrendering {}: {percent:3}% ({} of {})",
-                what.display(),
-                clock(done / sr),
-                clock(total / sr)
-            );
-            self.last = percent;
+        let elapsed = now.duration_since(self.started).as_secs_f64();
+        let left = if done > 0 {
+            elapsed * total.saturating_sub(done) as f64 / done as f64
+        } else {
+            0.0
+        };
+        let line = format!(
+            "rendering {}: {percent:3}% ({} of {}), about {} left",
+            what.display(),
+            clock(done / sr),
+            clock(total / sr),
+            clock(left.ceil() as u64)
+        );
+        if self.tty {
+            eprint!("\r{line}");
+        } else if elapsed >= 1.0 {
+            eprintln!("{line}");
         }
     }
 
     fn finish(&self) {
-        if self.on {
+        if self.tty && self.last.is_some() {
             eprintln!();
         }
     }
@@ -191,9 +329,13 @@ fn render_stream(args: &RenderArgs, font: &[u8], font_name: &str) -> Result<(), 
     engine.set_interpolation(args.interpolation());
     engine.set_effects(!args.no_effects);
     engine.set_drone(args.drone);
-    let mut wav = args.wav()?;
+    if let Some(g) = args.gain {
+        engine.set_gain(g);
+    }
     let sr = u64::from(args.sample_rate);
     let total = (args.music.minutes * 60.0 * sr as f64).ceil() as u64;
+    args.check_size(total)?;
+    let mut wav = args.wav()?;
     let mut progress = Progress::new();
     let (mut l, mut r) = (vec![0f32; BLOCK], vec![0f32; BLOCK]);
     let mut frame = 0u64;
@@ -205,7 +347,7 @@ fn render_stream(args: &RenderArgs, font: &[u8], font_name: &str) -> Result<(), 
         frame += n as u64;
         progress.show(&args.out, frame, total, sr);
     }
-    wav.writer.finalize().map_err(|e| args.write_error(e))?;
+    wav.finish()?;
     progress.finish();
     eprintln!(
         "wrote {}: {} of {} {} at {} BPM, intensity {}{}, with {font_name} (seed {seed})",
@@ -230,10 +372,23 @@ fn render_midi(
     font: &[u8],
     font_name: &str,
 ) -> Result<(), String> {
-    let midi = std::fs::read(midi_path)
-        .map_err(|e| format!("cannot read {}: {e}", midi_path.display()))?;
+    let midi = auralis_host::files::read_limited(
+        midi_path,
+        auralis_host::files::MAX_MIDI_BYTES,
+        "MIDI file",
+    )?;
     let timeline = midi_file::read(&midi, args.sample_rate)
         .map_err(|e| format!("{}: {e}", midi_path.display()))?;
+    let sr = u64::from(args.sample_rate);
+    let minutes = timeline.end as f64 / sr as f64 / 60.0;
+    if minutes > args.max_minutes {
+        return Err(format!(
+            "{} plays for {minutes:.0} minutes, more than --max-minutes {}: raise --max-minutes to render all of it",
+            midi_path.display(),
+            args.max_minutes
+        ));
+    }
+    args.check_size(timeline.end + MAX_TAIL_SECS * sr)?;
     let mut synth: Box<Synth<'_, 256>> =
         Box::new(Synth::new(args.sample_rate).map_err(|e| e.to_string())?);
     synth
@@ -246,8 +401,10 @@ fn render_midi(
     } else {
         synth.set_chorus(0.3);
     }
+    if let Some(g) = args.gain {
+        synth.set_gain(g);
+    }
     let mut wav = args.wav()?;
-    let sr = u64::from(args.sample_rate);
     let mut progress = Progress::new();
     let (mut l, mut r) = (vec![0f32; BLOCK], vec![0f32; BLOCK]);
     let mut events = timeline.events.iter().peekable();
@@ -278,7 +435,7 @@ fn render_midi(
         frame += n as u64;
         progress.show(midi_path, frame, timeline.end, sr);
     }
-    wav.writer.finalize().map_err(|e| args.write_error(e))?;
+    wav.finish()?;
     progress.finish();
     eprintln!(
         "wrote {}: {:.1} s at {} Hz from {} with {} ({} voices stolen)",

@@ -36,6 +36,24 @@ pub(crate) struct ServeArgs {
     /// Output sample rate, 44100 or 48000 [config: sample_rate; default: 44100]
     #[arg(long, value_name = "HZ")]
     sample_rate: Option<u32>,
+    /// Most open HTTP connections, listeners included; more are closed at
+    /// once (kept below the descriptor limit) [config: max_connections;
+    /// default: 1024]
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers
+    /// [config: header_timeout; default: 10]
+    #[arg(long, value_name = "SECS")]
+    header_timeout: Option<u64>,
+    /// Seconds a connection may sit idle between requests (listeners
+    /// streaming are not idle) [config: idle_timeout; default: 30]
+    #[arg(long, value_name = "SECS")]
+    idle_timeout: Option<u64>,
+    /// Only pages from these origins may open a stream, e.g.
+    /// https://radio.example (repeatable; default: any origin)
+    /// [config: allowed_origins]
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
 }
 
 const CONFIG_HELP: &str = "\
@@ -45,6 +63,10 @@ Config file keys (all optional; command-line flags override them):
   max_clients = 256            most simultaneous listeners
   render_threads = 0           0 = one per core
   sample_rate = 44100          44100 or 48000
+  max_connections = 1024       most open HTTP connections
+  header_timeout = 10          seconds to send request headers
+  idle_timeout = 30            seconds a connection may sit idle
+  allowed_origins = []         origins allowed to open a stream (any if empty)
 
 Routes: /  (web player), /ws/stream (audio; ?seed=N, ?format=binary),
 /api/status, /api/metrics, /metrics (Prometheus), /healthz.
@@ -63,6 +85,11 @@ impl ServeArgs {
             max_clients: self.max_clients,
             render_threads: self.render_threads,
             sample_rate: self.sample_rate,
+            max_connections: self.max_connections,
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            allowed_origins: (!self.allowed_origins.is_empty())
+                .then(|| self.allowed_origins.clone()),
         })?;
         Ok(c)
     }

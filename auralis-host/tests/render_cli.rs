@@ -142,7 +142,7 @@ fn bad_files_get_a_clear_message_and_no_panic() {
         (
             vec!["render", "--midi"],
             vec![Path::new("/nonexistent/a.mid")],
-            "cannot read /nonexistent/a.mid",
+            "cannot open MIDI file /nonexistent/a.mid",
         ),
         (
             vec!["render", "--midi"],
@@ -265,4 +265,250 @@ fn renders_the_generative_stream_reproducibly() {
         (48_000, hound::SampleFormat::Float)
     );
     assert_eq!(s.len(), 2 * 4800 * 60);
+}
+
+/// A 38-byte file: one note, then an end of track 2^28 − 1 ticks later
+/// (three days at 120 BPM).
+fn time_bomb() -> Vec<u8> {
+    let track = [
+        &[0x00, 0x90, 60, 100][..],
+        &[0x83, 0x60, 0x80, 60, 0],
+        &[0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0x2F, 0x00],
+    ]
+    .concat();
+    let mut f = b"MThd\0\0\0\x06\0\0\0\x01\x01\xe0MTrk".to_vec();
+    f.extend_from_slice(&(track.len() as u32).to_be_bytes());
+    f.extend_from_slice(&track);
+    f
+}
+
+#[test]
+fn an_end_of_track_days_after_the_last_note_is_not_rendered() {
+    let bomb = time_bomb();
+    assert_eq!(bomb.len(), 38);
+    let (mid, out) = (scratch("bomb.mid"), scratch("bomb.wav"));
+    std::fs::write(&mid, &bomb).unwrap();
+    let t = std::time::Instant::now();
+    let o = run(&["render", "--midi"], &[&mid, Path::new("--out"), &out]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        t.elapsed()
+    );
+    let (spec, s) = read_wav(&out);
+    let secs = s.len() as f64 / 2.0 / f64::from(spec.sample_rate);
+    // Half a second of note, then its release and the reverb's tail.
+    assert!((0.5..=35.0).contains(&secs), "{secs} s");
+    assert!(rms(&s) > 1e-4, "the note is there");
+}
+
+#[test]
+fn a_midi_file_longer_than_max_minutes_is_refused_up_front() {
+    // The drum file lasts 1.5 s; a limit of a second refuses it.
+    let (mid, out) = (scratch("long.mid"), scratch("long.wav"));
+    std::fs::write(&mid, midi_with_drums()).unwrap();
+    let o = run(
+        &["render", "--max-minutes", "0.01", "--midi"],
+        &[&mid, Path::new("--out"), &out],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("--max-minutes"), "{err}");
+    assert!(!out.exists(), "nothing should have been written");
+}
+
+#[test]
+fn a_render_too_large_for_a_wav_file_is_refused_before_it_starts() {
+    let out = scratch("huge.wav");
+    for (args, fits) in [
+        (vec!["--minutes", "406"], "at most 405 minutes"),
+        (
+            vec!["--minutes", "187", "--float", "--sample-rate", "48000"],
+            "at most 186 minutes",
+        ),
+    ] {
+        let t = std::time::Instant::now();
+        let mut all = vec!["render", "--seed", "1"];
+        all.extend(args);
+        all.push("--out");
+        let o = run(&all, &[&out]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains("4 GiB") && err.contains(fits), "{err}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(10));
+        assert!(!out.exists());
+    }
+    // 405 minutes would fit: it is not refused (checked without rendering
+    // it all: the refusal comes before any work, so its absence shows
+    // within a second).
+    let mut child = bin()
+        .args(["render", "--seed", "1", "--minutes", "405", "--out"])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "405 minutes should render"
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+#[test]
+fn endless_or_huge_inputs_fail_at_once() {
+    let out = scratch("zero.wav");
+    let good_mid = scratch("ok2.mid");
+    std::fs::write(&good_mid, midi_with_drums()).unwrap();
+    for (args, paths, expect) in [
+        (
+            vec!["render", "--midi", "/dev/zero"],
+            vec![],
+            "not a regular file",
+        ),
+        (
+            vec!["render", "--soundfont", "/dev/zero", "--midi"],
+            vec![good_mid.as_path()],
+            "not a regular file",
+        ),
+        (
+            vec!["serve", "--config", "/dev/zero"],
+            vec![],
+            "not a regular file",
+        ),
+    ] {
+        let t = std::time::Instant::now();
+        let mut all: Vec<&Path> = paths;
+        all.push(Path::new("--out"));
+        all.push(&out);
+        let args_owned: Vec<&str> = args.clone();
+        let mut c = bin();
+        c.args(&args_owned);
+        if args[0] == "render" {
+            for p in &all {
+                c.arg(p);
+            }
+        }
+        let o = c.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(10), "{args:?}");
+    }
+    // A MIDI file of 40 MB is refused by its size, not read to the end.
+    let big = scratch("big.mid");
+    std::fs::write(&big, vec![0u8; 40 << 20]).unwrap();
+    let o = run(&["render", "--midi"], &[&big, Path::new("--out"), &out]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("larger than 32 MiB"), "{err}");
+    let _ = std::fs::remove_file(&big);
+}
+
+#[test]
+fn output_goes_to_a_file_or_is_refused_before_rendering() {
+    let dir = scratch("outdir");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (out, expect) in [
+        (dir.as_path(), "not a regular file"),
+        (Path::new("-"), "standard output"),
+        (Path::new("/nonexistent-dir/x.wav"), "cannot write"),
+    ] {
+        let o = run(
+            &["render", "--seed", "1", "--minutes", "0.05", "--out"],
+            &[out],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{out:?}: {err}");
+        assert!(err.contains(expect), "{out:?}: {err}");
+    }
+    // A finished render leaves its file and no temporary one.
+    let out = dir.join("ok.wav");
+    let o = run(
+        &["render", "--seed", "1", "--minutes", "0.05", "--out"],
+        &[&out],
+    );
+    assert!(o.status.success());
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["ok.wav"]);
+}
+
+#[test]
+fn the_sample_rate_message_says_what_the_stream_needs() {
+    let out = scratch("rate.wav");
+    let o = run(
+        &[
+            "render",
+            "--sample-rate",
+            "96000",
+            "--minutes",
+            "0.1",
+            "--out",
+        ],
+        &[&out],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err.contains("multiple of 10 Hz") && err.contains("at most 48000 Hz"),
+        "{err}"
+    );
+    // MIDI files render at 96 kHz.
+    let mid = scratch("rate.mid");
+    std::fs::write(&mid, midi_with_drums()).unwrap();
+    let o = run(
+        &["render", "--sample-rate", "96000", "--midi"],
+        &[&mid, Path::new("--out"), &out],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Integrated loudness is out of reach here; the RMS of the whole file in
+/// decibels is enough to compare two renders of the same music.
+fn rms_db(x: &[f32]) -> f32 {
+    20.0 * rms(x).log10()
+}
+
+#[test]
+fn compose_and_render_give_the_same_length_and_level() {
+    let (mid, direct, back) = (
+        scratch("same.mid"),
+        scratch("direct.wav"),
+        scratch("back.wav"),
+    );
+    let music = ["--seed", "11", "--minutes", "1", "--preset", "focus"];
+    let mut args = vec!["compose"];
+    args.extend(music);
+    args.push("--out");
+    assert!(run(&args, &[&mid]).status.success());
+    let mut args = vec!["render"];
+    args.extend(music);
+    args.push("--out");
+    assert!(run(&args, &[&direct]).status.success());
+    let o = run(
+        &["render", "--gain", "5.4", "--midi"],
+        &[&mid, Path::new("--out"), &back],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The MIDI file ends at one minute, as the render does.
+    let tl = auralis_host::midi_file::read(&std::fs::read(&mid).unwrap(), 44_100).unwrap();
+    assert!(
+        (tl.last_meta as i64 - 60 * 44_100).abs() < 441,
+        "the composed file lasts {} frames",
+        tl.last_meta
+    );
+    let (_, d) = read_wav(&direct);
+    assert_eq!(d.len(), 2 * 60 * 44_100);
+    let (_, b) = read_wav(&back);
+    // Compare the same minute (the MIDI render adds its tail).
+    let b = &b[..d.len().min(b.len())];
+    let (ld, lb) = (rms_db(&d[44_100..]), rms_db(&b[44_100..]));
+    assert!(
+        (ld - lb).abs() < 1.5,
+        "direct {ld:.1} dB, composed and played back {lb:.1} dB"
+    );
 }

@@ -63,6 +63,9 @@ pub fn lookup(path: &str) -> Option<Asset> {
     FILES.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
 }
 
+/// The site icon: a quiet wave on a dark disc, as SVG.
+pub const FAVICON: &[u8] = br##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><circle cx="32" cy="32" r="30" fill="#14161c"/><path d="M10 34c6-10 10-10 16 0s10 10 16 0 10-10 12-4" fill="none" stroke="#8fb3d9" stroke-width="4" stroke-linecap="round"/></svg>"##;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,14 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8000";
 pub const DEFAULT_MAX_CLIENTS: usize = 256;
 /// Default output sample rate.
 pub const DEFAULT_SAMPLE_RATE: u32 = 44_100;
+/// Default limit of open HTTP connections (listeners included); also
+/// kept below the process's descriptor limit.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default seconds a client has to send a request's headers.
+pub const DEFAULT_HEADER_TIMEOUT: u64 = 10;
+/// Default seconds a connection may sit idle between requests (not
+/// WebSocket listeners, which stream).
+pub const DEFAULT_IDLE_TIMEOUT: u64 = 30;
 
 /// Everything the server can be told.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +35,14 @@ pub struct ServerConfig {
     pub render_threads: usize,
     /// Output sample rate, 44100 or 48000.
     pub sample_rate: u32,
+    /// Open HTTP connections beyond this are closed at once.
+    pub max_connections: usize,
+    /// Seconds to send a request's headers.
+    pub header_timeout: u64,
+    /// Seconds a non-WebSocket connection may sit idle.
+    pub idle_timeout: u64,
+    /// Origins allowed to open a stream (empty: any).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +55,10 @@ impl Default for ServerConfig {
             max_clients: DEFAULT_MAX_CLIENTS,
             render_threads: 0,
             sample_rate: DEFAULT_SAMPLE_RATE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -57,13 +77,22 @@ pub struct FileConfig {
     pub render_threads: Option<usize>,
     /// `sample_rate = 44100`
     pub sample_rate: Option<u32>,
+    /// `max_connections = 1024`
+    pub max_connections: Option<usize>,
+    /// `header_timeout = 10` (seconds)
+    pub header_timeout: Option<u64>,
+    /// `idle_timeout = 30` (seconds)
+    pub idle_timeout: Option<u64>,
+    /// `allowed_origins = ["https://example.org"]`
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 impl FileConfig {
     /// Reads and checks a TOML file.
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        let bytes = crate::files::read_limited(path, crate::files::MAX_CONFIG_BYTES, "config")?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| format!("config {} is not UTF-8 text", path.display()))?;
         toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))
     }
 }
@@ -86,6 +115,18 @@ impl ServerConfig {
         if let Some(r) = file.sample_rate {
             self.sample_rate = r;
         }
+        if let Some(m) = file.max_connections {
+            self.max_connections = m;
+        }
+        if let Some(t) = file.header_timeout {
+            self.header_timeout = t;
+        }
+        if let Some(t) = file.idle_timeout {
+            self.idle_timeout = t;
+        }
+        if let Some(o) = file.allowed_origins {
+            self.allowed_origins = o;
+        }
         self.check()
     }
 
@@ -98,6 +139,16 @@ impl ServerConfig {
             return Err(format!(
                 "sample_rate {} is not supported: use 44100 or 48000",
                 self.sample_rate
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err("max_connections must be at least 1".into());
+        }
+        if !(1..=3600).contains(&self.header_timeout) || !(1..=86_400).contains(&self.idle_timeout)
+        {
+            return Err(format!(
+                "header_timeout {} and idle_timeout {} are seconds: 1–3600 and 1–86400",
+                self.header_timeout, self.idle_timeout
             ));
         }
         if self.render_threads > 256 {

@@ -2,6 +2,7 @@
 //! socket tasks, latency histograms from the core, and two read-outs — the
 //! JSON of `/api/metrics` and the Prometheus text of `/metrics`.
 
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -9,7 +10,6 @@ use std::time::Instant;
 use auralis_core::metrics::Histogram;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde_json::{json, Value};
@@ -67,6 +67,15 @@ pub struct Metrics {
     pub invalid_messages: AtomicU64,
     /// Rendered chunks waiting in every stream's ring, in all.
     pub buffered: AtomicI64,
+    /// TCP connections closed at once because `--max-connections` were open.
+    pub connections_capped: AtomicU64,
+    /// Open TCP connections (HTTP and WebSocket).
+    pub open_connections: AtomicI64,
+    /// Streams ended because rendering them panicked (each closed with
+    /// 1011; the render thread lives on).
+    pub render_panics: AtomicU64,
+    /// Render threads running.
+    pub render_threads_alive: AtomicI64,
 }
 
 impl Default for Metrics {
@@ -87,6 +96,10 @@ impl Default for Metrics {
             chunks_sent: AtomicU64::new(0),
             invalid_messages: AtomicU64::new(0),
             buffered: AtomicI64::new(0),
+            connections_capped: AtomicU64::new(0),
+            open_connections: AtomicI64::new(0),
+            render_panics: AtomicU64::new(0),
+            render_threads_alive: AtomicI64::new(0),
         }
     }
 }
@@ -130,7 +143,12 @@ impl Metrics {
         (waiting / active as f64 * 10.0).round() / 10.0
     }
 
-    /// Seconds since the server started.
+    /// Milliseconds since start.
+    pub fn uptime_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Seconds since start.
     pub fn uptime(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
     }
@@ -153,6 +171,10 @@ impl Metrics {
             "buffer_depth": self.buffer_depth(),
             "chunks_sent": self.chunks_sent.load(Relaxed),
             "invalid_messages": self.invalid_messages.load(Relaxed),
+            "open_tcp_connections": self.open_connections.load(Relaxed),
+            "tcp_connections_capped": self.connections_capped.load(Relaxed),
+            "render_panics": self.render_panics.load(Relaxed),
+            "render_threads_alive": self.render_threads_alive.load(Relaxed),
             "memory_usage_mb": round(resident_bytes() as f64 / (1024.0 * 1024.0)),
             "allocator": {
                 "allocations": a.allocations,
@@ -169,6 +191,7 @@ impl Metrics {
     pub fn prometheus(&self) -> String {
         let mut registry = Registry::with_prefix("auralis");
         let quantiles = [(0.5, "0.5"), (0.95, "0.95"), (0.99, "0.99")];
+        let mut quantile_lines = Vec::new();
         for (name, help, lat) in [
             (
                 "synthesis_latency_ms",
@@ -192,15 +215,10 @@ impl Metrics {
             ),
         ] {
             let h = lat.snapshot();
-            let family =
-                Family::<Vec<(String, String)>, Gauge<f64, std::sync::atomic::AtomicU64>>::default(
-                );
-            for (q, label) in quantiles {
-                family
-                    .get_or_create(&vec![("quantile".into(), label.into())])
-                    .set(h.quantile(q));
-            }
-            registry.register(name, help, family);
+            // Quantile lines are written by hand after the registry's, in
+            // a fixed order (a labelled family would come out in hash
+            // order).
+            quantile_lines.push((name, help, quantiles.map(|(q, l)| (l, h.quantile(q)))));
             let count = Counter::<u64>::default();
             count.inc_by(h.count());
             registry.register(
@@ -249,6 +267,16 @@ impl Metrics {
                 "Client messages answered with an error",
                 &self.invalid_messages,
             ),
+            (
+                "tcp_connections_capped",
+                "TCP connections closed at once by --max-connections",
+                &self.connections_capped,
+            ),
+            (
+                "render_panics",
+                "Streams closed because rendering them panicked",
+                &self.render_panics,
+            ),
         ];
         for (name, help, value) in counters {
             let c = Counter::<u64>::default();
@@ -286,10 +314,27 @@ impl Metrics {
         let allocs = Counter::<u64>::default();
         allocs.inc_by(a.allocations);
         registry.register("allocations", "Heap allocations since start", allocs);
+        let gauge = Gauge::<i64>::default();
+        gauge.set(self.render_threads_alive.load(Relaxed));
+        registry.register("render_threads_alive", "Render threads running", gauge);
+        let gauge = Gauge::<i64>::default();
+        gauge.set(self.open_connections.load(Relaxed));
+        registry.register("open_tcp_connections", "TCP connections open", gauge);
         let mut out = String::new();
         if encode(&mut out, &registry).is_err() {
             out.clear();
         }
+        // The quantiles, before the end marker, in a fixed order.
+        let body = out.strip_suffix("# EOF\n").unwrap_or(&out).to_string();
+        let mut out = body;
+        for (name, help, values) in quantile_lines {
+            let _ = writeln!(out, "# HELP auralis_{name} {help}.");
+            let _ = writeln!(out, "# TYPE auralis_{name} gauge");
+            for (label, v) in values {
+                let _ = writeln!(out, "auralis_{name}{{quantile=\"{label}\"}} {v}");
+            }
+        }
+        out.push_str("# EOF\n");
         out
     }
 }

@@ -64,6 +64,14 @@ pub struct App {
     shutdown: watch::Receiver<bool>,
     ids: AtomicU64,
     random: RandomState,
+    /// One permit per open TCP connection (`max_connections`, kept below
+    /// the descriptor limit).
+    connections: Arc<tokio::sync::Semaphore>,
+    /// The connection limit in force.
+    connection_limit: usize,
+    /// When the cap last logged (ms since start), so that a flood logs
+    /// once every ten seconds, not once a connection.
+    cap_logged: AtomicU64,
 }
 
 impl App {
@@ -92,6 +100,13 @@ impl App {
         .map(drop)
         .map_err(|e| format!("cannot play {font_name}: {e}"))?;
         let metrics = Arc::new(Metrics::default());
+        let connection_limit = connection_limit(config.max_connections);
+        if connection_limit < config.max_connections {
+            tracing::info!(
+                "at most {connection_limit} connections: the descriptor limit (ulimit -n) leaves no room for {}",
+                config.max_connections
+            );
+        }
         let pool = RenderPool::start(config.render_threads(), Arc::clone(&metrics))
             .map_err(|e| format!("cannot start the render threads: {e}"))?;
         Ok(Arc::new(Self {
@@ -104,6 +119,9 @@ impl App {
             shutdown,
             ids: AtomicU64::new(0),
             random: RandomState::new(),
+            connections: Arc::new(tokio::sync::Semaphore::new(connection_limit)),
+            connection_limit,
+            cap_logged: AtomicU64::new(0),
         }))
     }
 
@@ -114,6 +132,27 @@ impl App {
 
     fn random(&self, salt: u64) -> u64 {
         self.random.hash_one((salt, std::time::Instant::now()))
+    }
+
+    /// `/healthz`: 200 with the render pool's state while every render
+    /// thread runs, 503 when one has gone.
+    fn health(&self) -> Response<Body> {
+        let alive = self.metrics.render_threads_alive.load(Relaxed);
+        let threads = self.config.render_threads() as i64;
+        let ok = alive >= threads;
+        let body = json!({
+            "status": if ok { "ok" } else { "degraded" },
+            "render_threads": threads,
+            "render_threads_alive": alive,
+            "render_panics": self.metrics.render_panics.load(Relaxed),
+            "active_connections": self.metrics.active.load(Relaxed),
+            "open_tcp_connections": self.metrics.open_connections.load(Relaxed),
+        });
+        let mut r = json_response(&body);
+        if !ok {
+            *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        }
+        r
     }
 
     fn status_json(&self) -> serde_json::Value {
@@ -160,23 +199,18 @@ pub async fn serve(
                         continue;
                     }
                 };
+                let Ok(permit) = Arc::clone(&app.connections).try_acquire_owned() else {
+                    // Full: close this one at once, log now and then.
+                    app.metrics.connections_capped.fetch_add(1, Relaxed);
+                    app.log_cap(peer);
+                    drop(tcp);
+                    continue;
+                };
                 let _ = tcp.set_nodelay(true);
                 // A fixed send buffer bounds what a stalled client can make
                 // the kernel hold, and lets the session notice it in time.
                 let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
-                let app = Arc::clone(&app);
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        let app = Arc::clone(&app);
-                        async move { Ok::<_, Infallible>(route(app, req, peer)) }
-                    });
-                    let conn = http1::Builder::new()
-                        .serve_connection(TokioIo::new(tcp), service)
-                        .with_upgrades();
-                    if let Err(e) = conn.await {
-                        tracing::debug!(%peer, "connection ended: {e}");
-                    }
-                });
+                tokio::spawn(connection(Arc::clone(&app), tcp, peer, Arc::new(Open::new(&app, permit))));
             }
         }
     }
@@ -193,16 +227,143 @@ pub async fn serve(
     Ok(())
 }
 
-fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+/// An open TCP connection's hold on its `max_connections` permit, shared
+/// with the WebSocket session it may become.
+#[derive(Debug)]
+struct Open {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    metrics: Arc<Metrics>,
+}
+
+impl Open {
+    fn new(app: &App, permit: tokio::sync::OwnedSemaphorePermit) -> Self {
+        app.metrics.open_connections.fetch_add(1, Relaxed);
+        Self {
+            _permit: permit,
+            metrics: Arc::clone(&app.metrics),
+        }
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.metrics.open_connections.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Serves one TCP connection: HTTP/1.1 with a deadline for each request's
+/// headers, closed when idle between requests; a WebSocket upgrade takes
+/// the socket (and its permit) to the session.
+async fn connection(app: Arc<App>, tcp: tokio::net::TcpStream, peer: SocketAddr, open: Arc<Open>) {
+    let header_timeout = Duration::from_secs(app.config.header_timeout);
+    let idle_timeout = Duration::from_secs(app.config.idle_timeout);
+    // When (ms since start) the last request came, and whether any did.
+    let last = Arc::new(AtomicU64::new(app.metrics.uptime_ms()));
+    let served = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let service = {
+        let (app, open) = (Arc::clone(&app), Arc::clone(&open));
+        let (last, served) = (Arc::clone(&last), Arc::clone(&served));
+        service_fn(move |req| {
+            last.store(app.metrics.uptime_ms(), Relaxed);
+            served.store(true, Relaxed);
+            let response = route(Arc::clone(&app), req, peer, Arc::clone(&open));
+            async move { Ok::<_, Infallible>(response) }
+        })
+    };
+    let conn = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(tcp), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(%peer, "connection ended: {e}");
+                }
+                break;
+            }
+            _ = tick.tick(), if !closing => {
+                // A connection with no request for `idle_timeout` (or no
+                // first request within the header deadline) is closed; one
+                // that became a stream has left this loop already.
+                let quiet = Duration::from_millis(
+                    app.metrics.uptime_ms().saturating_sub(last.load(Relaxed)),
+                );
+                let allowed = if served.load(Relaxed) {
+                    idle_timeout
+                } else {
+                    header_timeout
+                };
+                if quiet >= allowed {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    }
+    drop(open);
+}
+
+impl App {
+    /// Logs that the connection cap refused someone, at most once every
+    /// ten seconds.
+    fn log_cap(&self, peer: SocketAddr) {
+        let now = self.metrics.uptime_ms();
+        let last = self.cap_logged.load(Relaxed);
+        if (now >= last + 10_000 || last == 0)
+            && self
+                .cap_logged
+                .compare_exchange(last, now.max(1), Relaxed, Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                %peer,
+                "closing new connections: {} open (--max-connections); {} closed so far",
+                self.connection_limit,
+                self.metrics.connections_capped.load(Relaxed)
+            );
+        }
+    }
+}
+
+/// `wanted` connections, or fewer if the descriptor limit would run out
+/// first (a margin is kept for the listener, files and the runtime).
+fn connection_limit(wanted: usize) -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given; nothing else.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    if !ok || limit.rlim_cur == libc::RLIM_INFINITY {
+        return wanted;
+    }
+    let room = (limit.rlim_cur as usize).saturating_sub(64).max(1);
+    wanted.min(room)
+}
+
+fn route(
+    app: Arc<App>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    open: Arc<Open>,
+) -> Response<Body> {
     let path = req.uri().path().to_string();
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return text(
+        let mut r = text(
             StatusCode::METHOD_NOT_ALLOWED,
-            "only GET is served here\n".into(),
+            "only GET (and HEAD) are served here\n".into(),
         );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
     }
     match path.as_str() {
-        "/ws/stream" => websocket(app, req, peer),
+        "/ws/stream" => websocket(app, req, peer, open),
         "/api/status" => json_response(&app.status_json()),
         "/api/metrics" => json_response(&app.metrics.json()),
         "/metrics" => {
@@ -215,7 +376,19 @@ fn route(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Response<Bo
             );
             r
         }
-        "/healthz" => text(StatusCode::OK, "ok\n".into()),
+        "/healthz" => app.health(),
+        "/favicon.ico" => {
+            let mut r = Response::new(Full::new(Bytes::from_static(assets::FAVICON)));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            );
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("max-age=86400"),
+            );
+            r
+        }
         _ => match assets::lookup(&path) {
             Some(asset) => {
                 let mut r = Response::new(Full::new(Bytes::from_static(asset.bytes)));
@@ -286,24 +459,18 @@ impl Drop for Slot {
     }
 }
 
-fn websocket(app: Arc<App>, mut req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
-    let headers = req.headers();
-    let upgrade = headers
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY).cloned() else {
-        return text(
-            StatusCode::UPGRADE_REQUIRED,
-            "/ws/stream is a WebSocket: connect with a WebSocket client\n".into(),
-        );
-    };
-    if !upgrade {
-        return text(
-            StatusCode::UPGRADE_REQUIRED,
-            "/ws/stream is a WebSocket: connect with a WebSocket client\n".into(),
-        );
+fn websocket(
+    app: Arc<App>,
+    mut req: Request<Incoming>,
+    peer: SocketAddr,
+    open: Arc<Open>,
+) -> Response<Body> {
+    if let Err(refusal) = check_upgrade(&req, &app.config.allowed_origins) {
+        return refusal;
     }
+    let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY).cloned() else {
+        return upgrade_required();
+    };
     let (seed, format) = match stream_options(req.uri().query()) {
         Ok(o) => o,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
@@ -315,10 +482,13 @@ fn websocket(app: Arc<App>, mut req: Request<Incoming>, peer: SocketAddr) -> Res
     if app.metrics.active.fetch_add(1, Relaxed) >= max {
         app.metrics.active.fetch_sub(1, Relaxed);
         app.metrics.refused.fetch_add(1, Relaxed);
-        tracing::info!(%peer, "refused: {max} listeners already (--max-clients)");
+        tracing::info!(%peer, "refused: {} already (--max-clients)", listeners(max));
         let mut r = text(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("Auralis is full: {max} listeners already (--max-clients); try again later\n"),
+            format!(
+                "Auralis is full: {} already (--max-clients); try again later\n",
+                listeners(max)
+            ),
         );
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
@@ -366,6 +536,7 @@ fn websocket(app: Arc<App>, mut req: Request<Incoming>, peer: SocketAddr) -> Res
         .await;
         tracing::info!(%peer, client = %id, "listener left: {end:?}");
         drop(slot);
+        drop(open);
     });
     let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -376,6 +547,96 @@ fn websocket(app: Arc<App>, mut req: Request<Incoming>, peer: SocketAddr) -> Res
         h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
     }
     r
+}
+
+/// "1 listener", "2 listeners".
+fn listeners(n: u64) -> String {
+    if n == 1 {
+        "1 listener".into()
+    } else {
+        format!("{n} listeners")
+    }
+}
+
+/// 426 with the `Upgrade` header that says what to use.
+fn upgrade_required() -> Response<Body> {
+    let mut r = text(
+        StatusCode::UPGRADE_REQUIRED,
+        "/ws/stream is a WebSocket: connect with a WebSocket client\n".into(),
+    );
+    r.headers_mut()
+        .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    r.headers_mut().insert(
+        header::SEC_WEBSOCKET_VERSION,
+        HeaderValue::from_static("13"),
+    );
+    r
+}
+
+/// Checks a WebSocket upgrade request as RFC 6455 §4.2.1 asks (GET,
+/// `Upgrade: websocket`, `Connection: upgrade`, version 13, a key of 16
+/// bytes in base64) and, when origins are configured, its `Origin`.
+#[allow(clippy::result_large_err)]
+fn check_upgrade(req: &Request<Incoming>, origins: &[String]) -> Result<(), Response<Body>> {
+    use base64::Engine as _;
+    let h = req.headers();
+    let has = |name: header::HeaderName, token: &str| {
+        h.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    if req.method() != Method::GET {
+        let mut r = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "a WebSocket opens with GET\n".into(),
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+        return Err(r);
+    }
+    if !has(header::UPGRADE, "websocket") || h.get(header::SEC_WEBSOCKET_KEY).is_none() {
+        return Err(upgrade_required());
+    }
+    if !has(header::CONNECTION, "upgrade") {
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "a WebSocket upgrade needs `Connection: Upgrade`\n".into(),
+        ));
+    }
+    if h.get(header::SEC_WEBSOCKET_VERSION)
+        .and_then(|v| v.to_str().ok())
+        != Some("13")
+    {
+        return Err(upgrade_required());
+    }
+    let key_ok = h
+        .get(header::SEC_WEBSOCKET_KEY)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|k| {
+            base64::engine::general_purpose::STANDARD
+                .decode(k.trim())
+                .ok()
+        })
+        .is_some_and(|k| k.len() == 16);
+    if !key_ok {
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "Sec-WebSocket-Key must be 16 bytes in base64\n".into(),
+        ));
+    }
+    if !origins.is_empty() {
+        // Players that are not web pages send no Origin: they may listen.
+        if let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+            if !origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+                return Err(text(
+                    StatusCode::FORBIDDEN,
+                    format!("pages from {origin} may not open a stream here\n"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Now as ISO 8601 UTC with milliseconds, e.g. `2026-11-28T18:02:42.123Z`.

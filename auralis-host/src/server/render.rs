@@ -38,6 +38,9 @@ pub enum Rendered {
     },
     /// The engine could not be made (the stream must end).
     Failed(EngineError),
+    /// Rendering the stream panicked: it is closed, the render thread
+    /// goes on with the others.
+    Panicked,
 }
 
 /// The render side of one listener's stream.
@@ -52,6 +55,22 @@ pub struct Stream {
     owed: AtomicUsize,
     closed: AtomicBool,
     out: mpsc::Sender<Rendered>,
+    /// Chunks rendered so far (for the test hook below).
+    rendered: AtomicUsize,
+    /// Test hook: panic while rendering the third chunk (see
+    /// [`PANIC_SEED_VAR`]).
+    panic_on_purpose: bool,
+}
+
+/// Test-only fault injection: a stream whose seed equals this variable's
+/// value (read when the pool starts) panics while rendering its third
+/// chunk, so that tests can watch one stream fail alone. Unset in
+/// production.
+pub const PANIC_SEED_VAR: &str = "AURALIS_TEST_RENDER_PANIC_SEED";
+
+fn panic_seed() -> Option<u64> {
+    static SEED: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *SEED.get_or_init(|| std::env::var(PANIC_SEED_VAR).ok()?.parse().ok())
 }
 
 impl std::fmt::Debug for Stream {
@@ -87,6 +106,8 @@ impl Stream {
             owed: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             out,
+            rendered: AtomicUsize::new(0),
+            panic_on_purpose: panic_seed() == Some(seed),
         })
     }
 
@@ -134,6 +155,9 @@ impl Stream {
         let Some(engine) = slot.as_mut() else { return };
         if let Some(ctx) = self.pending.lock().ok().and_then(|mut p| p.take()) {
             engine.set_context(ctx);
+        }
+        if self.panic_on_purpose && self.rendered.fetch_add(1, Ordering::Relaxed) == 2 {
+            panic!("injected render fault ({PANIC_SEED_VAR})");
         }
         let t = Instant::now();
         let info = engine.next_chunk(scratch);
@@ -212,6 +236,15 @@ fn render_loop(
     metrics: &Metrics,
 ) {
     let mut scratch = Box::new(AudioChunk::new());
+    metrics.render_threads_alive.fetch_add(1, Ordering::Relaxed);
+    // Counted down however the thread ends.
+    struct Alive<'m>(&'m Metrics);
+    impl Drop for Alive<'_> {
+        fn drop(&mut self) {
+            self.0.render_threads_alive.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+    let _alive = Alive(metrics);
     loop {
         let stream = match rx.recv_timeout(std::time::Duration::from_secs(1)) {
             Ok(s) => s,
@@ -223,7 +256,22 @@ fn render_loop(
             }
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
         };
-        stream.render_one(&mut scratch, metrics);
+        // A panic ends this stream only: the session closes it with 1011,
+        // and the thread renders the others. The engine's lock is
+        // poisoned, so nothing renders from its half-updated state again.
+        let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            stream.render_one(&mut scratch, metrics)
+        }));
+        if rendered.is_err() {
+            metrics.render_panics.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(
+                seed = stream.seed,
+                "rendering a stream panicked: it is closed"
+            );
+            stream.closed.store(true, Ordering::Release);
+            let _ = stream.out.try_send(Rendered::Panicked);
+            continue;
+        }
         // Owed more? Back to the end of the queue, so streams take turns.
         let more = stream.owed.fetch_sub(1, Ordering::AcqRel) > 1;
         if more && !stream.closed.load(Ordering::Acquire) {

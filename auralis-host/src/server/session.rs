@@ -84,6 +84,12 @@ pub enum End {
     Oversized,
     /// The engine could not be made.
     EngineFailed,
+    /// Rendering the stream panicked (closed with 1011).
+    RenderPanic,
+    /// The client broke the WebSocket protocol (closed with 1002).
+    ProtocolError,
+    /// The client sent text that is not UTF-8 (closed with 1007).
+    InvalidText,
 }
 
 struct Session<'a, S> {
@@ -98,6 +104,8 @@ struct Session<'a, S> {
     /// Chunks waiting in this stream's ring, as last added to the
     /// server-wide total.
     depth: usize,
+    /// The newest chunk a `report` measured: older ones are ignored.
+    reported: Option<u64>,
 }
 
 /// Runs a session to its end and says why it ended.
@@ -133,6 +141,7 @@ where
         ping_sent: None,
         pings: 0,
         depth: 0,
+        reported: None,
     };
     let welcome = protocol::welcome(
         &cfg.client_id,
@@ -215,8 +224,11 @@ where
         let mut waiting = false;
         let mut ping = tokio::time::interval_at(start + pacing.ping_every, pacing.ping_every);
         loop {
-            let due =
-                start + CHUNK * u32::try_from(next.saturating_sub(pacing.lead)).unwrap_or(u32::MAX);
+            // The first `lead` chunks go at once, then one per 100 ms.
+            let due = start
+                + CHUNK
+                    * u32::try_from(next.saturating_sub(pacing.lead.saturating_sub(1)))
+                        .unwrap_or(u32::MAX);
             let result: Result<(), End> = tokio::select! {
                 biased;
                 _ = shutdown.changed() => {
@@ -234,6 +246,12 @@ where
                 }
                 _ = sleep_until(due), if !waiting => match rx.try_recv() {
                     Ok(r) => self.deliver(Some(r), due, stream, pool, &mut next, false).await,
+                    Err(mpsc::error::TryRecvError::Empty) if next < pacing.lead => {
+                        // The chunks of the start are still rendering: that
+                        // is a start, not an underrun.
+                        waiting = true;
+                        Ok(())
+                    }
                     Err(mpsc::error::TryRecvError::Empty) => {
                         waiting = true;
                         self.metrics.underruns.fetch_add(1, Relaxed);
@@ -258,6 +276,18 @@ where
                     self.close(CloseCode::Policy, "client too slow").await;
                     return End::TooSlow;
                 }
+                Err(End::RenderPanic) => {
+                    self.close(CloseCode::Error, "internal error").await;
+                    return End::RenderPanic;
+                }
+                Err(End::ProtocolError) => {
+                    self.close(CloseCode::Protocol, "protocol error").await;
+                    return End::ProtocolError;
+                }
+                Err(End::InvalidText) => {
+                    self.close(CloseCode::Invalid, "text is not UTF-8").await;
+                    return End::InvalidText;
+                }
                 Err(end) => return end,
             }
         }
@@ -280,6 +310,15 @@ where
                 let text = protocol::error("SOUNDFONT_LOAD_FAILED", &e.to_string(), false);
                 let _ = self.send(Message::text(text)).await;
                 Err(End::EngineFailed)
+            }
+            Rendered::Panicked => {
+                let text = protocol::error(
+                    "INTERNAL_ERROR",
+                    "this stream failed on the server and was closed; reconnect for a new one",
+                    false,
+                );
+                let _ = self.send(Message::text(text)).await;
+                Err(End::RenderPanic)
             }
             Rendered::Audio {
                 seq,
@@ -321,6 +360,8 @@ where
         let text = match incoming {
             None | Some(Ok(Message::Close(_))) => return Err(End::ClientGone),
             Some(Err(WsError::Capacity(_))) => return Err(End::Oversized),
+            Some(Err(WsError::Utf8(_))) => return Err(End::InvalidText),
+            Some(Err(WsError::Protocol(_))) => return Err(End::ProtocolError),
             Some(Err(_)) => return Err(End::ClientGone),
             Some(Ok(Message::Text(t))) => t,
             Some(Ok(Message::Pong(p))) => {
@@ -359,6 +400,12 @@ where
             }
             Ok(Request::Ping(ts)) => self.send(Message::text(protocol::pong(ts))).await,
             Ok(Request::Report { seq, .. }) => {
+                // A report of an older chunk than one already measured (a
+                // player that re-sends, or a stale queue) says nothing new.
+                if self.reported.is_some_and(|r| seq <= r) {
+                    return Ok(());
+                }
+                self.reported = Some(seq);
                 if let Some(&(_, at)) = self.rendered_at.iter().find(|(s, _)| *s == seq) {
                     let one_way = self.rtt_ms.unwrap_or(0.0) / 2.0;
                     let ms = (at.elapsed().as_secs_f64() * 1e3 - one_way).max(0.0);
