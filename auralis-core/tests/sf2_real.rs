@@ -1,5 +1,14 @@
 //! The SF2 view against real SoundFonts from Debian.
 
+/// Says that a test skips, and why, where `cargo test` shows it: straight
+/// to the process's stderr, past the test harness's capture.
+macro_rules! skipped {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
+    }};
+}
+
 use auralis_core::synth::SoundFont;
 
 fn fonts() -> Vec<(&'static str, Vec<u8>)> {
@@ -11,9 +20,9 @@ fn fonts() -> Vec<(&'static str, Vec<u8>)> {
         match std::fs::read(path) {
             Ok(b) => out.push((path, b)),
             Err(e) if std::env::var_os("CI").is_some() => {
-                panic!("{path}: {e} (CI must install it)")
+                panic!("{path}: {e} (CI must install it: see .ci/run)")
             }
-            Err(e) => eprintln!("skipping {path}: {e}"),
+            Err(e) => skipped!("{path}: {e}"),
         }
     }
     out

@@ -1,5 +1,14 @@
 //! The synthesizer playing real SoundFonts from Debian.
 
+/// Says that a test skips, and why, where `cargo test` shows it: straight
+/// to the process's stderr, past the test harness's capture.
+macro_rules! skipped {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
+    }};
+}
+
 use auralis_core::synth::{Interpolation, MidiEvent, SoundFontRenderer, Synth};
 
 const SR: u32 = 44_100;
@@ -7,9 +16,11 @@ const SR: u32 = 44_100;
 fn font(path: &str) -> Option<Vec<u8>> {
     match std::fs::read(path) {
         Ok(b) => Some(b),
-        Err(e) if std::env::var_os("CI").is_some() => panic!("{path}: {e} (CI must install it)"),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("{path}: {e} (CI must install it: see .ci/run)")
+        }
         Err(e) => {
-            eprintln!("skipping: {path}: {e}");
+            skipped!("{path}: {e}");
             None
         }
     }

@@ -7,6 +7,15 @@
 //! Needs gcc, g++, valgrind and pkg-config: without them these tests say
 //! so and pass, except under `CI=true`, where they fail.
 
+/// Says that a test skips, and why, where `cargo test` shows it: straight
+/// to the process's stderr, past the test harness's capture.
+macro_rules! skipped {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
+    }};
+}
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -52,7 +61,7 @@ fn have(tool: &str) -> bool {
             std::env::var_os("CI").is_none(),
             "{tool} is missing (CI must install it: see .ci/run)"
         );
-        eprintln!("SKIPPED: {tool} is not installed");
+        skipped!("{tool} is not installed");
     }
     ok
 }

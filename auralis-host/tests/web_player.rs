@@ -5,6 +5,15 @@
 //! which `.ci/run` provides. Without them these tests say so and pass,
 //! except under `CI=true`, where they fail.
 
+/// Says that a test skips, and why, where `cargo test` shows it: straight
+/// to the process's stderr, past the test harness's capture.
+macro_rules! skipped {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
+    }};
+}
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -21,7 +30,7 @@ fn missing(what: &str) -> bool {
     if std::env::var_os("CI").is_some() {
         panic!("{what} (CI must install it: see .ci/run)");
     }
-    eprintln!("SKIPPED: {what}");
+    skipped!("{what}");
     true
 }
 

@@ -1,6 +1,15 @@
 //! The built-in bank is a real SoundFont: other synthesizers load it and
 //! play it, and Auralis plays it in tune.
 
+/// Says that a test skips, and why, where `cargo test` shows it: straight
+/// to the process's stderr, past the test harness's capture.
+macro_rules! skipped {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
+    }};
+}
+
 use std::process::Command;
 
 use auralis_core::bank::{
@@ -92,10 +101,10 @@ fn fluidsynth_loads_and_plays_it() {
         {
             Ok(o) => o,
             Err(e) if std::env::var_os("CI").is_some() => {
-                panic!("fluidsynth: {e} (CI must install it)")
+                panic!("fluidsynth: {e} (CI must install it: see .ci/run)")
             }
             Err(e) => {
-                eprintln!("skipping: fluidsynth: {e}");
+                skipped!("fluidsynth: {e}");
                 return;
             }
         };

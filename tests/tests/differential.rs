@@ -13,6 +13,15 @@
 //! - rustysynth ends a voice at −60 dB, Auralis at −96 dB, so envelopes
 //!   are compared while the note is loud, not in its last whisper.
 
+/// Says that a test skips, and why, where `cargo test` shows it: straight
+/// to the process's stderr, past the test harness's capture.
+macro_rules! skipped {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
+    }};
+}
+
 use auralis_core::synth::{FontId, Interpolation, SoundFontRenderer, Synth};
 use auralis_host::rusty::RustyRenderer;
 
@@ -23,9 +32,11 @@ const FLUID: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
 fn font(path: &str) -> Option<Vec<u8>> {
     match std::fs::read(path) {
         Ok(b) => Some(b),
-        Err(e) if std::env::var_os("CI").is_some() => panic!("{path}: {e} (CI must install it)"),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("{path}: {e} (CI must install it: see .ci/run)")
+        }
         Err(e) => {
-            eprintln!("skipping: {path}: {e}");
+            skipped!("{path}: {e}");
             None
         }
     }

@@ -4,6 +4,15 @@
 //! test builds it, runs it under `qemu-system-arm`, and compares the hash
 //! of its samples with the same stream rendered here.
 
+/// Says that a test skips, and why, where `cargo test` shows it: straight
+/// to the process's stderr, past the test harness's capture.
+macro_rules! skipped {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
+    }};
+}
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,8 +53,8 @@ fn tools_present() -> bool {
         std::env::var_os("CI").is_none(),
         "CI must install qemu-system-arm and the thumbv7em-none-eabihf target"
     );
-    eprintln!(
-        "SKIPPED: the embedded test needs qemu-system-arm ({qemu}) and the \
+    skipped!(
+        "the embedded test needs qemu-system-arm ({qemu}) and the \
          thumbv7em-none-eabihf target ({target})"
     );
     false

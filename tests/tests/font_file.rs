@@ -3,6 +3,15 @@
 //! or too large are refused at once; and changing a file under a running
 //! synthesizer cannot crash it.
 
+/// Says that a test skips, and why, where `cargo test` shows it: straight
+/// to the process's stderr, past the test harness's capture.
+macro_rules! skipped {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
+    }};
+}
+
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -20,9 +29,9 @@ fn installed(path: &str) -> bool {
     }
     assert!(
         std::env::var_os("CI").is_none(),
-        "{path} missing (CI must install it)"
+        "{path} missing (CI must install it: see .ci/run)"
     );
-    eprintln!("SKIPPED: {path} is not installed");
+    skipped!("{path} is not installed");
     false
 }
 

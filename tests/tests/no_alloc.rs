@@ -1,5 +1,14 @@
 //! The hot paths allocate nothing: proven with a counting global allocator.
 
+/// Says that a test skips, and why, where `cargo test` shows it: straight
+/// to the process's stderr, past the test harness's capture.
+macro_rules! skipped {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
+    }};
+}
+
 use auralis_core::music::{Composer, Mode, MusicalContext, Phrase, PhraseBars, Preset};
 use auralis_tests::{allocations_during, CountingAllocator};
 
@@ -55,9 +64,11 @@ fn synthesis_with_voice_stealing_allocates_nothing() {
     let path = "/usr/share/sounds/sf2/TimGM6mb.sf2";
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) if std::env::var_os("CI").is_some() => panic!("{path}: {e} (CI must install it)"),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("{path}: {e} (CI must install it: see .ci/run)")
+        }
         Err(e) => {
-            eprintln!("skipping: {path}: {e}");
+            skipped!("{path}: {e}");
             return;
         }
     };

@@ -2,6 +2,15 @@
 //! samples, bit for bit, and how rendering is split into calls does not
 //! change them, even when voices end in the middle of a control block.
 
+/// Says that a test skips, and why, where `cargo test` shows it: straight
+/// to the process's stderr, past the test harness's capture.
+macro_rules! skipped {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
+    }};
+}
+
 use auralis_core::engine::Engine;
 use auralis_core::synth::{Interpolation, MidiEvent, Simd, SoundFontRenderer, Synth};
 use auralis_core::{Mode, MusicalContext};
@@ -12,9 +21,11 @@ const FLUID: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
 fn font(path: &str) -> Option<Vec<u8>> {
     match std::fs::read(path) {
         Ok(b) => Some(b),
-        Err(e) if std::env::var_os("CI").is_some() => panic!("{path}: {e} (CI must install it)"),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("{path}: {e} (CI must install it: see .ci/run)")
+        }
         Err(e) => {
-            eprintln!("SKIPPED: {path}: {e}");
+            skipped!("{path}: {e}");
             None
         }
     }
