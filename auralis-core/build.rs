@@ -7,6 +7,9 @@ fn main() {
     println!("cargo:rerun-if-changed=build/bank.rs");
     println!("cargo:rerun-if-changed=build.rs");
     let out = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR");
-    let path = std::path::Path::new(&out).join("default.sf2");
-    std::fs::write(&path, bank::build()).expect("write the built-in bank");
+    let out = std::path::Path::new(&out);
+    // The full General MIDI bank, and the ambient presets alone (what the
+    // `compact` feature builds in, for parts with little flash).
+    std::fs::write(out.join("default.sf2"), bank::build(true)).expect("write the built-in bank");
+    std::fs::write(out.join("ambient.sf2"), bank::build(false)).expect("write the ambient bank");
 }

@@ -2,6 +2,8 @@
 //! arithmetic alone (no recorded samples), a few hundred kilobytes, and
 //! used whenever no SoundFont is named.
 //!
+//! The ambient presets the engine plays:
+//!
 //! | program | preset |
 //! | --- | --- |
 //! | 0 | Soft Keys: a round electric-piano tone that falls like a piano |
@@ -12,9 +14,26 @@
 //! Pads are one layer each; their width and movement come from a generous
 //! chorus send, a slow filter sweep and a little vibrato. Every loop
 //! spans whole periods of its waveform, so loops never click.
+//!
+//! Beside them the bank is General MIDI complete, so that any MIDI file
+//! plays: every program 0–127 on a timbre of its family (mallets, organ,
+//! plucked and bowed strings, bass, voices, brass, reeds, pipes, synth
+//! leads and pads, noise for the effects), and a standard drum kit on bank
+//! 128 (kicks, snares, toms, hats, cymbals and the rest of the GM key map,
+//! from sine sweeps and shaped noise). All of it is made by arithmetic,
+//! deterministically, under 2 MB.
 
-/// The bank's SF2 bytes, ready for [`crate::synth::SoundFont::parse`].
+/// The bank's SF2 bytes, ready for [`crate::synth::SoundFont::parse`]:
+/// General MIDI complete (1.3 MB), or, with the `compact` feature, the
+/// four ambient presets alone (370 KB) — the engine's stream is the same
+/// bit for bit with either.
+#[cfg(not(feature = "compact"))]
 pub static DEFAULT_SF2: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/default.sf2"));
+/// The bank's SF2 bytes: with the `compact` feature, the four ambient
+/// presets alone (the engine's stream is the same bit for bit as with
+/// the full General MIDI bank).
+#[cfg(feature = "compact")]
+pub static DEFAULT_SF2: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ambient.sf2"));
 
 /// Program of the soft keys.
 pub const PROGRAM_KEYS: u8 = 0;
@@ -49,10 +68,27 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(feature = "compact"))]
+    fn every_program_and_the_drum_kit_are_there() {
+        let sf = SoundFont::parse(DEFAULT_SF2).unwrap();
+        for p in 0..128u16 {
+            assert!(sf.find_preset(0, p).is_some(), "program {p}");
+        }
+        assert!(sf.find_preset(128, 0).is_some(), "the standard kit");
+    }
+
+    #[test]
     fn every_loop_is_seamless() {
         let sf = SoundFont::parse(DEFAULT_SF2).unwrap();
+        let mut looped = 0;
         for i in 0..sf.sample_count() {
             let h = sf.sample(i).unwrap();
+            if h.loop_end <= h.loop_start {
+                // A one-shot (drums, effects): it ends on silence.
+                assert_eq!(sf.frame(h.end as usize - 1), 0, "sample {i}");
+                continue;
+            }
+            looped += 1;
             assert!(h.loop_end > h.loop_start + 32);
             // The frames around the loop end continue exactly as the
             // frames around the loop start: playback wraps without a step.
@@ -62,5 +98,6 @@ mod tests {
                 assert_eq!(a, b, "sample {i} offset {k}");
             }
         }
+        assert!(looped > 20);
     }
 }

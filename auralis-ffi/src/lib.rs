@@ -8,7 +8,7 @@ use core::panic::AssertUnwindSafe;
 use std::panic::catch_unwind;
 use std::time::Instant;
 
-use auralis_core::engine::{AudioChunk, Engine, MAX_CHUNK_SAMPLES};
+use auralis_core::engine::{Engine, MAX_CHUNK_SAMPLES};
 use auralis_core::font_file::FontFile;
 use auralis_core::metrics::Histogram;
 use auralis_core::music::{Mode, MusicalContext, Preset};
@@ -199,7 +199,7 @@ impl Font {
 pub struct AuralisEngine {
     // Declared first, so dropped first: it borrows the font below.
     engine: Engine<'static, VOICES>,
-    font: Font,
+    font: HeldFont,
     in_caller_memory: bool,
     config: AuralisConfig,
     reverb: Option<(f32, f32, f32)>,
@@ -209,15 +209,18 @@ pub struct AuralisEngine {
     error_len: usize,
     left: [f32; BLOCK],
     right: [f32; BLOCK],
-    chunk: AudioChunk,
 }
 
-impl Drop for AuralisEngine {
+/// The font an engine plays, freed when this is dropped. It is the field
+/// after the engine in [`AuralisEngine`], and fields drop in order: the
+/// engine that borrows the font is always gone before the font is.
+struct HeldFont(Font);
+
+impl Drop for HeldFont {
     fn drop(&mut self) {
-        let font = core::mem::replace(&mut self.font, Font::Builtin);
-        // SAFETY: the font is freed only here or when replaced, once. The
-        // engine that borrowed it is dropped after this function body,
-        // but never reads its font while dropping (Engine has no Drop).
+        let font = core::mem::replace(&mut self.0, Font::Builtin);
+        // SAFETY: freed only here, once; the engine borrowing it was
+        // dropped (or re-built on another font) before this runs.
         unsafe { font.free() };
     }
 }
@@ -256,7 +259,7 @@ impl AuralisEngine {
     /// [`AuralisEngine::init`] builds it there, never on the stack.
     const IDLE: Self = Self {
         engine: Engine::idle(),
-        font: Font::Builtin,
+        font: HeldFont(Font::Builtin),
         in_caller_memory: false,
         config: DEFAULT_CONFIG,
         reverb: None,
@@ -266,7 +269,6 @@ impl AuralisEngine {
         error_len: 0,
         left: [0.0; BLOCK],
         right: [0.0; BLOCK],
-        chunk: AudioChunk::new(),
     };
 
     /// Builds the engine in place for `config`, on the built-in bank.
@@ -311,9 +313,8 @@ impl AuralisEngine {
                 if let Some((room, damp, wet)) = self.reverb {
                     engine.synth_mut().configure_reverb(room, damp, wet);
                 }
-                let old = core::mem::replace(&mut self.font, kind);
-                // SAFETY: as in Drop; the engine no longer borrows it.
-                unsafe { old.free() };
+                // The engine now borrows the new font; the old one goes.
+                drop(core::mem::replace(&mut self.font, HeldFont(kind)));
                 self.chunks = 0;
                 self.ok()
             }
@@ -894,27 +895,28 @@ pub unsafe extern "C" fn auralis_engine_next_chunk(
                 format_args!("a chunk is {need} samples; the buffer holds {len}"),
             );
         }
-        let chunk_info = e.timed(need / 2, |e| e.engine.next_chunk(&mut e.chunk));
-        e.chunks += 1;
-        // SAFETY: `len` ≥ need writable samples at `out`; `info` is NULL
-        // or writable, per the contract.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                e.chunk.samples().as_ptr(),
-                out,
-                need.min(e.chunk.samples().len()),
+        let start_frame = e.engine.frame();
+        // SAFETY: `len` ≥ need writable samples at `out`, per the contract.
+        let pcm = unsafe { core::slice::from_raw_parts_mut(out, need) };
+        // Straight into the caller's buffer: no chunk of the library's own.
+        let Some(chunk_info) = e.timed(need / 2, |e| e.engine.next_chunk_into(pcm)) else {
+            return e.fail(
+                AuralisStatus::BufferTooSmall,
+                format_args!("a chunk is {need} samples; the buffer holds {len}"),
             );
-            if let Some(info) = info.as_mut() {
-                *info = AuralisChunkInfo {
-                    seq: e.chunk.seq,
-                    start_frame: e.chunk.start_frame,
-                    frames: u32::from(e.chunk.frames),
-                    channels: u32::from(e.chunk.channels),
-                    sample_rate: e.chunk.sample_rate,
-                    params_changed: u32::from(chunk_info.params.is_some()),
-                    params: params_of(&chunk_info.params.unwrap_or(e.engine.phrase().context)),
-                };
-            }
+        };
+        e.chunks += 1;
+        // SAFETY: `info` is NULL or writable, per the contract.
+        if let Some(info) = unsafe { info.as_mut() } {
+            *info = AuralisChunkInfo {
+                seq: chunk_info.seq,
+                start_frame,
+                frames: (need / 2) as u32,
+                channels: 2,
+                sample_rate: e.config.sample_rate,
+                params_changed: u32::from(chunk_info.params.is_some()),
+                params: params_of(&chunk_info.params.unwrap_or(e.engine.phrase().context)),
+            };
         }
         e.ok()
     })

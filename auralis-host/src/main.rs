@@ -31,7 +31,7 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Compose endless ambient music and write it as a Standard MIDI File.
     Compose(compose::ComposeArgs),
-    /// Write the built-in SoundFont (soft keys and pads) to a file.
+    /// Write the built-in SoundFont (General MIDI, with the ambient keys and pads) to a file.
     Bank(BankArgs),
     /// Render the endless stream (or a MIDI file, with --midi) to WAV.
     Render(render::RenderArgs),
@@ -50,7 +50,7 @@ fn write_bank(args: &BankArgs) -> Result<(), String> {
     std::fs::write(&args.out, bytes)
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     eprintln!(
-        "wrote {}: the built-in bank, {} KiB (programs 0 soft keys, 88 air pad, 89 warm pad, 90 glass pad)",
+        "wrote {}: the built-in bank, {} KiB (General MIDI: every program, a drum kit on bank 128; the ambient soft keys 0 and pads 88-90)",
         args.out.display(),
         bytes.len() / 1024
     );

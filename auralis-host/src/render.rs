@@ -437,6 +437,13 @@ fn render_midi(
     }
     wav.finish()?;
     progress.finish();
+    let subs = synth.substitutions();
+    for p in subs.missing_programs() {
+        eprintln!("warning: {font_name} has no program {p}: it played as program 0");
+    }
+    if subs.drums {
+        eprintln!("warning: {font_name} has no drum kit (bank 128): percussion was silent");
+    }
     eprintln!(
         "wrote {}: {:.1} s at {} Hz from {} with {} ({} voices stolen)",
         args.out.display(),

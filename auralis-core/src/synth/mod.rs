@@ -37,7 +37,7 @@ pub use sf2::{
     Sf2Error, SoundFont, Zone,
 };
 pub use simd::Simd;
-pub use synthesizer::{Synth, SynthStats};
+pub use synthesizer::{Substitutions, Synth, SynthStats};
 pub use voice::Interpolation;
 
 /// SoundFonts one synthesizer can hold at once.

@@ -15,6 +15,22 @@ use super::simd::Simd;
 use super::voice::{Interpolation, Voice, VoiceStart, MAX_MODULATORS};
 use super::{CHANNELS, MAX_FONTS};
 
+/// Programs the loaded fonts lack, played as program 0 instead.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Substitutions {
+    /// Bit `p` set: program `p` (bank 0) was missing.
+    pub programs: u128,
+    /// A percussion channel found no drum kit (bank 128) at all.
+    pub drums: bool,
+}
+
+impl Substitutions {
+    /// The missing programs, lowest first.
+    pub fn missing_programs(&self) -> impl Iterator<Item = u8> + '_ {
+        (0..128u8).filter(|p| self.programs & (1u128 << p) != 0)
+    }
+}
+
 /// What the synthesizer has counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SynthStats {
@@ -54,6 +70,7 @@ pub struct Synth<'a, const VOICES: usize = 64> {
     serial: u64,
     events_dropped: u64,
     notes_without_preset: u64,
+    substituted: Substitutions,
 }
 
 impl<'a, const VOICES: usize> Synth<'a, VOICES> {
@@ -85,6 +102,10 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
             serial: 0,
             events_dropped: 0,
             notes_without_preset: 0,
+            substituted: Substitutions {
+                programs: 0,
+                drums: false,
+            },
         }
     }
 
@@ -107,6 +128,7 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
         self.serial = 0;
         self.events_dropped = 0;
         self.notes_without_preset = 0;
+        self.substituted = Substitutions::default();
         Ok(())
     }
 
@@ -242,22 +264,43 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
     }
 
     /// Finds a preset in the loaded fonts, newest first: the exact bank,
-    /// then bank 0 (or, for percussion, program 0 of bank 128).
-    fn resolve(&self, bank: u16, program: u8) -> Option<(usize, usize)> {
-        let find = |bank: u16, program: u16| {
+    /// then bank 0 (or, for percussion, program 0 of bank 128), then, for
+    /// a melodic program no font has at all, program 0 — as other
+    /// synthesizers do, so that a file never falls silent; that last
+    /// substitution is recorded (see [`Synth::substitutions`]).
+    fn resolve(&mut self, bank: u16, program: u8) -> Option<(usize, usize)> {
+        let find = |s: &Self, bank: u16, program: u16| {
             (0..MAX_FONTS).rev().find_map(|f| {
-                self.font(f)
+                s.font(f)
                     .and_then(|sf| sf.find_preset(bank, program))
                     .map(|p| (f, p))
             })
         };
-        find(bank, u16::from(program)).or_else(|| {
-            if bank == 128 {
-                find(128, 0)
-            } else {
-                find(0, u16::from(program))
+        if let Some(p) = find(self, bank, u16::from(program)) {
+            return Some(p);
+        }
+        if bank == 128 {
+            let kit = find(self, 128, 0);
+            if kit.is_none() && self.fonts.iter().any(Option::is_some) {
+                self.substituted.drums = true;
             }
-        })
+            return kit;
+        }
+        if let Some(p) = find(self, 0, u16::from(program)) {
+            return Some(p);
+        }
+        let fallback = find(self, 0, 0);
+        if fallback.is_some() && program < 128 {
+            self.substituted.programs |= 1u128 << program;
+        }
+        fallback
+    }
+
+    /// Programs that no loaded font has and that play program 0 instead
+    /// (and whether a drum channel found no kit at all): a host warns once
+    /// for each.
+    pub fn substitutions(&self) -> Substitutions {
+        self.substituted
     }
 
     fn program(&mut self, channel: u8, program: u8) {
