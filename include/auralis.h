@@ -352,7 +352,9 @@ void auralis_engine_free(AuralisEngine *engine);
  * always suffices) and its length without the NUL into `*written`.
  *
  * Ownership: `buf` stays the caller's. `written` may be NULL.
- * Thread safety: the engine's thread. Real-time safe.
+ * Thread safety: read-only: any number of `const` calls may run on one
+ * engine at once, from any threads, but never beside a call that changes
+ * it. Real-time safe.
  * Errors: NULL_POINTER, BUFFER_TOO_SMALL (nothing written).
  */
 AuralisStatus auralis_engine_error(const AuralisEngine *engine,
@@ -416,7 +418,9 @@ AuralisStatus auralis_engine_set_params(AuralisEngine *engine, const AuralisPara
 /**
  * Stores the parameters last asked for (sounding now or soon) in `*out`.
  *
- * Thread safety: the engine's thread. Real-time safe.
+ * Thread safety: read-only: any number of `const` calls may run on one
+ * engine at once, from any threads, but never beside a call that changes
+ * it. Real-time safe.
  */
 AuralisStatus auralis_engine_get_params(const AuralisEngine *engine, AuralisParams *out);
 
@@ -528,7 +532,9 @@ AuralisStatus auralis_engine_set_reverb(AuralisEngine *engine,
 /**
  * Stores a snapshot of the engine's figures in `*out`.
  *
- * Thread safety: the engine's thread. Real-time safe.
+ * Thread safety: read-only: any number of `const` calls may run on one
+ * engine at once, from any threads, but never beside a call that changes
+ * it. Real-time safe.
  */
 AuralisStatus auralis_engine_metrics(const AuralisEngine *engine, AuralisMetrics *out);
 

@@ -361,6 +361,11 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         &mut self.synth
     }
 
+    /// The polyphony limit in force.
+    pub fn polyphony(&self) -> usize {
+        self.synth.polyphony()
+    }
+
     /// Voices sounding now.
     pub fn active_voices(&self) -> usize {
         self.synth.active_voices()

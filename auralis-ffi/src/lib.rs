@@ -201,6 +201,9 @@ pub struct AuralisEngine {
     engine: Engine<'static, VOICES>,
     font: HeldFont,
     in_caller_memory: bool,
+    /// A call panicked inside this engine: its state may be half-updated,
+    /// so every later call refuses (INTERNAL) until it is freed.
+    poisoned: bool,
     config: AuralisConfig,
     reverb: Option<(f32, f32, f32)>,
     timing: Histogram,
@@ -261,6 +264,7 @@ impl AuralisEngine {
         engine: Engine::idle(),
         font: HeldFont(Font::Builtin),
         in_caller_memory: false,
+        poisoned: false,
         config: DEFAULT_CONFIG,
         reverb: None,
         timing: Histogram::new(),
@@ -374,15 +378,51 @@ fn guard(body: impl FnOnce() -> AuralisStatus) -> AuralisStatus {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(AuralisStatus::Internal)
 }
 
-/// Runs `body` on the engine behind `engine`, or returns NULL_POINTER.
+/// Runs `body` on the engine behind `engine` (NULL: NULL_POINTER). A
+/// panic inside it becomes INTERNAL and poisons the engine: from then on
+/// every call on it returns INTERNAL, so nothing ever runs on state a
+/// panic left half-updated.
 fn with_engine(
     engine: *mut AuralisEngine,
     body: impl FnOnce(&mut AuralisEngine) -> AuralisStatus,
 ) -> AuralisStatus {
-    guard(|| {
-        // SAFETY: the caller passes NULL or a live engine from
+    if engine.is_null() {
+        return AuralisStatus::NullPointer;
+    }
+    let status = guard(|| {
+        // SAFETY: the caller passes a live engine from
         // auralis_engine_new/_init that no other thread is using.
-        match unsafe { engine.as_mut() } {
+        let e = unsafe { &mut *engine };
+        if e.poisoned {
+            return e.fail(
+                AuralisStatus::Internal,
+                format_args!(
+                    "an earlier call panicked inside this engine: free it and make another"
+                ),
+            );
+        }
+        body(e)
+    });
+    if status == AuralisStatus::Internal {
+        // SAFETY: as above; the borrow inside `guard` has ended (the body
+        // returned or unwound).
+        unsafe { (*engine).poisoned = true };
+    }
+    status
+}
+
+/// Runs `body` on the engine behind `engine` without changing it: for the
+/// functions that take `const AuralisEngine *` (any number of them may
+/// run at once on one engine, but never beside a call that changes it).
+fn with_engine_ref(
+    engine: *const AuralisEngine,
+    body: impl FnOnce(&AuralisEngine) -> AuralisStatus,
+) -> AuralisStatus {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live engine, and no call that
+        // changes it runs meanwhile; only shared references are made.
+        match unsafe { engine.as_ref() } {
+            Some(e) if e.poisoned => AuralisStatus::Internal,
             Some(e) => body(e),
             None => AuralisStatus::NullPointer,
         }
@@ -599,7 +639,9 @@ pub unsafe extern "C" fn auralis_engine_free(engine: *mut AuralisEngine) {
 /// always suffices) and its length without the NUL into `*written`.
 ///
 /// Ownership: `buf` stays the caller's. `written` may be NULL.
-/// Thread safety: the engine's thread. Real-time safe.
+/// Thread safety: read-only: any number of `const` calls may run on one
+/// engine at once, from any threads, but never beside a call that changes
+/// it. Real-time safe.
 /// Errors: NULL_POINTER, BUFFER_TOO_SMALL (nothing written).
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_error(
@@ -608,7 +650,7 @@ pub unsafe extern "C" fn auralis_engine_error(
     len: usize,
     written: *mut usize,
 ) -> AuralisStatus {
-    with_engine(engine.cast_mut(), |e| {
+    with_engine_ref(engine, |e| {
         if buf.is_null() {
             return AuralisStatus::NullPointer;
         }
@@ -758,13 +800,15 @@ pub unsafe extern "C" fn auralis_engine_set_params(
 
 /// Stores the parameters last asked for (sounding now or soon) in `*out`.
 ///
-/// Thread safety: the engine's thread. Real-time safe.
+/// Thread safety: read-only: any number of `const` calls may run on one
+/// engine at once, from any threads, but never beside a call that changes
+/// it. Real-time safe.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_get_params(
     engine: *const AuralisEngine,
     out: *mut AuralisParams,
 ) -> AuralisStatus {
-    with_engine(engine.cast_mut(), |e| {
+    with_engine_ref(engine, |e| {
         if out.is_null() {
             return AuralisStatus::NullPointer;
         }
@@ -1070,13 +1114,15 @@ pub unsafe extern "C" fn auralis_engine_set_reverb(
 
 /// Stores a snapshot of the engine's figures in `*out`.
 ///
-/// Thread safety: the engine's thread. Real-time safe.
+/// Thread safety: read-only: any number of `const` calls may run on one
+/// engine at once, from any threads, but never beside a call that changes
+/// it. Real-time safe.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_metrics(
     engine: *const AuralisEngine,
     out: *mut AuralisMetrics,
 ) -> AuralisStatus {
-    with_engine(engine.cast_mut(), |e| {
+    with_engine_ref(engine, |e| {
         if out.is_null() {
             return AuralisStatus::NullPointer;
         }
@@ -1086,7 +1132,7 @@ pub unsafe extern "C" fn auralis_engine_metrics(
             chunks: e.chunks,
             renders: t.count(),
             active_voices: e.engine.active_voices() as u32,
-            polyphony: e.engine.synth_mut().polyphony() as u32,
+            polyphony: e.engine.polyphony() as u32,
             render_ms_per_100ms_avg: t.average(),
             render_ms_per_100ms_p50: t.quantile(0.5),
             render_ms_per_100ms_p95: t.quantile(0.95),
