@@ -388,6 +388,22 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         self.synth.set_simd(simd);
     }
 
+    /// The chord sounding at the last frame rendered (`None` before the
+    /// first phrase, or while the composer is off).
+    pub fn chord(&self) -> Option<crate::music::Chord> {
+        let at = self.frame.saturating_sub(1);
+        if self.phrase.end == 0 || at < self.phrase.start || at >= self.phrase.end {
+            return None;
+        }
+        self.phrase
+            .chords
+            .spans()
+            .iter()
+            .take_while(|s| s.start <= at)
+            .last()
+            .map(|s| s.chord)
+    }
+
     /// Frames rendered so far.
     pub const fn frame(&self) -> u64 {
         self.frame

@@ -8,5 +8,6 @@
 pub mod alloc_count;
 pub mod files;
 pub mod midi_file;
+pub mod opus;
 pub mod rusty;
 pub mod server;

@@ -441,3 +441,32 @@ fn the_drone_holds_the_root_two_octaves_down_and_follows_the_key() {
         assert_eq!(twin.drone_note(), None);
     });
 }
+
+#[test]
+fn the_chord_sounding_follows_the_phrase_and_fits_the_mode() {
+    big_stack(|| {
+        let c = ctx(62, Mode::Dorian, 60.0, 0.5);
+        let mut e: Box<Engine<'static>> = Box::new(Engine::new(11, 44_100, c).unwrap());
+        assert_eq!(e.chord(), None, "nothing sounds before the first chunk");
+        let mut chunk = Box::new(AudioChunk::new());
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..1200 {
+            e.next_chunk(&mut chunk);
+            let chord = e.chord().expect("a chord sounds while the stream plays");
+            // The chord is the span of the phrase that covers the last frame.
+            let at = e.frame() - 1;
+            let span = e
+                .phrase()
+                .chords
+                .spans()
+                .iter()
+                .rfind(|s| s.start <= at)
+                .unwrap();
+            assert_eq!(chord, span.chord);
+            // Diatonic in D dorian: its root is in the scale.
+            assert!(c.scale().contains(chord.root()), "{chord:?}");
+            seen.insert(chord.harte(c.spelling()).to_string());
+        }
+        assert!(seen.len() >= 2, "two minutes move through chords: {seen:?}");
+    });
+}

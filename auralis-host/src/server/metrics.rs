@@ -76,6 +76,16 @@ pub struct Metrics {
     pub render_panics: AtomicU64,
     /// Render threads running.
     pub render_threads_alive: AtomicI64,
+    /// Time to encode one chunk as Opus, ms.
+    pub encode: Latency,
+    /// Audio bytes sent to listeners (every codec and route).
+    pub bytes_out: AtomicU64,
+    /// The most chunks one stream has had rendered and not yet sent.
+    pub max_ahead: AtomicU64,
+    /// Streams whose listener paused (nothing renders for them).
+    pub paused: AtomicI64,
+    /// `/listen` (Ogg Opus over HTTP) listeners now; counted in `active` too.
+    pub http_listeners: AtomicI64,
 }
 
 impl Default for Metrics {
@@ -100,6 +110,11 @@ impl Default for Metrics {
             open_connections: AtomicI64::new(0),
             render_panics: AtomicU64::new(0),
             render_threads_alive: AtomicI64::new(0),
+            encode: Latency::default(),
+            bytes_out: AtomicU64::new(0),
+            max_ahead: AtomicU64::new(0),
+            paused: AtomicI64::new(0),
+            http_listeners: AtomicI64::new(0),
         }
     }
 }
@@ -143,6 +158,11 @@ impl Metrics {
         (waiting / active as f64 * 10.0).round() / 10.0
     }
 
+    /// A stream has `waiting` chunks rendered and not sent.
+    pub fn note_ahead(&self, waiting: u64) {
+        self.max_ahead.fetch_max(waiting, Relaxed);
+    }
+
     /// Milliseconds since start.
     pub fn uptime_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
@@ -161,6 +181,11 @@ impl Metrics {
             "network_latency_ms": hist_json(&self.network.snapshot()),
             "send_latency_ms": hist_json(&self.send.snapshot()),
             "end_to_end_latency_ms": hist_json(&self.end_to_end.snapshot()),
+            "opus_encode_ms": hist_json(&self.encode.snapshot()),
+            "audio_bytes_sent": self.bytes_out.load(Relaxed),
+            "max_chunks_ahead": self.max_ahead.load(Relaxed),
+            "paused_streams": self.paused.load(Relaxed),
+            "http_listeners": self.http_listeners.load(Relaxed),
             "buffer_underruns": self.underruns.load(Relaxed),
             "buffer_overflows": self.overflows.load(Relaxed),
             "disconnects": self.disconnects.load(Relaxed),
@@ -212,6 +237,11 @@ impl Metrics {
                 "end_to_end_latency_ms",
                 "Render to playback, as clients report it",
                 &self.end_to_end,
+            ),
+            (
+                "opus_encode_ms",
+                "Time to encode one chunk as Opus",
+                &self.encode,
             ),
         ] {
             let h = lat.snapshot();
@@ -277,6 +307,11 @@ impl Metrics {
                 "Streams closed because rendering them panicked",
                 &self.render_panics,
             ),
+            (
+                "audio_bytes_sent",
+                "Audio bytes sent to listeners",
+                &self.bytes_out,
+            ),
         ];
         for (name, help, value) in counters {
             let c = Counter::<u64>::default();
@@ -299,6 +334,21 @@ impl Metrics {
                 "allocator_live_bytes",
                 "Heap bytes allocated and not yet freed",
                 a.live_bytes as i64,
+            ),
+            (
+                "paused_streams",
+                "Streams paused by their listener",
+                self.paused.load(Relaxed),
+            ),
+            (
+                "http_listeners",
+                "Ogg Opus listeners on /listen",
+                self.http_listeners.load(Relaxed),
+            ),
+            (
+                "max_chunks_ahead",
+                "Most chunks one stream has had rendered and unsent",
+                self.max_ahead.load(Relaxed) as i64,
             ),
             (
                 "uptime_seconds",

@@ -9,6 +9,7 @@
 
 pub mod assets;
 pub mod config;
+pub mod listen;
 pub mod metrics;
 pub mod protocol;
 pub mod render;
@@ -23,7 +24,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::Full;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
@@ -49,7 +51,13 @@ pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// Kernel send buffer of each connection: about a second of JSON audio.
 pub const SEND_BUFFER: usize = 128 * 1024;
 
-type Body = Full<Bytes>;
+/// Every response's body: whole (pages, JSON) or streamed (`/listen`).
+type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// A whole body.
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed_unsync()
+}
 
 /// A running server's shared state.
 #[derive(Debug)]
@@ -163,6 +171,9 @@ impl App {
             "max_clients": self.config.max_clients,
             "buffer_depth": self.metrics.buffer_depth(),
             "buffer_capacity": self.pacing.ahead,
+            "paused_streams": self.metrics.paused.load(Relaxed),
+            "streams_rendering": (active as i64 - self.metrics.paused.load(Relaxed)).max(0),
+            "http_listeners": self.metrics.http_listeners.load(Relaxed),
             "device": auralis_core::synth::Simd::best().device(),
             "soundfont_loaded": true,
             "soundfont": self.font_name,
@@ -364,10 +375,11 @@ fn route(
     }
     match path.as_str() {
         "/ws/stream" => websocket(app, req, peer, open),
+        "/listen" => listen::listen(app, &req, peer, open),
         "/api/status" => json_response(&app.status_json()),
         "/api/metrics" => json_response(&app.metrics.json()),
         "/metrics" => {
-            let mut r = Response::new(Full::new(Bytes::from(app.metrics.prometheus())));
+            let mut r = Response::new(full(app.metrics.prometheus()));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(
@@ -378,7 +390,7 @@ fn route(
         }
         "/healthz" => app.health(),
         "/favicon.ico" => {
-            let mut r = Response::new(Full::new(Bytes::from_static(assets::FAVICON)));
+            let mut r = Response::new(full(Bytes::from_static(assets::FAVICON)));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("image/svg+xml"),
@@ -391,7 +403,7 @@ fn route(
         }
         _ => match assets::lookup(&path) {
             Some(asset) => {
-                let mut r = Response::new(Full::new(Bytes::from_static(asset.bytes)));
+                let mut r = Response::new(full(Bytes::from_static(asset.bytes)));
                 r.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static(asset.content_type),
@@ -406,7 +418,7 @@ fn route(
 }
 
 fn text(status: StatusCode, body: String) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = Response::new(full(body));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -416,7 +428,7 @@ fn text(status: StatusCode, body: String) -> Response<Body> {
 }
 
 fn json_response(v: &serde_json::Value) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
+    let mut r = Response::new(full(v.to_string()));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -424,33 +436,118 @@ fn json_response(v: &serde_json::Value) -> Response<Body> {
     r
 }
 
-/// The query parameters of a stream: `seed=N`, `format=json|binary`.
-fn stream_options(query: Option<&str>) -> Result<(Option<u64>, AudioFormat), String> {
-    let mut seed = None;
-    let mut format = AudioFormat::Json;
+/// What a stream's query string asks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StreamOptions {
+    /// `seed=N`: a reproducible stream.
+    pub seed: Option<u64>,
+    /// `format=json|binary` and `codec=pcm|opus`.
+    pub format: AudioFormat,
+    /// `paused=1`: render nothing until the client says `resume`.
+    pub paused: bool,
+    /// `preset`, then `key`, `mode`, `bpm`, `intensity` over it.
+    pub context: auralis_core::music::MusicalContext,
+}
+
+/// Parses a stream's query: `seed`, `format`, `codec`, `paused`, `preset`,
+/// `key`, `mode`, `bpm`, `intensity` (other names are ignored).
+pub fn stream_options(query: Option<&str>) -> Result<StreamOptions, String> {
+    use std::str::FromStr as _;
+    let mut o = StreamOptions {
+        seed: None,
+        format: AudioFormat::Json,
+        paused: false,
+        context: auralis_core::music::MusicalContext::DEFAULT,
+    };
+    let (mut format, mut codec) = (None, None);
+    let mut params = serde_json::Map::new();
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
             "seed" => {
-                seed = Some(v.parse::<u64>().map_err(|_| {
+                o.seed = Some(v.parse::<u64>().map_err(|_| {
                     format!("seed={v} is not a whole number 0–18446744073709551615")
                 })?)
             }
-            "format" => {
-                format = match v {
-                    "json" => AudioFormat::Json,
-                    "binary" => AudioFormat::Binary,
-                    _ => return Err(format!("format={v} is unknown: use json or binary")),
+            "format" => format = Some(v),
+            "codec" => codec = Some(v),
+            "paused" => {
+                o.paused = match v {
+                    "1" | "true" | "" => true,
+                    "0" | "false" => false,
+                    _ => return Err(format!("paused={v} is unknown: use 1 or 0")),
                 }
+            }
+            "preset" => {
+                let p = auralis_core::music::Preset::from_str(v).map_err(|_| {
+                    format!("preset={v} is unknown: use focus, meditation, sleep or bright")
+                })?;
+                o.context = o.context.with_preset(p);
+            }
+            "key" | "bpm" | "intensity" => {
+                let x: f64 = v.parse().map_err(|_| format!("{k}={v} is not a number"))?;
+                params.insert(k.to_string(), json!(x));
+            }
+            "mode" => {
+                params.insert(k.to_string(), json!(v));
             }
             _ => {}
         }
     }
-    Ok((seed, format))
+    if !params.is_empty() {
+        o.context = protocol::parse_params(&params, &o.context).map_err(|r| r.message)?;
+    }
+    o.format = match (format, codec) {
+        (None | Some("json"), None | Some("pcm")) => AudioFormat::Json,
+        (Some("binary"), None | Some("pcm")) => AudioFormat::Binary,
+        (None | Some("binary"), Some("opus")) => AudioFormat::Opus,
+        (Some("json"), Some("opus")) => {
+            return Err("codec=opus travels in binary frames: leave out format=json".into())
+        }
+        (Some(f), _) if f != "json" && f != "binary" => {
+            return Err(format!("format={f} is unknown: use json or binary"))
+        }
+        (_, Some(c)) => return Err(format!("codec={c} is unknown: use pcm or opus")),
+        _ => AudioFormat::Json,
+    };
+    Ok(o)
 }
 
 /// A slot among `--max-clients`, given back when dropped.
+#[derive(Debug)]
 struct Slot(Arc<App>);
+
+impl Slot {
+    /// Takes a slot for a new listener, or answers why not (shutting
+    /// down, or full: 503 with `Retry-After`).
+    #[allow(clippy::result_large_err)]
+    fn take(app: &Arc<App>, peer: SocketAddr) -> Result<Self, Response<Body>> {
+        if *app.shutdown.borrow() {
+            return Err(text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting down\n".into(),
+            ));
+        }
+        let max = app.config.max_clients as u64;
+        if app.metrics.active.fetch_add(1, Relaxed) >= max {
+            app.metrics.active.fetch_sub(1, Relaxed);
+            app.metrics.refused.fetch_add(1, Relaxed);
+            tracing::info!(%peer, "refused: {} already (--max-clients)", listeners(max));
+            let mut r = text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "Auralis is full: {} already (--max-clients); try again later\n",
+                    listeners(max)
+                ),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+            return Err(r);
+        }
+        app.metrics.connections_total.fetch_add(1, Relaxed);
+        Ok(Slot(Arc::clone(app)))
+    }
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
@@ -471,33 +568,17 @@ fn websocket(
     let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY).cloned() else {
         return upgrade_required();
     };
-    let (seed, format) = match stream_options(req.uri().query()) {
+    let options = match stream_options(req.uri().query()) {
         Ok(o) => o,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
     };
-    if *app.shutdown.borrow() {
-        return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into());
-    }
-    let max = app.config.max_clients as u64;
-    if app.metrics.active.fetch_add(1, Relaxed) >= max {
-        app.metrics.active.fetch_sub(1, Relaxed);
-        app.metrics.refused.fetch_add(1, Relaxed);
-        tracing::info!(%peer, "refused: {} already (--max-clients)", listeners(max));
-        let mut r = text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "Auralis is full: {} already (--max-clients); try again later\n",
-                listeners(max)
-            ),
-        );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
-        return r;
-    }
-    let slot = Slot(Arc::clone(&app));
-    app.metrics.connections_total.fetch_add(1, Relaxed);
+    let slot = match Slot::take(&app, peer) {
+        Ok(slot) => slot,
+        Err(refusal) => return refusal,
+    };
     let n = app.ids.fetch_add(1, Relaxed);
-    let seed = seed.unwrap_or_else(|| app.random(n));
+    let seed = options.seed.unwrap_or_else(|| app.random(n));
+    let format = options.format;
     let client_id = format!("{:016x}", app.random(!n));
     let on_upgrade = hyper::upgrade::on(&mut req);
     let cfg = SessionConfig {
@@ -506,8 +587,9 @@ fn websocket(
         sample_rate: app.config.sample_rate,
         format,
         font: app.font,
-        context: auralis_core::music::MusicalContext::DEFAULT,
+        context: options.context,
         pacing: app.pacing,
+        paused: options.paused,
     };
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
@@ -538,7 +620,7 @@ fn websocket(
         drop(slot);
         drop(open);
     });
-    let mut r = Response::new(Full::new(Bytes::new()));
+    let mut r = Response::new(full(Bytes::new()));
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = r.headers_mut();
     h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
@@ -682,16 +764,38 @@ mod tests {
 
     #[test]
     fn stream_options_parse_and_refuse() {
-        assert_eq!(stream_options(None), Ok((None, AudioFormat::Json)));
+        let o = stream_options(None).unwrap();
         assert_eq!(
-            stream_options(Some("seed=42&format=binary&x=1")),
-            Ok((Some(42), AudioFormat::Binary))
+            (o.seed, o.format, o.paused),
+            (None, AudioFormat::Json, false)
         );
-        assert!(stream_options(Some("seed=-1"))
-            .unwrap_err()
-            .contains("seed"));
-        assert!(stream_options(Some("format=xml"))
-            .unwrap_err()
-            .contains("json or binary"));
+        let o = stream_options(Some("seed=42&format=binary&x=1")).unwrap();
+        assert_eq!((o.seed, o.format), (Some(42), AudioFormat::Binary));
+        let o = stream_options(Some("codec=opus&paused=1&preset=sleep&key=62")).unwrap();
+        assert_eq!((o.format, o.paused), (AudioFormat::Opus, true));
+        assert_eq!((o.context.key(), o.context.mode().name()), (62, "phrygian"));
+        let o = stream_options(Some("mode=dorian&bpm=72&intensity=0.25")).unwrap();
+        assert_eq!(
+            (
+                o.context.mode().name(),
+                o.context.bpm(),
+                o.context.intensity()
+            ),
+            ("dorian", 72.0, 0.25)
+        );
+        for (query, says) in [
+            ("seed=-1", "seed"),
+            ("format=xml", "json or binary"),
+            ("codec=mp3", "pcm or opus"),
+            ("format=json&codec=opus", "binary frames"),
+            ("preset=party", "focus, meditation"),
+            ("key=59", "60–71"),
+            ("bpm=fast", "not a number"),
+            ("mode=locrian", "aeolian"),
+            ("paused=maybe", "1 or 0"),
+        ] {
+            let e = stream_options(Some(query)).unwrap_err();
+            assert!(e.contains(says), "{query}: {e}");
+        }
     }
 }

@@ -2,8 +2,9 @@
 //! audio framing. Pure functions, so every rule is unit-tested here.
 //!
 //! Server → client: `welcome`, `audio` (JSON with base64 PCM, or a binary
-//! frame), `params`, `status`, `error`, `pong`. Client → server:
-//! `update_params` (alias `control`), `select_preset`, `ping` and `report`.
+//! frame of PCM or Opus), `params`, `now_playing`, `status`, `error`,
+//! `pong`. Client → server: `update_params` (alias `control`),
+//! `select_preset`, `ping`, `report`, `pause` and `resume`.
 
 use std::str::FromStr;
 
@@ -16,8 +17,10 @@ use serde_json::{json, Value};
 pub const PROTOCOL: &str = "auralis/1";
 /// First four bytes of every binary audio frame.
 pub const BINARY_MAGIC: [u8; 4] = *b"AURA";
-/// Version byte of the binary audio frame.
+/// Version byte of a binary audio frame of PCM.
 pub const BINARY_VERSION: u8 = 1;
+/// Version byte of a binary audio frame of Opus packets.
+pub const OPUS_VERSION: u8 = 2;
 /// Bytes before the PCM in a binary audio frame.
 pub const BINARY_HEADER: usize = 32;
 
@@ -29,6 +32,11 @@ pub enum AudioFormat {
     Json,
     /// Binary frames: a 32-byte header and the PCM (see [`encode_binary`]).
     Binary,
+    /// Binary frames of Opus at 48 kHz: the same header, then five 20 ms
+    /// packets (see [`encode_opus`]).
+    Opus,
+    /// An Ogg Opus byte stream (`/listen`; not a WebSocket format).
+    Ogg,
 }
 
 impl AudioFormat {
@@ -37,7 +45,14 @@ impl AudioFormat {
         match self {
             AudioFormat::Json => "json",
             AudioFormat::Binary => "binary",
+            AudioFormat::Opus => "opus",
+            AudioFormat::Ogg => "ogg",
         }
+    }
+
+    /// `true` for the Opus formats, which always run at 48 kHz.
+    pub const fn is_opus(self) -> bool {
+        matches!(self, AudioFormat::Opus | AudioFormat::Ogg)
     }
 }
 
@@ -118,6 +133,86 @@ pub fn encode_binary(chunk: &AudioChunk, timestamp: f64) -> Vec<u8> {
     out
 }
 
+/// A binary audio frame of Opus for one chunk: the PCM frame's header with
+/// version 2 and byte 28 holding the packet count, then each packet as a
+/// little-endian u16 length and its bytes.
+///
+/// | bytes | field |
+/// | --- | --- |
+/// | 0–3 | magic `AURA` |
+/// | 4 | version (2: Opus) |
+/// | 5 | channels (2) |
+/// | 6–7 | frames the packets decode to (4800) |
+/// | 8–11 | sample rate (48000) |
+/// | 12–19 | seq (u64) |
+/// | 20–27 | render timestamp, Unix seconds (f64) |
+/// | 28 | packets (5) |
+/// | 29–31 | reserved, zero |
+/// | 32– | per packet: length (u16), then the packet |
+pub fn encode_opus(
+    seq: u64,
+    timestamp: f64,
+    frames: u16,
+    packets: &crate::opus::Packets,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(BINARY_HEADER + packets.total_bytes() + 2 * packets.len());
+    out.extend_from_slice(&BINARY_MAGIC);
+    out.push(OPUS_VERSION);
+    out.push(2);
+    out.extend_from_slice(&frames.to_le_bytes());
+    out.extend_from_slice(&crate::opus::RATE.to_le_bytes());
+    out.extend_from_slice(&seq.to_le_bytes());
+    out.extend_from_slice(&timestamp.to_le_bytes());
+    out.push(u8::try_from(packets.len()).unwrap_or(0));
+    out.extend_from_slice(&[0; 3]);
+    for p in packets.iter() {
+        out.extend_from_slice(&u16::try_from(p.len()).unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// A decoded binary Opus frame (tests and the load tester).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpusAudio {
+    /// Sequence number.
+    pub seq: u64,
+    /// Render time, Unix seconds.
+    pub timestamp: f64,
+    /// Frames the packets decode to.
+    pub frames: u16,
+    /// The Opus packets, in order.
+    pub packets: Vec<Vec<u8>>,
+}
+
+/// Reads a binary Opus frame; `None` when it is not one.
+pub fn decode_opus(bytes: &[u8]) -> Option<OpusAudio> {
+    let header = bytes.get(..BINARY_HEADER)?;
+    if header.get(..4)? != BINARY_MAGIC || *header.get(4)? != OPUS_VERSION {
+        return None;
+    }
+    let frames = u16::from_le_bytes(header.get(6..8)?.try_into().ok()?);
+    let seq = u64::from_le_bytes(header.get(12..20)?.try_into().ok()?);
+    let timestamp = f64::from_le_bytes(header.get(20..28)?.try_into().ok()?);
+    let count = *header.get(28)?;
+    let mut rest = bytes.get(BINARY_HEADER..)?;
+    let mut packets = Vec::with_capacity(usize::from(count));
+    for _ in 0..count {
+        let len = usize::from(u16::from_le_bytes(rest.get(..2)?.try_into().ok()?));
+        packets.push(rest.get(2..2 + len)?.to_vec());
+        rest = rest.get(2 + len..)?;
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    Some(OpusAudio {
+        seq,
+        timestamp,
+        frames,
+        packets,
+    })
+}
+
 /// A decoded binary audio frame (used by tests and the load tester).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BinaryAudio {
@@ -187,6 +282,10 @@ pub enum Request {
     Preset(Preset),
     /// A ping to answer, with the client's timestamp if it sent one.
     Ping(Option<f64>),
+    /// The listener paused: render and send nothing until `Resume`.
+    Pause,
+    /// The listener pressed Play again: start afresh, a short lead ahead.
+    Resume,
     /// The client started playing chunk `seq`.
     Report {
         /// The chunk now playing.
@@ -255,6 +354,8 @@ pub fn parse_request(text: &str, current: &MusicalContext) -> Result<Request, Re
             })
         }
         "ping" => Ok(Request::Ping(obj.get("timestamp").and_then(Value::as_f64))),
+        "pause" => Ok(Request::Pause),
+        "resume" => Ok(Request::Resume),
         "report" => {
             let seq = obj
                 .get("seq")
@@ -267,12 +368,12 @@ pub fn parse_request(text: &str, current: &MusicalContext) -> Result<Request, Re
             })
         }
         other => Err(Refusal::message(format!(
-            "unknown message type {other:?}: use update_params, select_preset, ping or report"
+            "unknown message type {other:?}: use update_params, select_preset, ping, report, pause or resume"
         ))),
     }
 }
 
-fn parse_params(
+pub(crate) fn parse_params(
     params: &serde_json::Map<String, Value>,
     current: &MusicalContext,
 ) -> Result<MusicalContext, Refusal> {
@@ -359,6 +460,20 @@ pub fn welcome(
 pub fn params_message(ctx: &MusicalContext, seq: u64) -> String {
     json!({"type": "params", "params": params_json(ctx), "seq": seq, "timestamp": unix_now()})
         .to_string()
+}
+
+/// The `now_playing` message: from chunk `seq` on, `chord` (Harte
+/// notation, `D:min7`) sounds in `ctx`'s key and mode.
+pub fn now_playing(ctx: &MusicalContext, chord: Option<&str>, seq: u64) -> String {
+    json!({
+        "type": "now_playing",
+        "seq": seq,
+        "key": ctx.spelling().name(ctx.key_pc()),
+        "mode": ctx.mode().name(),
+        "chord": chord,
+        "timestamp": unix_now(),
+    })
+    .to_string()
 }
 
 /// A `status` message.
@@ -520,5 +635,47 @@ mod tests {
         );
         let p: Value = serde_json::from_str(&pong(Some(5.5))).unwrap();
         assert_eq!(p["client_timestamp"], 5.5);
+        assert_eq!(
+            parse_request(r#"{"type":"pause"}"#, &cur),
+            Ok(Request::Pause)
+        );
+        assert_eq!(
+            parse_request(r#"{"type":"resume"}"#, &cur),
+            Ok(Request::Resume)
+        );
+    }
+
+    #[test]
+    fn opus_frames_round_trip_and_refuse_bad_ones() {
+        let mut enc = crate::opus::ChunkEncoder::new().unwrap();
+        let mut packets = crate::opus::Packets::default();
+        let pcm: Vec<i16> = (0..9600).map(|i| ((i * 37) % 2000) as i16).collect();
+        enc.encode_chunk(&pcm, &mut packets).unwrap();
+        let bytes = encode_opus(77, 3.25, 4800, &packets);
+        let f = decode_opus(&bytes).unwrap();
+        assert_eq!((f.seq, f.timestamp, f.frames), (77, 3.25, 4800));
+        let want: Vec<Vec<u8>> = packets.iter().map(<[u8]>::to_vec).collect();
+        assert_eq!(f.packets, want);
+        assert!(decode_binary(&bytes).is_none(), "not a PCM frame");
+        assert!(decode_opus(&bytes[..bytes.len() - 1]).is_none());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode_opus(&longer).is_none());
+    }
+
+    #[test]
+    fn now_playing_names_key_mode_and_chord() {
+        let ctx = MusicalContext::new(62, Mode::Dorian, 60.0, 0.5).unwrap();
+        let v: Value = serde_json::from_str(&now_playing(&ctx, Some("D:min7"), 12)).unwrap();
+        assert_eq!(
+            (&v["type"], &v["key"], &v["mode"], &v["chord"], &v["seq"]),
+            (
+                &json!("now_playing"),
+                &json!("D"),
+                &json!("dorian"),
+                &json!("D:min7"),
+                &json!(12)
+            )
+        );
     }
 }

@@ -5,47 +5,83 @@
 //! Each stream asks for chunks with [`Stream::request`]; a stream sits in
 //! the pool's queue at most once however many chunks it is owed, so one
 //! thread renders it at a time and streams take turns chunk by chunk. Each
-//! rendered chunk goes into the stream's bounded channel to its socket
-//! task; the socket task asks for one more chunk for each it takes, so a
-//! stream never has more than its channel's capacity rendered and waiting.
+//! rendered chunk is encoded for its listener (JSON, binary PCM, Opus
+//! frames or Ogg pages; one Opus encoder per stream, so the stream is
+//! continuous) and goes into the stream's bounded channel to its socket
+//! task. The socket task asks for each chunk just before it is due, so a
+//! stream has at most a chunk or two rendered and waiting.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use auralis_core::engine::{AudioChunk, Engine, EngineError};
-use auralis_core::music::MusicalContext;
+use auralis_core::engine::{AudioChunk, Engine};
+use auralis_core::music::{Chord, MusicalContext};
 use crossbeam_channel::{Receiver, Sender};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 
 use super::metrics::Metrics;
 use super::protocol::{self, AudioFormat};
+use crate::opus::{ChunkEncoder, OggOpus, Packets};
+
+/// A rendered chunk's bytes, as they go out.
+#[derive(Debug)]
+pub enum Payload {
+    /// A JSON text message (`format=json`).
+    Text(String),
+    /// A binary WebSocket message, or Ogg pages for `/listen`.
+    Binary(Vec<u8>),
+}
+
+impl Payload {
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Payload::Text(t) => t.len(),
+            Payload::Binary(b) => b.len(),
+        }
+    }
+
+    /// `true` when it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// One rendered chunk, encoded for the socket.
 #[derive(Debug)]
 pub enum Rendered {
-    /// An audio message, ready to send.
+    /// An audio chunk, ready to send.
     Audio {
         /// Its sequence number.
         seq: u64,
-        /// The message (JSON text or binary).
-        message: Message,
+        /// The encoded chunk.
+        payload: Payload,
         /// New parameters sound from this chunk on.
         params: Option<MusicalContext>,
+        /// A `now_playing` message when the chord changed in this chunk.
+        now_playing: Option<String>,
         /// When it was rendered.
         at: Instant,
     },
     /// The engine could not be made (the stream must end).
-    Failed(EngineError),
+    Failed(String),
     /// Rendering the stream panicked: it is closed, the render thread
     /// goes on with the others.
     Panicked,
 }
 
+/// A stream's engine and encoder, made on its first chunk.
+struct Live {
+    engine: Engine<'static>,
+    opus: Option<(ChunkEncoder, Packets)>,
+    ogg: Option<OggOpus>,
+    chord: Option<Chord>,
+}
+
 /// The render side of one listener's stream.
 pub struct Stream {
-    engine: Mutex<Option<Box<Engine<'static>>>>,
+    live: Mutex<Option<Box<Live>>>,
     pending: Mutex<Option<MusicalContext>>,
     seed: u64,
     sample_rate: u32,
@@ -55,8 +91,11 @@ pub struct Stream {
     owed: AtomicUsize,
     closed: AtomicBool,
     out: mpsc::Sender<Rendered>,
-    /// Chunks rendered so far (for the test hook below).
-    rendered: AtomicUsize,
+    /// Chunks rendered so far.
+    rendered: AtomicU64,
+    /// Chunks the consumer has taken off the channel so far (it says so
+    /// through [`Stream::taken`]); rendered minus taken is what waits.
+    taken: AtomicU64,
     /// Test hook: panic while rendering the third chunk (see
     /// [`PANIC_SEED_VAR`]).
     panic_on_purpose: bool,
@@ -86,7 +125,8 @@ impl std::fmt::Debug for Stream {
 
 impl Stream {
     /// A stream composing from `seed` in `context`, playing `font`, whose
-    /// chunks go to `out` (its capacity bounds what waits).
+    /// chunks go to `out` (its capacity bounds what waits). Opus formats
+    /// render at 48 kHz whatever `sample_rate` says.
     pub fn new(
         seed: u64,
         sample_rate: u32,
@@ -96,17 +136,22 @@ impl Stream {
         out: mpsc::Sender<Rendered>,
     ) -> Arc<Self> {
         Arc::new(Self {
-            engine: Mutex::new(None),
+            live: Mutex::new(None),
             pending: Mutex::new(None),
             seed,
-            sample_rate,
+            sample_rate: if format.is_opus() {
+                crate::opus::RATE
+            } else {
+                sample_rate
+            },
             context,
             font,
             format,
             owed: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             out,
-            rendered: AtomicUsize::new(0),
+            rendered: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
             panic_on_purpose: panic_seed() == Some(seed),
         })
     }
@@ -116,6 +161,18 @@ impl Stream {
         if self.owed.fetch_add(1, Ordering::AcqRel) == 0 {
             pool.submit(Arc::clone(self));
         }
+    }
+
+    /// The consumer took one chunk off the channel.
+    pub fn taken(&self) {
+        self.taken.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Chunks rendered and not yet taken by the consumer.
+    pub fn waiting(&self) -> u64 {
+        self.rendered
+            .load(Ordering::Acquire)
+            .saturating_sub(self.taken.load(Ordering::Acquire))
     }
 
     /// New parameters for the next phrase boundary (the last call wins).
@@ -128,14 +185,52 @@ impl Stream {
     /// The listener left: render nothing more, free the engine.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        if let Ok(mut e) = self.engine.try_lock() {
+        if let Ok(mut e) = self.live.try_lock() {
             *e = None;
         }
     }
 
-    /// Renders one chunk into `scratch` and hands it to the socket task.
+    /// The engine and encoders for this stream's format.
+    fn start(&self) -> Result<Box<Live>, String> {
+        let engine = Engine::with_soundfont(self.seed, self.sample_rate, self.context, self.font)
+            .map_err(|e| e.to_string())?;
+        let opus = if self.format.is_opus() {
+            Some((
+                ChunkEncoder::new().map_err(|e| e.to_string())?,
+                Packets::default(),
+            ))
+        } else {
+            None
+        };
+        let ogg = match (&opus, self.format) {
+            (Some((enc, _)), AudioFormat::Ogg) => {
+                let ctx = self.context;
+                let tags = [
+                    "ARTIST=Auralis".to_string(),
+                    format!(
+                        "TITLE=Auralis: {} {}, seed {}",
+                        ctx.spelling().name(ctx.key_pc()),
+                        ctx.mode().name(),
+                        self.seed
+                    ),
+                ];
+                // The serial number only has to differ between streams.
+                let serial = (self.seed ^ (self.seed >> 32)) as u32;
+                Some(OggOpus::new(serial, enc.pre_skip(), &tags).map_err(|e| e.to_string())?)
+            }
+            _ => None,
+        };
+        Ok(Box::new(Live {
+            engine,
+            opus,
+            ogg,
+            chord: None,
+        }))
+    }
+
+    /// Renders one chunk into `scratch` and hands it to the consumer.
     fn render_one(&self, scratch: &mut AudioChunk, metrics: &Metrics) {
-        let Ok(mut slot) = self.engine.lock() else {
+        let Ok(mut slot) = self.live.lock() else {
             return;
         };
         if self.closed.load(Ordering::Acquire) {
@@ -143,8 +238,8 @@ impl Stream {
             return;
         }
         if slot.is_none() {
-            match Engine::with_soundfont(self.seed, self.sample_rate, self.context, self.font) {
-                Ok(engine) => *slot = Some(Box::new(engine)),
+            match self.start() {
+                Ok(live) => *slot = Some(live),
                 Err(e) => {
                     let _ = self.out.try_send(Rendered::Failed(e));
                     self.closed.store(true, Ordering::Release);
@@ -152,32 +247,69 @@ impl Stream {
                 }
             }
         }
-        let Some(engine) = slot.as_mut() else { return };
+        let Some(live) = slot.as_mut() else { return };
         if let Some(ctx) = self.pending.lock().ok().and_then(|mut p| p.take()) {
-            engine.set_context(ctx);
+            live.engine.set_context(ctx);
         }
-        if self.panic_on_purpose && self.rendered.fetch_add(1, Ordering::Relaxed) == 2 {
+        if self.panic_on_purpose && self.rendered.load(Ordering::Relaxed) == 2 {
             panic!("injected render fault ({PANIC_SEED_VAR})");
         }
         let t = Instant::now();
-        let info = engine.next_chunk(scratch);
+        let info = live.engine.next_chunk(scratch);
         metrics.synthesis.record(t.elapsed().as_secs_f64() * 1e3);
         let stamp = protocol::unix_now();
-        let message = match self.format {
-            AudioFormat::Json => Message::text(protocol::encode_json(scratch, stamp)),
-            AudioFormat::Binary => Message::binary(protocol::encode_binary(scratch, stamp)),
+        let payload = match (self.format, &mut live.opus) {
+            (AudioFormat::Json, _) => Payload::Text(protocol::encode_json(scratch, stamp)),
+            (AudioFormat::Binary, _) | (_, None) => {
+                Payload::Binary(protocol::encode_binary(scratch, stamp))
+            }
+            (format, Some((encoder, packets))) => {
+                let t = Instant::now();
+                let encoded = encoder.encode_chunk(scratch.samples(), packets);
+                metrics.encode.record(t.elapsed().as_secs_f64() * 1e3);
+                if let Err(e) = encoded {
+                    let _ = self.out.try_send(Rendered::Failed(e.to_string()));
+                    self.closed.store(true, Ordering::Release);
+                    *slot = None;
+                    return;
+                }
+                match (format, &mut live.ogg) {
+                    (AudioFormat::Ogg, Some(ogg)) => {
+                        // Cannot fail: the pages go to a Vec.
+                        let _ = ogg.push(packets);
+                        Payload::Binary(ogg.take())
+                    }
+                    _ => Payload::Binary(protocol::encode_opus(
+                        info.seq,
+                        stamp,
+                        scratch.frames,
+                        packets,
+                    )),
+                }
+            }
         };
+        let chord = live.engine.chord();
+        let now_playing = (chord != live.chord || info.params.is_some()).then(|| {
+            live.chord = chord;
+            let ctx = live.engine.context();
+            let name = chord.map(|c| c.harte(ctx.spelling()).to_string());
+            protocol::now_playing(&ctx, name.as_deref(), info.seq)
+        });
         let rendered = Rendered::Audio {
             seq: info.seq,
-            message,
+            payload,
             params: info.params,
+            now_playing,
             at: Instant::now(),
         };
+        let waiting = self.rendered.fetch_add(1, Ordering::AcqRel) + 1;
+        metrics.note_ahead(waiting.saturating_sub(self.taken.load(Ordering::Acquire)));
         // Sent while the engine is locked, so chunks arrive in order.
         match self.out.try_send(rendered) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 metrics.overflows.fetch_add(1, Ordering::Relaxed);
+                self.rendered.fetch_sub(1, Ordering::AcqRel);
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 self.closed.store(true, Ordering::Release);

@@ -1,5 +1,11 @@
 //! One listener's WebSocket session: `welcome`, then audio paced in real
-//! time a few chunks ahead, while client messages are answered.
+//! time, rendered just in time, while client messages are answered.
+//!
+//! Just in time: the session asks the render pool for each chunk a margin
+//! before it is due (the margin grows when a chunk comes late and shrinks
+//! slowly while they come in time), and never has more than
+//! [`Pacing::ahead`] chunks asked for and not yet sent. A chunk therefore
+//! waits tens of milliseconds on the server, not hundreds.
 //!
 //! Generic over any `Sink + Stream` of tungstenite messages, so the same
 //! code runs over a real socket and in unit tests.
@@ -19,7 +25,10 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::metrics::Metrics;
 use super::protocol::{self, AudioFormat, Request};
-use super::render::{RenderPool, Rendered, Stream};
+use super::render::{Payload, RenderPool, Rendered, Stream};
+
+/// What the status says while paused.
+const PAUSED_TEXT: &str = "paused: press Play to listen";
 
 /// Length of one chunk.
 pub const CHUNK: Duration = Duration::from_millis(100);
@@ -27,11 +36,18 @@ pub const CHUNK: Duration = Duration::from_millis(100);
 /// Pacing and limits of a session.
 #[derive(Clone, Copy, Debug)]
 pub struct Pacing {
-    /// Chunks sent at once on connect: how far ahead of real time the
-    /// client is kept (3 = 300 ms).
+    /// Chunks sent at once when the stream starts (or resumes): how far
+    /// ahead of real time the client is kept (2 = 200 ms).
     pub lead: u64,
-    /// Chunks rendered ahead and waiting in the stream's ring.
+    /// Most chunks asked for (rendering or rendered) and not yet sent.
     pub ahead: usize,
+    /// How long before its due time a chunk is first asked for; it adapts
+    /// between [`Pacing::min_margin`] and [`Pacing::max_margin`].
+    pub margin: Duration,
+    /// The smallest margin.
+    pub min_margin: Duration,
+    /// The largest margin.
+    pub max_margin: Duration,
     /// A send that takes longer than this ends the session.
     pub send_timeout: Duration,
     /// A session this far behind its schedule is ended.
@@ -43,8 +59,11 @@ pub struct Pacing {
 impl Default for Pacing {
     fn default() -> Self {
         Self {
-            lead: 3,
-            ahead: 6,
+            lead: 2,
+            ahead: 2,
+            margin: Duration::from_millis(60),
+            min_margin: Duration::from_millis(30),
+            max_margin: Duration::from_millis(250),
             send_timeout: Duration::from_secs(2),
             max_behind: Duration::from_secs(3),
             ping_every: Duration::from_secs(5),
@@ -69,6 +88,9 @@ pub struct SessionConfig {
     pub context: MusicalContext,
     /// Pacing and limits.
     pub pacing: Pacing,
+    /// Start paused: render and send nothing until the client says
+    /// `resume` (a page whose browser blocked autoplay).
+    pub paused: bool,
 }
 
 /// Why a session ended.
@@ -106,6 +128,22 @@ struct Session<'a, S> {
     depth: usize,
     /// The newest chunk a `report` measured: older ones are ignored.
     reported: Option<u64>,
+    /// Paused by the listener.
+    paused: bool,
+    /// Chunk index (counted from 0 as they leave the channel) of the first
+    /// chunk of the current run; earlier ones are stale and dropped.
+    run_first: u64,
+    /// When the current run started (its first `lead` chunks are due then).
+    run_start: Instant,
+    /// Chunks asked of the render pool so far.
+    asked: u64,
+    /// Chunks taken off the channel so far.
+    taken: u64,
+    /// How long before its due time a chunk is asked for.
+    margin: Duration,
+    /// A `params` or `now_playing` message of a dropped stale chunk, sent
+    /// with the next chunk that goes out.
+    carried: Vec<String>,
 }
 
 /// Runs a session to its end and says why it ended.
@@ -119,7 +157,7 @@ pub async fn run<S>(
 where
     S: FStream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
 {
-    let (tx, mut rx) = mpsc::channel(cfg.pacing.ahead.max(1));
+    let (tx, mut rx) = mpsc::channel(cfg.pacing.ahead.max(1) + 1);
     let stream = Stream::new(
         cfg.seed,
         cfg.sample_rate,
@@ -128,8 +166,8 @@ where
         cfg.format,
         tx,
     );
-    for _ in 0..cfg.pacing.ahead.max(1) {
-        stream.request(&pool);
+    if cfg.paused {
+        metrics.paused.fetch_add(1, Relaxed);
     }
     let mut s = Session {
         ws,
@@ -142,6 +180,13 @@ where
         pings: 0,
         depth: 0,
         reported: None,
+        paused: cfg.paused,
+        run_first: 0,
+        run_start: Instant::now(),
+        asked: 0,
+        taken: 0,
+        margin: cfg.pacing.margin,
+        carried: Vec::new(),
     };
     let welcome = protocol::welcome(
         &cfg.client_id,
@@ -150,15 +195,21 @@ where
         cfg.format,
         &cfg.context,
     );
+    let first_status = if cfg.paused {
+        protocol::status("paused", PAUSED_TEXT, 0)
+    } else {
+        protocol::status("connected", "streaming", 0)
+    };
     let end = if s.send(Message::text(welcome)).await.is_err()
-        || s.send(Message::text(protocol::status("connected", "streaming", 0)))
-            .await
-            .is_err()
+        || s.send(Message::text(first_status)).await.is_err()
     {
         End::ClientGone
     } else {
         s.stream_loop(&stream, &pool, &mut rx, &mut shutdown).await
     };
+    if s.paused {
+        metrics.paused.fetch_sub(1, Relaxed);
+    }
     s.note_depth(0);
     stream.close();
     drop(rx);
@@ -211,6 +262,16 @@ where
         }
     }
 
+    /// When chunk `index` (counted as chunks leave the channel) is due to
+    /// be sent: the first `lead` of a run at once, then one per 100 ms.
+    fn due(&self, index: u64) -> Instant {
+        let lead = self.cfg.pacing.lead.max(1);
+        let k = index
+            .saturating_sub(self.run_first)
+            .saturating_sub(lead - 1);
+        self.run_start + CHUNK * u32::try_from(k).unwrap_or(u32::MAX)
+    }
+
     async fn stream_loop(
         &mut self,
         stream: &Arc<Stream>,
@@ -219,16 +280,20 @@ where
         shutdown: &mut watch::Receiver<bool>,
     ) -> End {
         let pacing = self.cfg.pacing;
-        let mut start = Instant::now();
-        let mut next: u64 = 0;
+        self.run_start = Instant::now();
         let mut waiting = false;
-        let mut ping = tokio::time::interval_at(start + pacing.ping_every, pacing.ping_every);
+        let mut ping =
+            tokio::time::interval_at(self.run_start + pacing.ping_every, pacing.ping_every);
         loop {
-            // The first `lead` chunks go at once, then one per 100 ms.
-            let due = start
-                + CHUNK
-                    * u32::try_from(next.saturating_sub(pacing.lead.saturating_sub(1)))
-                        .unwrap_or(u32::MAX);
+            // Stale chunks (asked for before a pause) are taken and dropped
+            // as soon as they come.
+            let draining = self.paused || self.taken < self.run_first;
+            let due = self.due(self.taken);
+            let may_ask = !self.paused && self.asked < self.taken + pacing.ahead.max(1) as u64;
+            let ask_at = self
+                .due(self.asked)
+                .checked_sub(self.margin)
+                .unwrap_or(self.run_start);
             let result: Result<(), End> = tokio::select! {
                 biased;
                 _ = shutdown.changed() => {
@@ -236,18 +301,40 @@ where
                     return End::Shutdown;
                 }
                 incoming = self.ws.next() => self.incoming(incoming, stream).await,
-                r = rx.recv(), if waiting => {
-                    waiting = false;
-                    // The render side was late: the schedule moves with it,
-                    // so a slow render is never mistaken for a slow client.
-                    let now = Instant::now();
-                    start += now.saturating_duration_since(due);
-                    self.deliver(r, now, stream, pool, &mut next, true).await
+                _ = sleep_until(ask_at), if may_ask => {
+                    stream.request(pool);
+                    self.asked += 1;
+                    Ok(())
                 }
-                _ = sleep_until(due), if !waiting => match rx.try_recv() {
-                    Ok(r) => self.deliver(Some(r), due, stream, pool, &mut next, false).await,
-                    Err(mpsc::error::TryRecvError::Empty) if next < pacing.lead => {
-                        // The chunks of the start are still rendering: that
+                r = rx.recv(), if draining || waiting => match r {
+                    Some(r) if draining => self.drop_stale(r, stream),
+                    r => {
+                        waiting = false;
+                        // The render side was late: the schedule moves
+                        // with it, so a slow render is never mistaken for
+                        // a slow client, and chunks are asked for earlier
+                        // from now on.
+                        let now = Instant::now();
+                        let late = now.saturating_duration_since(due);
+                        self.run_start += late;
+                        self.margin = (self.margin * 3 / 2 + late)
+                            .clamp(pacing.min_margin, pacing.max_margin);
+                        self.deliver(r, now, stream, true).await
+                    }
+                },
+                _ = sleep_until(due), if !waiting && !draining => match rx.try_recv() {
+                    Ok(r) => {
+                        // In time: ask a little later next time.
+                        self.margin = self
+                            .margin
+                            .saturating_sub(Duration::from_micros(500))
+                            .max(pacing.min_margin);
+                        self.deliver(Some(r), due, stream, false).await
+                    }
+                    Err(mpsc::error::TryRecvError::Empty)
+                        if self.taken - self.run_first < pacing.lead =>
+                    {
+                        // The chunks of a start are still rendering: that
                         // is a start, not an underrun.
                         waiting = true;
                         Ok(())
@@ -293,21 +380,46 @@ where
         }
     }
 
+    /// Takes a chunk asked for before a pause and drops it, keeping what
+    /// it announced for the next chunk that is sent.
+    fn drop_stale(&mut self, r: Rendered, stream: &Arc<Stream>) -> Result<(), End> {
+        self.taken += 1;
+        stream.taken();
+        match r {
+            Rendered::Audio {
+                seq,
+                params,
+                now_playing,
+                ..
+            } => {
+                if let Some(ctx) = params {
+                    self.carried.push(protocol::params_message(&ctx, seq));
+                }
+                if let Some(m) = now_playing {
+                    self.carried.push(m);
+                }
+                Ok(())
+            }
+            Rendered::Failed(_) => Err(End::EngineFailed),
+            Rendered::Panicked => Err(End::RenderPanic),
+        }
+    }
+
     async fn deliver(
         &mut self,
         r: Option<Rendered>,
         due: Instant,
         stream: &Arc<Stream>,
-        pool: &RenderPool,
-        next: &mut u64,
         recovered: bool,
     ) -> Result<(), End> {
         let Some(r) = r else {
             return Err(End::EngineFailed);
         };
+        self.taken += 1;
+        stream.taken();
         match r {
             Rendered::Failed(e) => {
-                let text = protocol::error("SOUNDFONT_LOAD_FAILED", &e.to_string(), false);
+                let text = protocol::error("SOUNDFONT_LOAD_FAILED", &e, false);
                 let _ = self.send(Message::text(text)).await;
                 Err(End::EngineFailed)
             }
@@ -322,34 +434,73 @@ where
             }
             Rendered::Audio {
                 seq,
-                message,
+                payload,
                 params,
+                now_playing,
                 at,
             } => {
                 if Instant::now() > due + self.cfg.pacing.max_behind {
                     return Err(End::TooSlow);
                 }
+                // Carried messages first, then this chunk's own (a carried
+                // `params` is older than this chunk's).
+                let carried = std::mem::take(&mut self.carried);
+                for m in carried {
+                    self.send(Message::text(m)).await?;
+                }
                 if let Some(ctx) = params {
                     self.send(Message::text(protocol::params_message(&ctx, seq)))
                         .await?;
+                }
+                if let Some(m) = now_playing {
+                    self.send(Message::text(m)).await?;
                 }
                 if recovered {
                     let status = protocol::status("connected", "streaming", self.depth);
                     self.send(Message::text(status)).await?;
                 }
+                let bytes = payload.len() as u64;
+                let message = match payload {
+                    Payload::Text(t) => Message::text(t),
+                    Payload::Binary(b) => Message::binary(b),
+                };
                 let t = Instant::now();
                 self.send(message).await?;
                 self.metrics.send.record(t.elapsed().as_secs_f64() * 1e3);
                 self.metrics.chunks_sent.fetch_add(1, Relaxed);
+                self.metrics.bytes_out.fetch_add(bytes, Relaxed);
                 if self.rendered_at.len() == self.rendered_at.capacity() {
                     self.rendered_at.pop_front();
                 }
                 self.rendered_at.push_back((seq, Instant::from_std(at)));
-                *next += 1;
-                stream.request(pool);
                 Ok(())
             }
         }
+    }
+
+    /// The listener paused: nothing more is asked for or sent.
+    async fn pause(&mut self) -> Result<(), End> {
+        if self.paused {
+            return Ok(());
+        }
+        self.paused = true;
+        self.metrics.paused.fetch_add(1, Relaxed);
+        self.send(Message::text(protocol::status("paused", PAUSED_TEXT, 0)))
+            .await
+    }
+
+    /// The listener pressed Play: a new run starts now, with its lead, and
+    /// whatever was asked for before is dropped.
+    async fn resume(&mut self) -> Result<(), End> {
+        if !self.paused {
+            return Ok(());
+        }
+        self.paused = false;
+        self.metrics.paused.fetch_sub(1, Relaxed);
+        self.run_first = self.asked;
+        self.run_start = Instant::now();
+        self.send(Message::text(protocol::status("connected", "streaming", 0)))
+            .await
     }
 
     async fn incoming(
@@ -399,6 +550,8 @@ where
                 Ok(())
             }
             Ok(Request::Ping(ts)) => self.send(Message::text(protocol::pong(ts))).await,
+            Ok(Request::Pause) => self.pause().await,
+            Ok(Request::Resume) => self.resume().await,
             Ok(Request::Report { seq, .. }) => {
                 // A report of an older chunk than one already measured (a
                 // player that re-sends, or a stale queue) says nothing new.
