@@ -1,0 +1,203 @@
+//! `GET /listen` judged by a real client: Debian's `ffmpeg` decodes the
+//! Ogg Opus stream of the real `auralis-host` binary (right rate and
+//! channels, no decode errors, a listening level), and the stream ends
+//! cleanly when the server stops. `.ci/run` installs ffmpeg; without it
+//! these tests say so and pass, except under `CI=true`, where they fail.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn ffmpeg_missing() -> bool {
+    let works = Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if works {
+        return false;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "ffmpeg is not installed (CI must install it: see .ci/run)"
+    );
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: ffmpeg is not installed (apt-get install ffmpeg)"
+    );
+    true
+}
+
+/// The server binary on a free loopback port; returns it and `host:port`.
+fn start(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_auralis-host"))
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .unwrap_or_else(|| panic!("a URL in {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    (child, addr)
+}
+
+/// One HTTP request; the status line's code and the whole head.
+fn head_of(addr: &str, request: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut buf = vec![0; 4096];
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "connection closed before the head");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got).to_string();
+    let code = text[9..12].parse().unwrap();
+    (code, text)
+}
+
+/// ffmpeg's lines that report a problem.
+fn errors(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("error") || l.contains("invalid") || l.contains("corrupt")
+        })
+        .collect()
+}
+
+#[test]
+fn ffmpeg_decodes_ten_seconds_of_listen_at_a_listening_level() {
+    if ffmpeg_missing() {
+        return;
+    }
+    let (mut server, addr) = start(&[]);
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-t", "10", "-i"])
+        .arg(format!("http://{addr}/listen?preset=focus&seed=3"))
+        .args(["-af", "ebur128=framelog=verbose", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "ffmpeg failed:\n{stderr}");
+    assert!(
+        stderr.contains("Audio: opus, 48000 Hz, stereo"),
+        "an Opus stream at 48 kHz, stereo:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("TITLE") && stderr.contains("C dorian, seed 3"),
+        "the stream names what it plays:\n{stderr}"
+    );
+    assert_eq!(errors(&stderr), Vec::<&str>::new(), "no decode errors");
+    let decoded = stderr
+        .rsplit("time=")
+        .next()
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or("");
+    assert!(decoded.starts_with("00:00:10"), "10 s decoded: {decoded}");
+    // The summary's integrated loudness.
+    let lufs: f64 = stderr
+        .rsplit("Integrated loudness:")
+        .next()
+        .and_then(|s| s.split("I:").nth(1))
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no loudness summary:\n{stderr}"));
+    assert!((-26.0..=-12.0).contains(&lufs), "{lufs} LUFS");
+}
+
+#[test]
+fn stopping_the_server_ends_the_stream_cleanly() {
+    if ffmpeg_missing() {
+        return;
+    }
+    // An idle timeout far shorter than the stream: a stream is not idle.
+    let (mut server, addr) = start(&["--idle-timeout", "1"]);
+    let mut ffmpeg = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-i"])
+        .arg(format!("http://{addr}/listen"))
+        .args(["-f", "null", "-"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        ffmpeg.try_wait().unwrap().is_none(),
+        "still streaming past the idle timeout"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let t = Instant::now();
+    let exit = loop {
+        if let Some(s) = ffmpeg.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "ffmpeg still reading 5 s after the server stopped"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    ffmpeg
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(exit.success(), "ffmpeg: {exit:?}\n{stderr}");
+    assert_eq!(errors(&stderr), Vec::<&str>::new(), "a clean end");
+    assert!(server.wait().unwrap().success());
+}
+
+#[test]
+fn listen_refuses_bad_queries_and_respects_the_listener_limit() {
+    let (mut server, addr) = start(&["--max-clients", "1"]);
+    let (code, head) = head_of(&addr, "HEAD /listen HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(code, 200, "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: audio/ogg"),
+        "{head}"
+    );
+    let (code, head) = head_of(
+        &addr,
+        "GET /listen?preset=party HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert_eq!(code, 400, "{head}");
+    // One listener takes the only slot; the next is told to come back.
+    let mut first = TcpStream::connect(&addr).unwrap();
+    first
+        .write_all(b"GET /listen?seed=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"OggS") {
+        let n = first.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+    let (code, head) = head_of(&addr, "GET /listen HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(code, 503, "{head}");
+    assert!(head.to_ascii_lowercase().contains("retry-after"), "{head}");
+    drop(first);
+    let _ = server.kill();
+}
