@@ -1,28 +1,50 @@
-// The Auralis web player: connects to /ws/stream in binary mode, plays the
-// stream through an AudioWorklet with an adaptive jitter buffer, and keeps
-// the listener's settings.
+// The Auralis web player: connects to /ws/stream, decodes Opus with
+// WebCodecs where the browser has it (binary PCM otherwise), plays through
+// an AudioWorklet with an adaptive buffer, and keeps the listener's
+// settings. Nothing streams until the listener can hear it: where the
+// browser blocks autoplay the stream starts paused, and Play resumes it.
 
-import { AdaptiveBuffer, Backoff, JitterTracker, decodeFrame } from "./jitter.js";
+import {
+  AdaptiveBuffer,
+  Backoff,
+  JitterTracker,
+  decodeFrame,
+  decodeOpusFrame,
+} from "./jitter.js";
 
 const SETTINGS_KEY = "auralis.settings";
-const DEFAULTS = { key: 60, mode: "aeolian", bpm: 60, intensity: 0.5 };
+const DEFAULTS = { key: 60, mode: "aeolian", bpm: 60, intensity: 0.5, volume: 0.8 };
+const OPUS_RATE = 48000;
+const KEY_NAMES = ["C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B"];
 
 // Everything the page knows, readable from the console and by tests.
 const state = (window.auralis = {
   connection: "disconnected",
+  codec: null, // "opus" (WebCodecs) or "pcm"
+  webcodecsFrames: 0, // Opus frames WebCodecs decoded
   params: null,
   lastParamsMessage: null,
+  nowPlaying: null,
   welcome: null,
   chunksReceived: 0,
   underruns: 0,
   playedSeconds: 0,
   audibleSeconds: 0,
+  skippedSeconds: 0,
   bufferMs: 0,
-  targetMs: 400,
+  targetMs: 200,
   connects: 0,
   audioState: "none",
+  listening: false, // the listener wants sound (Play pressed, not paused)
+  playingSeq: null, // the chunk playing now
+  playingAt: {}, // seq -> performance.now() when it started playing
   welcomeMs: null, // ms from navigation to the server's welcome
   firstAudioMs: null, // ms from navigation to the first sample played
+  playPressedMs: null, // when Play was last pressed
+  startDelayMs: null, // from Play to the first sample played
+  volume: DEFAULTS.volume,
+  levelIn: 0, // RMS before the volume control
+  levelOut: 0, // RMS after it
   gain: 1, // the sleep timer's fade: 1 until it starts, 0 at its end
   sleepFading: false,
   errors: [],
@@ -35,9 +57,12 @@ const backoff = new Backoff();
 let ws = null;
 let audio = null;
 let node = null;
-let early = []; // frames that came before the worklet was ready
+let volume = null;
+let meters = null;
+let decoder = null;
 let lastUpdate = performance.now();
 let sleepTimer = null;
+let skipNoteTimer = null;
 
 function loadSettings() {
   try {
@@ -61,17 +86,31 @@ function showSettings(s) {
   $("bpm-value").textContent = String(Math.round(s.bpm));
   $("intensity").value = String(s.intensity);
   $("intensity-value").textContent = Number(s.intensity).toFixed(2);
+  $("volume").value = String(Math.round(s.volume * 100));
+  $("volume-value").textContent = `${Math.round(s.volume * 100)}%`;
   for (const b of document.querySelectorAll("[data-preset]")) {
     b.setAttribute("aria-pressed", String(b.dataset.preset === s.preset));
   }
+  const q = new URLSearchParams({
+    key: s.key,
+    mode: s.mode,
+    bpm: s.bpm,
+    intensity: s.intensity,
+  });
+  $("listen-link").href = `/listen?${q}`;
 }
+
+const LABELS = {
+  connected: "Connected",
+  buffering: "Buffering",
+  paused: "Paused",
+  disconnected: "Disconnected",
+};
 
 function setConnection(c, text) {
   state.connection = c;
-  const dot = $("indicator");
-  dot.className = `dot ${c}`;
-  const label = { connected: "Connected", buffering: "Buffering", disconnected: "Disconnected" }[c];
-  $("status-text").textContent = text ? `${label} — ${text}` : label;
+  $("indicator").className = `dot ${c}`;
+  $("status-text").textContent = text ? `${LABELS[c]} — ${text}` : LABELS[c];
 }
 
 function send(obj) {
@@ -85,52 +124,161 @@ function sendParams() {
   send({ type: "update_params", params: { key, mode, bpm, intensity } });
 }
 
-function showAudioState() {
-  state.audioState = audio.state;
-  // Where the browser blocks autoplay, the context stays suspended until a
-  // gesture: then, and only then, the Play button shows.
-  $("play").hidden = audio.state === "running";
+function showPlayButton() {
+  const b = $("play");
+  b.textContent = state.listening ? "Pause" : "Play";
+  b.setAttribute("aria-label", state.listening ? "Pause the music" : "Play the music");
+  if ("mediaSession" in navigator) {
+    navigator.mediaSession.playbackState = state.listening ? "playing" : "paused";
+  }
 }
 
-async function startAudio(sampleRate) {
-  if (!audio || audio.sampleRate !== sampleRate) {
-    if (audio) await audio.close();
-    audio = new AudioContext({ sampleRate, latencyHint: "playback" });
-    audio.onstatechange = showAudioState;
-    await audio.audioWorklet.addModule("/client/worklet.js");
-    node = new AudioWorkletNode(audio, "auralis-player", { outputChannelCount: [2] });
-    node.connect(audio.destination);
-    node.port.onmessage = (e) => onWorklet(e.data);
-    node.port.postMessage({ type: "target", ms: buffer.targetMs });
-    for (const f of early) play(f);
-    early = [];
+function showAudioState() {
+  state.audioState = audio ? audio.state : "none";
+}
+
+/** Opus through WebCodecs where the browser decodes it, PCM otherwise. */
+async function chooseCodec() {
+  if (!("AudioDecoder" in window)) return "pcm";
+  try {
+    const s = await AudioDecoder.isConfigSupported({
+      codec: "opus",
+      sampleRate: OPUS_RATE,
+      numberOfChannels: 2,
+    });
+    return s.supported ? "opus" : "pcm";
+  } catch {
+    return "pcm";
   }
-  // Not awaited: without a user gesture the promise stays pending.
+}
+
+/** The audio graph at `sampleRate`: worklet → meter → volume → meter → out. */
+async function ensureAudio(sampleRate) {
+  if (audio && audio.sampleRate === sampleRate) return;
+  if (audio) await audio.close();
+  audio = new AudioContext({ sampleRate, latencyHint: "playback" });
+  state.audio = audio;
+  audio.onstatechange = showAudioState;
+  await audio.audioWorklet.addModule("/client/worklet.js");
+  node = new AudioWorkletNode(audio, "auralis-player", { outputChannelCount: [2] });
+  volume = audio.createGain();
+  volume.gain.value = settings.volume;
+  const pre = audio.createAnalyser();
+  const post = audio.createAnalyser();
+  node.connect(pre);
+  node.connect(volume);
+  volume.connect(post);
+  volume.connect(audio.destination);
+  meters = { pre, post, data: new Float32Array(2048) };
+  node.port.onmessage = (e) => onWorklet(e.data);
+  node.port.postMessage({ type: "target", ms: buffer.targetMs });
+  // Where autoplay is allowed this starts the context; where it is not,
+  // the promise waits for a gesture (Play).
   audio.resume().catch(() => {});
+  await Promise.race([
+    new Promise((r) => setTimeout(r, 250)),
+    new Promise((r) => {
+      if (audio.state === "running") r();
+      audio.addEventListener("statechange", r, { once: true });
+    }),
+  ]);
   showAudioState();
+}
+
+function rms(analyser) {
+  analyser.getFloatTimeDomainData(meters.data);
+  let sum = 0;
+  for (const x of meters.data) sum += x * x;
+  return Math.sqrt(sum / meters.data.length);
+}
+
+function meter() {
+  if (!meters || !audio || audio.state !== "running") return;
+  state.levelIn = rms(meters.pre);
+  state.levelOut = rms(meters.post);
+}
+
+function makeDecoder() {
+  if (decoder && decoder.state !== "closed") decoder.close();
+  decoder = new AudioDecoder({
+    output: onDecoded,
+    error: (e) => state.errors.push(`decoder: ${e.message}`),
+  });
+  decoder.configure({ codec: "opus", sampleRate: OPUS_RATE, numberOfChannels: 2 });
+}
+
+/** A decoded 20 ms piece: interleave and queue it (the first piece of a
+ * chunk carries the chunk's seq). */
+function onDecoded(data) {
+  const frames = data.numberOfFrames;
+  const l = new Float32Array(frames);
+  const r = new Float32Array(frames);
+  data.copyTo(l, { planeIndex: 0, format: "f32-planar" });
+  data.copyTo(r, { planeIndex: data.numberOfChannels > 1 ? 1 : 0, format: "f32-planar" });
+  const piece = Math.round(data.timestamp / 20000);
+  data.close();
+  state.webcodecsFrames++;
+  if (!state.listening) return;
+  const samples = new Float32Array(frames * 2);
+  for (let i = 0; i < frames; i++) {
+    samples[2 * i] = l[i];
+    samples[2 * i + 1] = r[i];
+  }
+  const seq = piece % 5 === 0 ? piece / 5 : null;
+  node.port.postMessage({ type: "chunk", seq, samples }, [samples.buffer]);
 }
 
 function onWorklet(m) {
   if (m.type === "started") {
-    if (state.firstAudioMs === null) state.firstAudioMs = Math.round(performance.now());
+    const now = Math.round(performance.now());
+    if (state.firstAudioMs === null) state.firstAudioMs = now;
+    if (state.playPressedMs !== null && state.startDelayMs === null) {
+      state.startDelayMs = now - state.playPressedMs;
+    }
   } else if (m.type === "underrun") {
     state.underruns = m.underruns;
     node.port.postMessage({ type: "target", ms: buffer.underrun() });
-    if (state.connection === "connected") setConnection("buffering");
+    if (state.connection === "connected") setConnection("buffering", "the network was late");
+  } else if (m.type === "playing") {
+    state.playingSeq = m.seq;
+    state.playingAt[m.seq] = performance.now();
+    send({ type: "report", seq: m.seq, buffer_ms: m.depthMs, underruns: state.underruns });
+  } else if (m.type === "skipped") {
+    const s = (m.ms / 1000).toFixed(1);
+    setConnection("connected", `caught up after a stall (skipped ${s} s)`);
+    clearTimeout(skipNoteTimer);
+    skipNoteTimer = setTimeout(() => {
+      if (state.connection === "connected") setConnection("connected");
+    }, 4000);
   } else if (m.type === "report") {
     state.bufferMs = m.depthMs;
     state.playedSeconds = m.playedSeconds;
     state.audibleSeconds = m.audibleSeconds;
+    state.skippedSeconds = m.skippedSeconds;
     state.underruns = m.underruns;
     state.gain = m.gain;
-    if (ws && ws.readyState === WebSocket.OPEN) {
-      setConnection(m.playing ? "connected" : "buffering");
-    }
-    if (m.seq !== null) {
-      send({ type: "report", seq: m.seq, buffer_ms: m.depthMs, underruns: m.underruns });
+    meter();
+    if (ws && ws.readyState === WebSocket.OPEN && state.listening) {
+      if (m.playing && state.connection === "buffering") setConnection("connected");
+      if (!m.playing && state.connection === "connected") setConnection("buffering");
     }
     $("stats").textContent =
-      `Buffer ${Math.round(m.depthMs)} ms (target ${Math.round(state.targetMs)}) · underruns ${m.underruns}`;
+      `Buffer ${Math.round(m.depthMs)} ms (target ${Math.round(state.targetMs)}) · ` +
+      `underruns ${m.underruns} · ${state.codec === "opus" ? "Opus" : "PCM"}`;
+  }
+}
+
+function showNowPlaying() {
+  const n = state.nowPlaying;
+  if (!n) return;
+  const chord = n.chord ? ` · chord ${n.chord.replace(":", " ")}` : "";
+  $("now-playing").textContent = `${n.key} ${n.mode}${chord}`;
+  if ("mediaSession" in navigator && "MediaMetadata" in window) {
+    navigator.mediaSession.metadata = new MediaMetadata({
+      title: `${n.key} ${n.mode}`,
+      artist: "Auralis",
+      album: "Ambient music, composed live",
+    });
   }
 }
 
@@ -139,29 +287,63 @@ function onText(msg) {
     if (state.welcomeMs === null) state.welcomeMs = Math.round(performance.now());
     state.welcome = msg;
     state.params = msg.params;
-    startAudio(msg.sample_rate);
+    state.nowPlaying = {
+      key: KEY_NAMES[msg.params.key % 12],
+      mode: msg.params.mode,
+      chord: null,
+    };
+    showNowPlaying();
+    ensureAudio(msg.sample_rate).then(showAudioState);
     sendParams();
   } else if (msg.type === "params") {
     state.params = msg.params;
-    state.lastParamsMessage = msg;
+    state.lastParamsMessage = { ...msg, receivedAt: performance.now() };
     settings = { ...settings, ...msg.params };
     saveSettings(settings);
     showSettings(settings);
+  } else if (msg.type === "now_playing") {
+    state.nowPlaying = msg;
+    showNowPlaying();
+  } else if (msg.type === "status") {
+    if (msg.state === "paused") setConnection("paused", "press Play to listen");
+    else if (msg.state === "connected" && state.listening) setConnection("buffering", "starting");
   } else if (msg.type === "error") {
     state.errors.push(msg);
   }
 }
 
 function onAudio(data) {
-  const frame = decodeFrame(data);
-  if (!frame) return;
-  state.chunksReceived++;
-  if (!node) {
-    // The server's first chunks can beat the worklet's start-up.
-    if (early.length < 100) early.push(frame);
-    return;
-  }
+  if (!state.listening || !node) return; // paused: what was in flight is dropped
   const now = performance.now();
+  if (state.codec === "opus") {
+    const f = decodeOpusFrame(data);
+    if (!f) return;
+    state.chunksReceived++;
+    track(now);
+    if (!decoder || decoder.state === "closed") makeDecoder();
+    f.packets.forEach((p, i) => {
+      decoder.decode(
+        new EncodedAudioChunk({ type: "key", timestamp: (f.seq * 5 + i) * 20000, data: p }),
+      );
+    });
+  } else {
+    const frame = decodeFrame(data);
+    if (!frame) return;
+    state.chunksReceived++;
+    track(now);
+    node.port.postMessage({ type: "chunk", seq: frame.seq, samples: frame.samples }, [
+      frame.samples.buffer,
+    ]);
+  }
+}
+
+let runChunks = 0; // chunks since the stream (re)started
+
+/** Follows the arrival jitter and moves the buffer's target with it. */
+function track(now) {
+  // The server sends a run's first two chunks at once, by design: that
+  // burst is no network jitter.
+  if (++runChunks <= 2) jitter.reset();
   jitter.record(now);
   const target = buffer.update(jitter.jitterMs, now - lastUpdate);
   lastUpdate = now;
@@ -169,24 +351,22 @@ function onAudio(data) {
     state.targetMs = target;
     node.port.postMessage({ type: "target", ms: target });
   }
-  play(frame);
-}
-
-function play(frame) {
-  node.port.postMessage({ type: "chunk", seq: frame.seq, samples: frame.samples }, [
-    frame.samples.buffer,
-  ]);
 }
 
 function connect() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  ws = new WebSocket(`${proto}//${location.host}/ws/stream?format=binary`);
+  const q = new URLSearchParams({ format: "binary" });
+  if (state.codec === "opus") q.set("codec", "opus");
+  if (!state.listening) q.set("paused", "1");
+  ws = new WebSocket(`${proto}//${location.host}/ws/stream?${q}`);
   ws.binaryType = "arraybuffer";
   setConnection("buffering", "connecting");
   ws.onopen = () => {
     backoff.reset();
     state.connects++;
     jitter.reset();
+    runChunks = 0;
+    if (!state.listening) setConnection("paused", "press Play to listen");
   };
   ws.onmessage = (e) => {
     if (typeof e.data === "string") {
@@ -206,8 +386,37 @@ function connect() {
   };
 }
 
+/** Play: the audio starts (a gesture lets the browser run it) and the
+ * server streams afresh. */
+async function play() {
+  state.listening = true;
+  jitter.reset(); // the pause was no network jitter
+  runChunks = 0;
+  state.playPressedMs = Math.round(performance.now());
+  state.startDelayMs = null;
+  showPlayButton();
+  if (node) node.port.postMessage({ type: "flush" });
+  if (decoder && decoder.state === "configured") decoder.reset();
+  if (decoder && decoder.state !== "closed") decoder.configure({ codec: "opus", sampleRate: OPUS_RATE, numberOfChannels: 2 });
+  setConnection("buffering", "starting");
+  send({ type: "resume" });
+  if (audio) await audio.resume().catch(() => {});
+  showAudioState();
+}
+
+/** Pause: the server stops rendering this stream; nothing stale is kept. */
+function pause() {
+  state.listening = false;
+  jitter.reset();
+  showPlayButton();
+  send({ type: "pause" });
+  if (node) node.port.postMessage({ type: "flush" });
+  setConnection("paused", "press Play to listen");
+}
+
 function onControl() {
   settings = {
+    ...settings,
     key: Number($("key").value),
     mode: $("mode").value,
     bpm: Number($("bpm").value),
@@ -216,6 +425,15 @@ function onControl() {
   showSettings(settings);
   saveSettings(settings);
   sendParams();
+}
+
+function onVolume() {
+  settings.volume = Number($("volume").value) / 100;
+  state.volume = settings.volume;
+  $("volume-value").textContent = `${Math.round(settings.volume * 100)}%`;
+  // A short glide: a volume change never clicks.
+  if (volume) volume.gain.setTargetAtTime(settings.volume, audio.currentTime, 0.015);
+  saveSettings(settings);
 }
 
 /** Starts (or with 0, stops) the sleep timer: after `minutes`, a fade of
@@ -239,7 +457,19 @@ function setSleepTimer(minutes, fadeSeconds = 60) {
 // For tests and the curious: the same timer with any durations.
 state.setSleepTimer = setSleepTimer;
 
+async function boot() {
+  state.codec = await chooseCodec();
+  // Opus is always 48 kHz; PCM's rate comes with the welcome.
+  await ensureAudio(state.codec === "opus" ? OPUS_RATE : 44100);
+  // Where the browser lets the page play at once, it does; elsewhere the
+  // stream starts paused and the status says to press Play.
+  state.listening = audio.state === "running";
+  showPlayButton();
+  connect();
+}
+
 window.addEventListener("DOMContentLoaded", () => {
+  state.volume = settings.volume;
   showSettings(settings);
   for (const id of ["key", "mode"]) $(id).addEventListener("change", onControl);
   for (const id of ["bpm", "intensity"]) {
@@ -249,6 +479,7 @@ window.addEventListener("DOMContentLoaded", () => {
     });
     $(id).addEventListener("change", onControl);
   }
+  $("volume").addEventListener("input", onVolume);
   for (const b of document.querySelectorAll("[data-preset]")) {
     b.addEventListener("click", () => {
       settings.preset = b.dataset.preset;
@@ -258,8 +489,11 @@ window.addEventListener("DOMContentLoaded", () => {
     });
   }
   $("sleep-timer").addEventListener("change", (e) => setSleepTimer(Number(e.target.value)));
-  $("play").addEventListener("click", () => {
-    if (audio) audio.resume().then(showAudioState, () => {});
-  });
-  connect();
+  $("play").addEventListener("click", () => (state.listening ? pause() : play()));
+  if ("mediaSession" in navigator) {
+    navigator.mediaSession.setActionHandler("play", () => play());
+    navigator.mediaSession.setActionHandler("pause", () => pause());
+  }
+  setInterval(meter, 250);
+  boot();
 });

@@ -28,6 +28,40 @@ export function decodeFrame(buffer) {
   return { seq, timestamp, sampleRate, channels, frames, samples };
 }
 
+/** Version byte of a binary frame of Opus packets. */
+export const OPUS_VERSION = 2;
+
+/**
+ * Decodes one binary Opus frame (version 2: the PCM frame's header, byte 28
+ * the packet count, then each packet as a u16 length and its bytes).
+ * Returns null for anything that is not one.
+ * @param {ArrayBuffer} buffer
+ */
+export function decodeOpusFrame(buffer) {
+  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < HEADER_BYTES) return null;
+  const view = new DataView(buffer);
+  const magic = String.fromCharCode(
+    view.getUint8(0), view.getUint8(1), view.getUint8(2), view.getUint8(3));
+  if (magic !== "AURA" || view.getUint8(4) !== OPUS_VERSION) return null;
+  const channels = view.getUint8(5);
+  const frames = view.getUint16(6, true);
+  const sampleRate = view.getUint32(8, true);
+  const seq = Number(view.getBigUint64(12, true));
+  const timestamp = view.getFloat64(20, true);
+  const count = view.getUint8(28);
+  const packets = [];
+  let at = HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (at + 2 > buffer.byteLength) return null;
+    const len = view.getUint16(at, true);
+    if (at + 2 + len > buffer.byteLength) return null;
+    packets.push(new Uint8Array(buffer, at + 2, len));
+    at += 2 + len;
+  }
+  if (at !== buffer.byteLength) return null;
+  return { seq, timestamp, sampleRate, channels, frames, packets };
+}
+
 /**
  * Tracks how irregularly chunks arrive, after the seed's IJitterTracker:
  * an exponential moving average of the arrival error (actual gap minus the
@@ -76,7 +110,7 @@ export class JitterTracker {
  * jitter rises or after an underrun, shrinks slowly when things are calm.
  */
 export class AdaptiveBuffer {
-  constructor({ minMs = 300, maxMs = 2000, startMs = 400, shrinkPerSecond = 10 } = {}) {
+  constructor({ minMs = 150, maxMs = 2000, startMs = 200, shrinkPerSecond = 10 } = {}) {
     this.minMs = minMs;
     this.maxMs = maxMs;
     this.targetMs = startMs;
@@ -88,7 +122,7 @@ export class AdaptiveBuffer {
    * of playback; returns the new target.
    */
   update(jitterMs, elapsedMs) {
-    const wanted = Math.min(this.maxMs, Math.max(this.minMs, 200 + 4 * jitterMs));
+    const wanted = Math.min(this.maxMs, Math.max(this.minMs, 150 + 4 * jitterMs));
     if (wanted > this.targetMs) {
       this.targetMs = wanted; // grow at once
     } else {
@@ -103,6 +137,17 @@ export class AdaptiveBuffer {
     this.targetMs = Math.min(this.maxMs, this.targetMs * 1.5);
     return this.targetMs;
   }
+}
+
+/**
+ * How many frames to skip to get back to the target buffer after a stall:
+ * when even the smallest depth of the last second (`minDepth`) is more
+ * than `slack` over `target`, the excess in whole chunks (so the skip
+ * lands on a chunk boundary); otherwise 0. All in frames.
+ */
+export function catchUp(minDepth, target, chunk, slack) {
+  if (!(minDepth > target + slack) || chunk <= 0) return 0;
+  return Math.floor((minDepth - target) / chunk) * chunk;
 }
 
 /** Reconnect delays: 100 ms doubling to 5 s, reset on success. */

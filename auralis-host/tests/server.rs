@@ -653,6 +653,11 @@ async fn opus_frames_decode_to_the_same_music_as_pcm() {
         noise += (a - b) * (a - b);
     }
     assert!(signal > 0.0, "the stream is not silent");
+    // Opus says 48 kHz even where the server's PCM runs at 44.1 kHz.
+    let server = start(ServerConfig::default()).await;
+    let mut ws = server.connect("?codec=opus").await;
+    let welcome = json_of(&recv(&mut ws).await).unwrap();
+    assert_eq!(welcome["sample_rate"], 48_000);
     let snr = 10.0 * (signal / noise).log10();
     assert!(snr > 20.0, "Opus against PCM: SNR {snr:.1} dB");
 }

@@ -61,6 +61,32 @@ fn javascript_unit_tests_pass_under_node() {
         encode_binary(&chunk, 1_795_887_762.25),
     )
     .unwrap();
+    // And an Opus frame, for the Opus decoder.
+    let mut encoder = auralis_host::opus::ChunkEncoder::new().unwrap();
+    let mut packets = auralis_host::opus::Packets::default();
+    let sine: Vec<i16> = (0..9600)
+        .map(|i| ((i as f64 / 20.0).sin() * 8000.0) as i16)
+        .collect();
+    encoder.encode_chunk(&sine, &mut packets).unwrap();
+    std::fs::write(
+        dir.join("frame-opus.bin"),
+        auralis_host::server::protocol::encode_opus(987_654, 2.5, 4800, &packets),
+    )
+    .unwrap();
+    let lengths: Vec<String> = packets.iter().map(|p| p.len().to_string()).collect();
+    let first: Vec<String> = packets.iter().next().unwrap()[..4]
+        .iter()
+        .map(u8::to_string)
+        .collect();
+    std::fs::write(
+        dir.join("frame-opus.json"),
+        format!(
+            "{{\"seq\":987654,\"packet_lengths\":[{}],\"first_bytes\":[{}]}}",
+            lengths.join(","),
+            first.join(",")
+        ),
+    )
+    .unwrap();
     let pcm: Vec<String> = chunk.samples().iter().map(i16::to_string).collect();
     std::fs::write(
         dir.join("frame.json"),
@@ -125,7 +151,7 @@ fn the_page_plays_in_headless_chromium() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("# pass 6") && text.contains("# fail 0"),
+        text.contains("# pass 12") && text.contains("# fail 0"),
         "{text}"
     );
     assert!(

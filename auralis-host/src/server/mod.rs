@@ -584,7 +584,12 @@ fn websocket(
     let cfg = SessionConfig {
         client_id,
         seed,
-        sample_rate: app.config.sample_rate,
+        // Opus is always 48 kHz, whatever the server's PCM rate.
+        sample_rate: if format.is_opus() {
+            crate::opus::RATE
+        } else {
+            app.config.sample_rate
+        },
         format,
         font: app.font,
         context: options.context,

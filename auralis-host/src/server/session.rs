@@ -61,8 +61,8 @@ impl Default for Pacing {
         Self {
             lead: 2,
             ahead: 2,
-            margin: Duration::from_millis(60),
-            min_margin: Duration::from_millis(30),
+            margin: Duration::from_millis(40),
+            min_margin: Duration::from_millis(15),
             max_margin: Duration::from_millis(250),
             send_timeout: Duration::from_secs(2),
             max_behind: Duration::from_secs(3),
