@@ -1,6 +1,9 @@
 //! Load test for `auralis-host`: opens N WebSocket listeners on loopback
-//! that consume in real time, like a player with a small buffer, and
-//! reports per-client lateness, underruns, and the server's CPU and memory.
+//! that consume in real time, like a player with a small buffer (each
+//! sends the server a `report` when a chunk starts playing, as the web
+//! player does, so the server measures end-to-end latency), and reports
+//! per-client lateness, underruns, bytes per listener-second, the server's
+//! end-to-end latency, CPU and memory. `--codec opus` listens to Opus.
 //!
 //! ```text
 //! cargo build --release -p auralis-host
@@ -20,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use auralis_host::server::protocol::BINARY_HEADER;
+use auralis_host::server::protocol::{decode_opus, BINARY_HEADER};
 use clap::Parser;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -38,12 +41,15 @@ struct Args {
     #[arg(long, default_value_t = 20)]
     ramp_ms: u64,
     /// Chunks a listener buffers before it starts playing (the server
-    /// sends three at once).
-    #[arg(long, default_value_t = 3)]
+    /// sends two at once).
+    #[arg(long, default_value_t = 2)]
     prebuffer: u64,
     /// Audio as JSON/base64 instead of binary frames.
     #[arg(long)]
     json: bool,
+    /// `pcm` or `opus` (binary Opus frames, checked frame by frame).
+    #[arg(long, default_value = "pcm")]
+    codec: String,
     /// Listeners leave after 5–30 s and are replaced (memory leak check).
     #[arg(long)]
     churn: bool,
@@ -68,6 +74,12 @@ struct Args {
 #[derive(Debug, Default, Clone)]
 struct ClientReport {
     chunks: u64,
+    /// Audio bytes received.
+    bytes: u64,
+    /// Seconds from the first to the last chunk.
+    seconds: f64,
+    /// Frames that were not valid audio frames of the codec asked for.
+    bad_frames: u64,
     underruns: u64,
     /// How late each chunk came against its playback slot, ms (negative:
     /// early).
@@ -126,27 +138,59 @@ fn start_server(args: &Args) -> Result<(Child, String), String> {
 async fn listener(
     ws_url: String,
     prebuffer: u64,
+    opus: bool,
     stop: Arc<AtomicBool>,
     lifetime: Option<Duration>,
 ) -> ClientReport {
+    use futures_util::SinkExt;
     let mut report = ClientReport::default();
     let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&ws_url).await else {
         report.closed_early = true;
         return report;
     };
     let born = Instant::now();
+    let mut first: Option<Instant> = None;
     let mut start: Option<Instant> = None;
     let mut expect = 0u64;
+    // Chunks received and not yet "played": (seq, when it starts playing).
+    let mut queued: std::collections::VecDeque<(u64, Instant)> = Default::default();
     while !stop.load(Ordering::Relaxed) && lifetime.is_none_or(|l| born.elapsed() < l) {
-        let m = match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
-            Ok(Some(Ok(m))) => m,
-            Ok(_) => {
+        let wake = queued
+            .front()
+            .map_or(Instant::now() + Duration::from_millis(500), |q| q.1);
+        let m = tokio::select! {
+            m = ws.next() => m,
+            _ = tokio::time::sleep_until(wake.into()) => {
+                // Report each chunk as it starts playing, like the page.
+                let now = Instant::now();
+                while let Some(&(seq, at)) = queued.front() {
+                    if at > now {
+                        break;
+                    }
+                    queued.pop_front();
+                    let text = format!("{{\"type\":\"report\",\"seq\":{seq}}}");
+                    if ws.send(Message::text(text)).await.is_err() {
+                        report.closed_early = true;
+                    }
+                }
+                continue;
+            }
+        };
+        let m = match m {
+            Some(Ok(m)) => m,
+            _ => {
                 report.closed_early = true;
                 break;
             }
-            Err(_) => continue,
         };
         let seq = match &m {
+            Message::Binary(b) if opus => match decode_opus(b) {
+                Some(f) if f.packets.len() == 5 => f.seq,
+                _ => {
+                    report.bad_frames += 1;
+                    continue;
+                }
+            },
             Message::Binary(b) if b.len() >= BINARY_HEADER => {
                 u64::from_le_bytes(b[12..20].try_into().unwrap_or_default())
             }
@@ -158,34 +202,65 @@ async fn listener(
             }
             _ => continue,
         };
+        report.bytes += m.len() as u64;
         if seq != expect {
             report.gaps += 1;
         }
         expect = seq + 1;
         report.chunks += 1;
         let now = Instant::now();
+        let first_at = *first.get_or_insert(now);
+        report.seconds = now.duration_since(first_at).as_secs_f64();
         if seq + 1 == prebuffer {
             start = Some(now);
         }
-        if let (Some(s), true) = (start, seq >= prebuffer) {
-            // Chunk `seq` plays from s + (seq - prebuffer + 1) × 100 ms.
-            let slot = s + Duration::from_millis(100) * (seq + 1).saturating_sub(prebuffer) as u32;
+        if let Some(s) = start {
+            // Playback starts when `prebuffer` chunks are in (at s), so
+            // chunk `seq` plays from s + seq × 100 ms, and is late if it
+            // comes after that: the buffer ran dry.
+            let slot = s + Duration::from_millis(100) * seq as u32;
             // Signed: negative is early (the listener's margin).
             let late = if now >= slot {
                 now.duration_since(slot).as_secs_f64() * 1e3
             } else {
                 -(slot.duration_since(now).as_secs_f64() * 1e3)
             };
-            if late > 0.0 {
+            let mut plays = slot;
+            if late > 0.0 && seq >= prebuffer {
                 report.underruns += 1;
                 // A real player re-buffers: its clock slips by the gap.
                 start = Some(s + now.duration_since(slot));
+                plays = now;
             }
-            report.late_ms.push(late);
+            if seq >= prebuffer {
+                report.late_ms.push(late);
+            }
+            queued.push_back((seq, plays.max(now)));
+        } else {
+            queued.push_back((seq, now + Duration::from_secs(3600)));
+        }
+        if seq + 1 == prebuffer {
+            // The prebuffered chunks start playing now, one after another.
+            for q in queued.iter_mut() {
+                q.1 = now + Duration::from_millis(100) * q.0 as u32;
+            }
         }
     }
     let _ = ws.close(None).await;
     report
+}
+
+/// The server's `/api/metrics` (one GET on loopback).
+async fn server_metrics(url: &str) -> Option<serde_json::Value> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = url.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(host).await.ok()?;
+    let req = format!("GET /api/metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    serde_json::from_str(text.split_once("\r\n\r\n")?.1).ok()
 }
 
 fn quantile(v: &mut [f64], q: f64) -> f64 {
@@ -220,10 +295,20 @@ fn main() -> Result<(), String> {
             (Some(c), u, Some(pid))
         }
     };
+    let opus = match args.codec.as_str() {
+        "pcm" => false,
+        "opus" if !args.json => true,
+        "opus" => return Err("Opus travels in binary frames: leave out --json".into()),
+        c => return Err(format!("--codec {c} is unknown: use pcm or opus")),
+    };
     let ws_url = format!(
         "{}/ws/stream{}",
         url.replace("http://", "ws://"),
-        if args.json { "" } else { "?format=binary" }
+        match (args.json, opus) {
+            (true, _) => "",
+            (false, false) => "?format=binary",
+            (false, true) => "?codec=opus",
+        }
     );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -249,7 +334,14 @@ fn main() -> Result<(), String> {
                             .wrapping_add(1442695040888963407);
                         Duration::from_millis(5000 + (k >> 33) % 25_000)
                     });
-                    let r = listener(ws_url.clone(), prebuffer, Arc::clone(&stop), lifetime).await;
+                    let r = listener(
+                        ws_url.clone(),
+                        prebuffer,
+                        opus,
+                        Arc::clone(&stop),
+                        lifetime,
+                    )
+                    .await;
                     if let Ok(mut v) = reports.lock() {
                         v.push(r);
                     }
@@ -281,7 +373,9 @@ fn main() -> Result<(), String> {
             let _ = t.await;
         }
         let reports = reports.lock().map(|v| v.clone()).unwrap_or_default();
+        let server = server_metrics(&url).await;
         (
+            server,
             reports,
             cpu0.zip(cpu1),
             t0.elapsed(),
@@ -289,7 +383,7 @@ fn main() -> Result<(), String> {
             rss_loaded,
         )
     });
-    let (reports, cpu, elapsed, rss_start, rss_loaded) = result;
+    let (server, reports, cpu, elapsed, rss_start, rss_loaded) = result;
     let clean = reports
         .iter()
         .filter(|r| r.underruns == 0 && r.gaps == 0 && !r.closed_early)
@@ -309,12 +403,38 @@ fn main() -> Result<(), String> {
     println!(
         "clients {}  ({}), {} s measured, {} sessions",
         args.clients,
-        if args.json { "json" } else { "binary" },
+        match (args.json, opus) {
+            (true, _) => "json",
+            (false, false) => "binary PCM",
+            (false, true) => "Opus",
+        },
         elapsed.as_secs(),
         reports.len()
     );
     println!("chunks received {chunks}; underruns {underruns}; seq gaps {gaps}; sessions ended by the server {early}");
     println!("sessions with zero underruns: {clean}/{}", reports.len());
+    let bad: u64 = reports.iter().map(|r| r.bad_frames).sum();
+    let bytes: u64 = reports.iter().map(|r| r.bytes).sum();
+    let seconds: f64 = reports.iter().map(|r| r.seconds).sum();
+    println!(
+        "bytes per listener-second {:.0} ({:.1} kbit/s); frames not valid audio {bad}",
+        bytes as f64 / seconds.max(1e-9),
+        bytes as f64 * 8.0 / seconds.max(1e-9) / 1000.0
+    );
+    if let Some(m) = &server {
+        let e = &m["end_to_end_latency_ms"];
+        println!(
+            "end to end (server, from the listeners' reports), ms: p50 {} p95 {} p99 {} over {}; server underruns {}",
+            e["p50"], e["p95"], e["p99"], e["samples"], m["buffer_underruns"]
+        );
+        let enc = &m["opus_encode_ms"];
+        if enc["samples"].as_u64().unwrap_or(0) > 0 {
+            println!(
+                "Opus encoding per 100 ms chunk, ms: avg {} p50 {} p99 {}; synthesis avg {}",
+                enc["avg"], enc["p50"], enc["p99"], m["synthesis_latency_ms"]["avg"]
+            );
+        }
+    }
     println!(
         "lateness vs playback slot, ms (negative = early): p50 {:.1}  p99 {:.1}  max {:.1}; worst per client p50 {:.1} max {:.1}",
         quantile(&mut late, 0.5),
