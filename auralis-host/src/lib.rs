@@ -7,7 +7,9 @@
 
 pub mod alloc_count;
 pub mod files;
+pub mod icecast;
 pub mod midi_file;
 pub mod opus;
 pub mod rusty;
 pub mod server;
+pub mod station;

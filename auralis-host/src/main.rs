@@ -8,6 +8,7 @@ mod compose;
 mod midi;
 mod render;
 mod serve;
+mod station_cmd;
 
 /// The counting allocator behind the server's allocator figures.
 #[global_allocator]
@@ -35,6 +36,8 @@ enum Command {
     Bank(BankArgs),
     /// Render the endless stream (or a MIDI file, with --midi) to WAV.
     Render(render::RenderArgs),
+    /// Push one endless composition to an Icecast server, as its source.
+    Station(station_cmd::StationArgs),
 }
 
 /// Arguments of `bank`.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Some(Command::Compose(args)) => compose::run(&args),
         Some(Command::Bank(args)) => write_bank(&args),
         Some(Command::Render(args)) => render::run(&args),
+        Some(Command::Station(args)) => station_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

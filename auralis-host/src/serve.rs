@@ -54,6 +54,22 @@ pub(crate) struct ServeArgs {
     /// [config: allowed_origins]
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
+    /// A station: one composition for every listener of
+    /// /station/NAME and /ws/stream?station=NAME; PRESET is focus,
+    /// meditation, sleep or bright, SEED a number or "daily" (the default)
+    /// (repeatable) [config: [[stations]]]
+    #[arg(long = "station", value_name = "NAME=PRESET[:SEED]")]
+    stations: Vec<String>,
+    /// The bearer token for changing a station's music
+    /// (POST /api/stations/NAME); at least 16 characters
+    /// [config: admin_token; default: none, the endpoint is closed]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "AURALIS_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
 }
 
 const CONFIG_HELP: &str = "\
@@ -67,8 +83,16 @@ Config file keys (all optional; command-line flags override them):
   header_timeout = 10          seconds to send request headers
   idle_timeout = 30            seconds a connection may sit idle
   allowed_origins = []         origins allowed to open a stream (any if empty)
+  admin_token = \"…\"            bearer token for POST /api/stations/NAME
+  [[stations]]                 a station (repeat the table for more):
+  name = \"sleep\"               /station/sleep, /ws/stream?station=sleep
+  preset = \"sleep\"             or key = 62, mode = \"dorian\", bpm, intensity
+  seed = 42                    or \"daily\" (the default)
+  icecast = \"http://source:PASSWORD@HOST:PORT/sleep.ogg\"   push it to Icecast
 
-Routes: /  (web player), /ws/stream (audio; ?seed=N, ?format=binary),
+Routes: /  (web player), /ws/stream (audio; ?seed=N, ?format=binary,
+?codec=opus, ?station=NAME), /listen (Ogg Opus for any player),
+/station/NAME (a station as Ogg Opus), POST /api/stations/NAME (admin),
 /api/status, /api/metrics, /metrics (Prometheus), /healthz.
 Logging: RUST_LOG (default \"info\"), e.g. RUST_LOG=auralis_host=debug.";
 
@@ -90,7 +114,14 @@ impl ServeArgs {
             idle_timeout: self.idle_timeout,
             allowed_origins: (!self.allowed_origins.is_empty())
                 .then(|| self.allowed_origins.clone()),
+            admin_token: self.admin_token.clone(),
+            stations: None,
         })?;
+        for flag in &self.stations {
+            c.stations
+                .push(auralis_host::station::StationSpec::parse_flag(flag)?);
+        }
+        c.check()?;
         Ok(c)
     }
 }
@@ -148,7 +179,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), String> {
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -43,6 +43,10 @@ pub struct ServerConfig {
     pub idle_timeout: u64,
     /// Origins allowed to open a stream (empty: any).
     pub allowed_origins: Vec<String>,
+    /// Stations: one composition each, for any number of listeners.
+    pub stations: Vec<crate::station::StationSpec>,
+    /// The bearer token of the admin endpoint (none: it is closed).
+    pub admin_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -59,7 +63,95 @@ impl Default for ServerConfig {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             allowed_origins: Vec::new(),
+            stations: Vec::new(),
+            admin_token: None,
         }
+    }
+}
+
+/// A `[[stations]]` entry of `auralis.toml`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileStation {
+    /// `name = "sleep"` (in URLs: `/station/sleep`)
+    pub name: String,
+    /// `preset = "sleep"` (then `key`, `mode`, `bpm`, `intensity` over it)
+    pub preset: Option<String>,
+    /// `key = 62` (MIDI 60–71)
+    pub key: Option<u8>,
+    /// `mode = "dorian"`
+    pub mode: Option<String>,
+    /// `bpm = 60`
+    pub bpm: Option<f64>,
+    /// `intensity = 0.4`
+    pub intensity: Option<f64>,
+    /// `seed = 42` or `seed = "daily"` (the default)
+    pub seed: Option<FileSeed>,
+    /// `icecast = "http://source:PASSWORD@HOST:PORT/MOUNT.ogg"`
+    pub icecast: Option<String>,
+}
+
+/// A station's seed in the config: a number or `"daily"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum FileSeed {
+    /// `seed = 42`
+    Number(u64),
+    /// `seed = "daily"`
+    Word(String),
+}
+
+impl FileStation {
+    /// The station this entry describes.
+    pub fn spec(&self) -> Result<crate::station::StationSpec, String> {
+        use crate::station::{Seed, StationSpec};
+        use std::str::FromStr as _;
+        let at = |e: String| format!("station {:?}: {e}", self.name);
+        let mut context = auralis_core::music::MusicalContext::DEFAULT;
+        if let Some(p) = &self.preset {
+            let p = auralis_core::music::Preset::from_str(p).map_err(|_| {
+                at(format!(
+                    "preset {p:?} is not focus, meditation, sleep or bright"
+                ))
+            })?;
+            context = context.with_preset(p);
+        }
+        let mut params = serde_json::Map::new();
+        if let Some(k) = self.key {
+            params.insert("key".into(), k.into());
+        }
+        if let Some(m) = &self.mode {
+            params.insert("mode".into(), m.clone().into());
+        }
+        if let Some(b) = self.bpm {
+            params.insert("bpm".into(), b.into());
+        }
+        if let Some(i) = self.intensity {
+            params.insert("intensity".into(), i.into());
+        }
+        if !params.is_empty() {
+            context =
+                super::protocol::parse_params(&params, &context).map_err(|r| at(r.message))?;
+        }
+        let seed = match &self.seed {
+            None => Seed::Daily,
+            Some(FileSeed::Number(n)) => Seed::Fixed(*n),
+            Some(FileSeed::Word(w)) if w == "daily" => Seed::Daily,
+            Some(FileSeed::Word(w)) => {
+                return Err(at(format!("seed {w:?} is not a whole number or \"daily\"")))
+            }
+        };
+        if let Some(url) = &self.icecast {
+            crate::icecast::Target::parse(url).map_err(at)?;
+        }
+        let spec = StationSpec {
+            name: self.name.clone(),
+            context,
+            seed,
+            icecast: self.icecast.clone(),
+        };
+        spec.check()?;
+        Ok(spec)
     }
 }
 
@@ -85,6 +177,10 @@ pub struct FileConfig {
     pub idle_timeout: Option<u64>,
     /// `allowed_origins = ["https://example.org"]`
     pub allowed_origins: Option<Vec<String>>,
+    /// `admin_token = "…"`: the bearer token of `POST /api/stations/NAME`
+    pub admin_token: Option<String>,
+    /// `[[stations]]` entries
+    pub stations: Option<Vec<FileStation>>,
 }
 
 impl FileConfig {
@@ -127,6 +223,14 @@ impl ServerConfig {
         if let Some(o) = file.allowed_origins {
             self.allowed_origins = o;
         }
+        if let Some(t) = file.admin_token {
+            self.admin_token = Some(t);
+        }
+        if let Some(stations) = file.stations {
+            for s in &stations {
+                self.stations.push(s.spec()?);
+            }
+        }
         self.check()
     }
 
@@ -150,6 +254,19 @@ impl ServerConfig {
                 "header_timeout {} and idle_timeout {} are seconds: 1–3600 and 1–86400",
                 self.header_timeout, self.idle_timeout
             ));
+        }
+        for (i, s) in self.stations.iter().enumerate() {
+            s.check()?;
+            if self.stations[..i].iter().any(|t| t.name == s.name) {
+                return Err(format!("two stations are called {:?}", s.name));
+            }
+        }
+        if self
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.len() < 16 || t.contains(char::is_whitespace))
+        {
+            return Err("admin_token must be at least 16 characters, without spaces".into());
         }
         if self.render_threads > 256 {
             return Err(format!(
@@ -196,5 +313,49 @@ mod tests {
         let f: FileConfig = toml::from_str("sample_rate = 22050").unwrap();
         assert!(c.apply_file(f).unwrap_err().contains("44100 or 48000"));
         assert!(parse_addr("nonsense").is_err());
+    }
+
+    #[test]
+    fn stations_come_from_the_file() {
+        let mut c = ServerConfig::default();
+        let f: FileConfig = toml::from_str(
+            r#"
+admin_token = "0123456789abcdef"
+[[stations]]
+name = "sleep"
+preset = "sleep"
+seed = 42
+icecast = "http://source:pw@127.0.0.1:8001/sleep.ogg"
+[[stations]]
+name = "cafe"
+key = 62
+mode = "dorian"
+seed = "daily"
+"#,
+        )
+        .unwrap();
+        c.apply_file(f).unwrap();
+        assert_eq!(c.stations.len(), 2);
+        assert_eq!(c.stations[0].seed, crate::station::Seed::Fixed(42));
+        assert_eq!(c.stations[1].context.key(), 62);
+        assert_eq!(c.stations[1].seed, crate::station::Seed::Daily);
+        for (bad, says) in [
+            ("[[stations]]\nname = \"a b\"", "letters"),
+            ("[[stations]]\nname = \"x\"\nseed = \"soon\"", "daily"),
+            ("[[stations]]\nname = \"x\"\nkey = 50", "60–71"),
+            (
+                "[[stations]]\nname = \"x\"\nicecast = \"ftp://h/m\"",
+                "http://",
+            ),
+            ("[[stations]]\nname = \"x\"\nvolume = 3", "volume"),
+            ("admin_token = \"short\"", "16 characters"),
+        ] {
+            let mut c = ServerConfig::default();
+            let e = toml::from_str::<FileConfig>(bad)
+                .map_err(|e| e.to_string())
+                .and_then(|f| c.apply_file(f))
+                .unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 }

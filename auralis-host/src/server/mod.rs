@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod protocol;
 pub mod render;
 pub mod session;
+pub mod stations;
 
 use std::collections::hash_map::RandomState;
 use std::convert::Infallible;
@@ -80,6 +81,8 @@ pub struct App {
     /// When the cap last logged (ms since start), so that a flood logs
     /// once every ten seconds, not once a connection.
     cap_logged: AtomicU64,
+    /// The stations, each rendering on its own thread.
+    stations: Vec<Arc<crate::station::Station>>,
 }
 
 impl App {
@@ -117,6 +120,11 @@ impl App {
         }
         let pool = RenderPool::start(config.render_threads(), Arc::clone(&metrics))
             .map_err(|e| format!("cannot start the render threads: {e}"))?;
+        let stations = config
+            .stations
+            .iter()
+            .map(|spec| crate::station::Station::start(spec, font))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Arc::new(Self {
             config,
             font,
@@ -130,6 +138,7 @@ impl App {
             connections: Arc::new(tokio::sync::Semaphore::new(connection_limit)),
             connection_limit,
             cap_logged: AtomicU64::new(0),
+            stations,
         }))
     }
 
@@ -181,8 +190,17 @@ impl App {
             "render_threads": self.config.render_threads(),
             "synthesis_active": active > 0,
             "version": env!("CARGO_PKG_VERSION"),
+            "stations": self.stations_json(),
             "timestamp": iso8601_now(),
         })
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        for s in &self.stations {
+            s.stop();
+        }
     }
 }
 
@@ -197,6 +215,22 @@ pub async fn serve(
     drain: Duration,
 ) -> std::io::Result<()> {
     tokio::pin!(stop);
+    // Stations with an Icecast mount are pushed there for as long as the
+    // server runs.
+    for (station, spec) in app.stations.iter().zip(&app.config.stations) {
+        if let Some(url) = &spec.icecast {
+            match crate::icecast::Target::parse(url) {
+                Ok(target) => {
+                    tokio::spawn(crate::icecast::push(
+                        Arc::clone(station),
+                        target,
+                        app.shutdown.clone(),
+                    ));
+                }
+                Err(e) => tracing::error!("{e}"),
+            }
+        }
+    }
     loop {
         tokio::select! {
             _ = &mut stop => break,
@@ -234,6 +268,9 @@ pub async fn serve(
     let deadline = tokio::time::Instant::now() + drain;
     while app.metrics.active.load(Relaxed) > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for s in &app.stations {
+        s.stop();
     }
     Ok(())
 }
@@ -277,8 +314,19 @@ async fn connection(app: Arc<App>, tcp: tokio::net::TcpStream, peer: SocketAddr,
         service_fn(move |req| {
             last.store(app.metrics.uptime_ms(), Relaxed);
             served.store(true, Relaxed);
-            let response = route(Arc::clone(&app), req, peer, Arc::clone(&open));
-            async move { Ok::<_, Infallible>(response) }
+            let app = Arc::clone(&app);
+            let open = Arc::clone(&open);
+            async move {
+                let admin =
+                    req.method() == Method::POST && req.uri().path().starts_with("/api/stations/");
+                let response = if admin {
+                    let name = req.uri().path()["/api/stations/".len()..].to_string();
+                    stations::admin(app, req, name).await
+                } else {
+                    route(app, req, peer, open)
+                };
+                Ok::<_, Infallible>(response)
+            }
         })
     };
     let conn = http1::Builder::new()
@@ -376,10 +424,18 @@ fn route(
     match path.as_str() {
         "/ws/stream" => websocket(app, req, peer, open),
         "/listen" => listen::listen(app, &req, peer, open),
+        p if p.starts_with("/station/") => {
+            let name = p["/station/".len()..].to_string();
+            stations::http_listener(app, &req, &name, open)
+        }
         "/api/status" => json_response(&app.status_json()),
         "/api/metrics" => json_response(&app.metrics.json()),
         "/metrics" => {
-            let mut r = Response::new(full(app.metrics.prometheus()));
+            let mut text = app.metrics.prometheus();
+            text.truncate(text.strip_suffix("# EOF\n").map_or(text.len(), str::len));
+            app.stations_prometheus(&mut text);
+            text.push_str("# EOF\n");
+            let mut r = Response::new(full(text));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(
@@ -437,7 +493,7 @@ fn json_response(v: &serde_json::Value) -> Response<Body> {
 }
 
 /// What a stream's query string asks for.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StreamOptions {
     /// `seed=N`: a reproducible stream.
     pub seed: Option<u64>,
@@ -447,6 +503,8 @@ pub struct StreamOptions {
     pub paused: bool,
     /// `preset`, then `key`, `mode`, `bpm`, `intensity` over it.
     pub context: auralis_core::music::MusicalContext,
+    /// `station=NAME`: listen to a station instead.
+    pub station: Option<String>,
 }
 
 /// Parses a stream's query: `seed`, `format`, `codec`, `paused`, `preset`,
@@ -458,6 +516,7 @@ pub fn stream_options(query: Option<&str>) -> Result<StreamOptions, String> {
         format: AudioFormat::Json,
         paused: false,
         context: auralis_core::music::MusicalContext::DEFAULT,
+        station: None,
     };
     let (mut format, mut codec) = (None, None);
     let mut params = serde_json::Map::new();
@@ -470,6 +529,7 @@ pub fn stream_options(query: Option<&str>) -> Result<StreamOptions, String> {
                 })?)
             }
             "format" => format = Some(v),
+            "station" => o.station = Some(v.to_string()),
             "codec" => codec = Some(v),
             "paused" => {
                 o.paused = match v {
@@ -572,6 +632,22 @@ fn websocket(
         Ok(o) => o,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
     };
+    if let Some(name) = &options.station {
+        let Some(station) = app.station(name).cloned() else {
+            return text(
+                StatusCode::NOT_FOUND,
+                format!("no station called {name:?}\n"),
+            );
+        };
+        if *app.shutdown.borrow() {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into());
+        }
+        // A station's listeners cost no rendering: they take no slot of
+        // --max-clients (--max-connections still bounds them).
+        let on_upgrade = hyper::upgrade::on(&mut req);
+        stations::websocket_listener(app, station, options.format, on_upgrade, peer, open);
+        return switching_protocols(&key);
+    }
     let slot = match Slot::take(&app, peer) {
         Ok(slot) => slot,
         Err(refusal) => return refusal,
@@ -625,6 +701,11 @@ fn websocket(
         drop(slot);
         drop(open);
     });
+    switching_protocols(&key)
+}
+
+/// 101 with the accept key for `key`.
+fn switching_protocols(key: &HeaderValue) -> Response<Body> {
     let mut r = Response::new(full(Bytes::new()));
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = r.headers_mut();

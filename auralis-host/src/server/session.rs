@@ -2,8 +2,8 @@
 //! time, rendered just in time, while client messages are answered.
 //!
 //! Just in time: the session asks the render pool for each chunk a margin
-//! before it is due (the margin grows when a chunk comes late and shrinks
-//! slowly while they come in time), and never has more than
+//! before it is due (the margin grows by twice the delay when a chunk
+//! comes late, and shrinks by 50 µs a chunk while they come in time), and never has more than
 //! [`Pacing::ahead`] chunks asked for and not yet sent. A chunk therefore
 //! waits tens of milliseconds on the server, not hundreds.
 //!
@@ -317,17 +317,18 @@ where
                         let now = Instant::now();
                         let late = now.saturating_duration_since(due);
                         self.run_start += late;
-                        self.margin = (self.margin * 3 / 2 + late)
+                        self.margin = (self.margin + 2 * late + Duration::from_millis(5))
                             .clamp(pacing.min_margin, pacing.max_margin);
                         self.deliver(r, now, stream, true).await
                     }
                 },
                 _ = sleep_until(due), if !waiting && !draining => match rx.try_recv() {
                     Ok(r) => {
-                        // In time: ask a little later next time.
+                        // In time: ask a little later next time (slowly:
+                        // a server under load stays safe once it learnt).
                         self.margin = self
                             .margin
-                            .saturating_sub(Duration::from_micros(500))
+                            .saturating_sub(Duration::from_micros(50))
                             .max(pacing.min_margin);
                         self.deliver(Some(r), due, stream, false).await
                     }

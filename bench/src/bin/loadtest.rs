@@ -334,14 +334,8 @@ fn main() -> Result<(), String> {
                             .wrapping_add(1442695040888963407);
                         Duration::from_millis(5000 + (k >> 33) % 25_000)
                     });
-                    let r = listener(
-                        ws_url.clone(),
-                        prebuffer,
-                        opus,
-                        Arc::clone(&stop),
-                        lifetime,
-                    )
-                    .await;
+                    let r = listener(ws_url.clone(), prebuffer, opus, Arc::clone(&stop), lifetime)
+                        .await;
                     if let Ok(mut v) = reports.lock() {
                         v.push(r);
                     }
@@ -357,6 +351,7 @@ fn main() -> Result<(), String> {
         }
         let rss_loaded_start = pid.and_then(rss_mb);
         let cpu0 = pid.and_then(cpu_ticks);
+        let own0 = cpu_ticks(std::process::id());
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(args.seconds) {
             let wait = Duration::from_secs(args.sample_every.max(1))
@@ -367,6 +362,7 @@ fn main() -> Result<(), String> {
             }
         }
         let cpu1 = pid.and_then(cpu_ticks);
+        let own = own0.zip(cpu_ticks(std::process::id()));
         let rss_loaded = pid.and_then(rss_mb);
         stop.store(true, Ordering::Relaxed);
         for t in tasks {
@@ -376,6 +372,7 @@ fn main() -> Result<(), String> {
         let server = server_metrics(&url).await;
         (
             server,
+            own,
             reports,
             cpu0.zip(cpu1),
             t0.elapsed(),
@@ -383,7 +380,7 @@ fn main() -> Result<(), String> {
             rss_loaded,
         )
     });
-    let (server, reports, cpu, elapsed, rss_start, rss_loaded) = result;
+    let (server, own, reports, cpu, elapsed, rss_start, rss_loaded) = result;
     let clean = reports
         .iter()
         .filter(|r| r.underruns == 0 && r.gaps == 0 && !r.closed_early)
@@ -450,6 +447,10 @@ fn main() -> Result<(), String> {
             "server CPU {pct:.0}% of one core ({} cores here)",
             std::thread::available_parallelism().map_or(1, |n| n.get())
         );
+    }
+    if let Some((a, b)) = own {
+        let pct = (b - a) as f64 / 100.0 / elapsed.as_secs_f64() * 100.0;
+        println!("load tester CPU {pct:.0}% of one core (same machine)");
     }
     if let (Some(i), Some(s), Some(l)) = (rss_idle, rss_start, rss_loaded) {
         println!("server RSS: idle {i:.1} MB, loaded {s:.1} MB at start, {l:.1} MB at end");

@@ -1,0 +1,297 @@
+//! An Icecast 2.4 source client: pushes a station's Ogg Opus stream to a
+//! mount with HTTP `PUT` (basic auth, `Content-Type: audio/ogg`, `ice-*`
+//! headers), and keeps it there: when the connection drops (Icecast
+//! restarts, the network fails) it reconnects with a capped backoff and
+//! goes on with the station's live chunks, so the composition continues
+//! rather than starting again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{broadcast, watch};
+use tokio::time::timeout;
+
+use crate::station::{IcecastState, Station};
+
+/// First wait before reconnecting; it doubles up to [`MAX_BACKOFF`].
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// Longest wait before reconnecting.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long a write may block before the connection is given up.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An Icecast mount to push to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// The mount point, starting with `/`.
+    pub mount: String,
+    /// The source user (`source` for Icecast).
+    pub user: String,
+    password: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password.
+        f.write_str(&self.to_string())
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "http://{}:{}{}", self.host, self.port, self.mount)
+    }
+}
+
+impl Target {
+    /// Parses `http://USER:PASSWORD@HOST:PORT/MOUNT` (user and port may be
+    /// left out: `source` and 8000).
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let bad = |why: &str| {
+            format!(
+                "icecast URL {}: {why} (use http://source:PASSWORD@HOST:PORT/MOUNT.ogg)",
+                redact(url)
+            )
+        };
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or_else(|| bad("only http:// is supported"))?;
+        let (authority, path) = rest.split_once('/').ok_or_else(|| bad("no mount point"))?;
+        let (auth, hostport) = authority
+            .rsplit_once('@')
+            .ok_or_else(|| bad("no source password"))?;
+        let (user, password) = match auth.split_once(':') {
+            Some((u, p)) => (u, p),
+            None => ("source", auth),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| bad("the port is not a number"))?,
+            ),
+            None => (hostport, 8000),
+        };
+        if host.is_empty() || password.is_empty() || path.is_empty() {
+            return Err(bad("host, password and mount are all needed"));
+        }
+        Ok(Self {
+            host: host.to_string(),
+            port,
+            mount: format!("/{path}"),
+            user: if user.is_empty() {
+                "source".into()
+            } else {
+                user.into()
+            },
+            password: password.to_string(),
+        })
+    }
+}
+
+/// The URL with its password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let auth = &url[s + 3..at];
+            let user = auth.split_once(':').map_or("", |(u, _)| u);
+            format!("{}{}:***{}", &url[..s + 3], user, &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Pushes `station` to `target` until `stop` turns true, reconnecting as
+/// long as it takes.
+pub async fn push(station: Arc<Station>, target: Target, mut stop: watch::Receiver<bool>) {
+    set_state(&station, |s| {
+        s.target = target.to_string();
+    });
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let result = tokio::select! {
+            r = stream_once(&station, &target, &mut backoff) => r,
+            _ = stop.changed() => return,
+        };
+        if *stop.borrow() {
+            return;
+        }
+        let why = result
+            .err()
+            .unwrap_or_else(|| "the connection ended".into());
+        tracing::warn!(station = %station.name, %target, "icecast: {why}; again in {backoff:?}");
+        set_state(&station, |s| {
+            s.connected = false;
+            s.last_error = Some(why);
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.changed() => return,
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+fn set_state(station: &Station, f: impl FnOnce(&mut IcecastState)) {
+    if let Ok(mut s) = station.icecast.lock() {
+        f(s.get_or_insert_with(IcecastState::default));
+    }
+}
+
+/// One connection: the request, Icecast's answer, then pages until
+/// something fails.
+async fn stream_once(
+    station: &Arc<Station>,
+    target: &Target,
+    backoff: &mut Duration,
+) -> Result<(), String> {
+    let mut tcp = timeout(
+        Duration::from_secs(5),
+        TcpStream::connect((target.host.as_str(), target.port)),
+    )
+    .await
+    .map_err(|_| "connecting timed out".to_string())?
+    .map_err(|e| format!("cannot connect: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", target.user, target.password));
+    let ctx = station.context();
+    let request = format!(
+        "PUT {mount} HTTP/1.1\r\n\
+         Host: {host}:{port}\r\n\
+         Authorization: Basic {auth}\r\n\
+         User-Agent: auralis/{version}\r\n\
+         Content-Type: audio/ogg\r\n\
+         Ice-Name: Auralis: {name}\r\n\
+         Ice-Description: Ambient music composed live ({key} {mode}), never the same twice\r\n\
+         Ice-Genre: Ambient\r\n\
+         Ice-Public: 0\r\n\
+         Expect: 100-continue\r\n\r\n",
+        mount = target.mount,
+        host = target.host,
+        port = target.port,
+        version = env!("CARGO_PKG_VERSION"),
+        name = station.name,
+        key = ctx.spelling().name(ctx.key_pc()),
+        mode = ctx.mode().name(),
+    );
+    tcp.write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("cannot send the request: {e}"))?;
+    let head = read_head(&mut tcp).await?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse::<u16>().ok())
+        .ok_or_else(|| format!("Icecast answered {:?}", head.lines().next().unwrap_or("")))?;
+    match status {
+        100 | 200 => {}
+        401 => return Err("Icecast refused the source password (401)".into()),
+        403 => {
+            return Err(format!(
+                "Icecast refused the mount {} (403: in use or not allowed)",
+                target.mount
+            ))
+        }
+        other => {
+            return Err(format!(
+                "Icecast answered {other}: {}",
+                head.lines().next().unwrap_or("")
+            ))
+        }
+    }
+    tracing::info!(station = %station.name, %target, "icecast: pushing");
+    set_state(station, |s| {
+        s.connected = true;
+        s.connects += 1;
+        s.last_error = None;
+    });
+    *backoff = FIRST_BACKOFF;
+    let (preroll, mut rx) = station.subscribe();
+    write(&mut tcp, &station.ogg_headers()).await?;
+    let mut last = None;
+    for chunk in preroll {
+        write(&mut tcp, &chunk.ogg).await?;
+        last = Some(chunk.seq);
+    }
+    loop {
+        match rx.recv().await {
+            Ok(chunk) => {
+                if last.is_some_and(|l| chunk.seq <= l) {
+                    continue;
+                }
+                last = Some(chunk.seq);
+                write(&mut tcp, &chunk.ogg).await?;
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(station = %station.name, "icecast: fell {n} chunks behind");
+            }
+            Err(broadcast::error::RecvError::Closed) => return Ok(()),
+        }
+    }
+}
+
+async fn write(tcp: &mut TcpStream, bytes: &[u8]) -> Result<(), String> {
+    match timeout(WRITE_TIMEOUT, tcp.write_all(bytes)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("the connection failed: {e}")),
+        Err(_) => Err("Icecast stopped reading".into()),
+    }
+}
+
+/// Reads a response head (up to the blank line), at most 8 KiB, 5 s.
+async fn read_head(tcp: &mut TcpStream) -> Result<String, String> {
+    let mut head = Vec::with_capacity(256);
+    let mut byte = [0u8; 1];
+    let read = async {
+        while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+            match tcp.read(&mut byte).await {
+                Ok(0) => return Err("Icecast closed the connection".to_string()),
+                Ok(_) => head.push(byte[0]),
+                Err(e) => return Err(format!("reading Icecast's answer: {e}")),
+            }
+        }
+        Ok(())
+    };
+    timeout(Duration::from_secs(5), read)
+        .await
+        .map_err(|_| "Icecast did not answer within 5 s".to_string())??;
+    Ok(String::from_utf8_lossy(&head).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_and_never_show_the_password() {
+        let t = Target::parse("http://source:s3cret@127.0.0.1:8001/sleep.ogg").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.mount.as_str(), t.user.as_str()),
+            ("127.0.0.1", 8001, "/sleep.ogg", "source")
+        );
+        assert!(!format!("{t} {t:?}").contains("s3cret"));
+        let t = Target::parse("http://hackme@radio.example/live.ogg").unwrap();
+        assert_eq!((t.port, t.user.as_str()), (8000, "source"));
+        for bad in [
+            "https://source:x@h:1/m.ogg",
+            "http://h:1/m.ogg",
+            "http://source:x@h:port/m.ogg",
+            "http://source:x@h:1",
+        ] {
+            let e = Target::parse(bad).unwrap_err();
+            assert!(!e.contains(":x@"), "{e}");
+        }
+        assert_eq!(
+            redact("http://source:pw@h:1/m.ogg"),
+            "http://source:***@h:1/m.ogg"
+        );
+    }
+}

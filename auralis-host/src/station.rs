@@ -1,0 +1,377 @@
+//! Stations: one endless composition for any number of listeners.
+//!
+//! A station renders on one thread of its own, in real time, whatever its
+//! audience: each 100 ms chunk is encoded once in every form a listener
+//! may want (JSON, binary PCM, an Opus frame, an Ogg page) and published
+//! to a broadcast channel. Listeners subscribe; each has its own bounded
+//! view of the channel, so a slow one falls behind alone and is dropped
+//! (counted) without holding back anyone else. A new listener starts with
+//! the last [`PREROLL`] chunks, so it starts at a chunk boundary with a
+//! buffer of its own.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use auralis_core::engine::{AudioChunk, Engine};
+use auralis_core::music::{Chord, MusicalContext};
+use hyper::body::Bytes;
+use tokio::sync::broadcast;
+
+use crate::opus::{ChunkEncoder, OggOpus, Packets};
+use crate::server::protocol;
+
+/// Chunks a new listener gets at once: 200 ms of pre-roll.
+pub const PREROLL: usize = 2;
+/// Chunks a listener may fall behind before it is dropped as too slow.
+pub const LISTENER_QUEUE: usize = 32;
+/// A station always renders at 48 kHz (Opus's rate).
+pub const RATE: u32 = crate::opus::RATE;
+
+/// How a station's seed is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seed {
+    /// Always this seed: the same music every time the station starts.
+    Fixed(u64),
+    /// A seed for the day (UTC) the station starts, from its name.
+    Daily,
+}
+
+impl Seed {
+    /// The seed to use for `name` now.
+    pub fn resolve(self, name: &str) -> u64 {
+        match self {
+            Seed::Fixed(s) => s,
+            Seed::Daily => {
+                let day = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() / 86_400);
+                // FNV-1a over the name, then the day.
+                let mut h = 0xcbf2_9ce4_8422_2325_u64;
+                for b in name.bytes().chain(day.to_le_bytes()) {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                }
+                h
+            }
+        }
+    }
+}
+
+/// What a station is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StationSpec {
+    /// Its name, in URLs: letters, digits, `-` and `_`.
+    pub name: String,
+    /// The music it starts with.
+    pub context: MusicalContext,
+    /// Its seed.
+    pub seed: Seed,
+    /// An Icecast mount to push it to, `http://source:PASSWORD@HOST:PORT/MOUNT.ogg`.
+    pub icecast: Option<String>,
+}
+
+impl StationSpec {
+    /// Checks the name.
+    pub fn check(&self) -> Result<(), String> {
+        let ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "station name {:?} must be 1–64 letters, digits, '-' or '_'",
+                self.name
+            ))
+        }
+    }
+
+    /// Parses `NAME=PRESET[:SEED]` (the `--station` flag); `SEED` may be
+    /// `daily`.
+    pub fn parse_flag(text: &str) -> Result<Self, String> {
+        use std::str::FromStr as _;
+        let (name, rest) = text.split_once('=').ok_or_else(|| {
+            format!("--station {text}: use NAME=PRESET[:SEED], e.g. sleep=sleep:42")
+        })?;
+        let (preset, seed) = match rest.split_once(':') {
+            Some((p, s)) => (p, Some(s)),
+            None => (rest, None),
+        };
+        let preset = auralis_core::music::Preset::from_str(preset).map_err(|_| {
+            format!("--station {text}: preset {preset:?} is not focus, meditation, sleep or bright")
+        })?;
+        let seed = match seed {
+            None | Some("daily") => Seed::Daily,
+            Some(s) => Seed::Fixed(s.parse().map_err(|_| {
+                format!("--station {text}: seed {s:?} is not a whole number or \"daily\"")
+            })?),
+        };
+        let spec = Self {
+            name: name.to_string(),
+            context: MusicalContext::DEFAULT.with_preset(preset),
+            seed,
+            icecast: None,
+        };
+        spec.check()?;
+        Ok(spec)
+    }
+}
+
+/// One chunk of a station, encoded once for every kind of listener.
+#[derive(Debug)]
+pub struct Encoded {
+    /// The chunk's number, from 0 when the station started.
+    pub seq: u64,
+    /// The `audio` JSON message.
+    pub json: String,
+    /// The binary PCM frame.
+    pub pcm: Bytes,
+    /// The binary Opus frame.
+    pub opus: Bytes,
+    /// The Ogg page (one per chunk).
+    pub ogg: Bytes,
+    /// New parameters sound from this chunk on.
+    pub params: Option<MusicalContext>,
+    /// A `now_playing` message when the chord changed.
+    pub now_playing: Option<String>,
+    /// When it was rendered.
+    pub at: Instant,
+}
+
+/// Where the station's Icecast push stands (for status).
+#[derive(Debug, Clone, Default)]
+pub struct IcecastState {
+    /// The mount, without the password.
+    pub target: String,
+    /// Pushing now.
+    pub connected: bool,
+    /// Connections made so far (1 after the first; more after restarts).
+    pub connects: u64,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+}
+
+/// A running station.
+#[derive(Debug)]
+pub struct Station {
+    /// Its name.
+    pub name: String,
+    /// Its seed (resolved).
+    pub seed: u64,
+    tx: broadcast::Sender<Arc<Encoded>>,
+    preroll: Mutex<VecDeque<Arc<Encoded>>>,
+    ogg_headers: Bytes,
+    pending: Mutex<Option<MusicalContext>>,
+    context: Mutex<MusicalContext>,
+    /// Listeners now (WebSocket and HTTP).
+    pub listeners: AtomicI64,
+    /// Listeners dropped for falling behind.
+    pub dropped: AtomicU64,
+    /// Chunks rendered so far.
+    pub chunks: AtomicU64,
+    /// The Icecast push, if any.
+    pub icecast: Mutex<Option<IcecastState>>,
+    stop: AtomicBool,
+}
+
+impl Station {
+    /// Starts rendering `spec` with `font` on a thread of its own.
+    pub fn start(spec: &StationSpec, font: &'static [u8]) -> Result<Arc<Self>, String> {
+        spec.check()?;
+        let seed = spec.seed.resolve(&spec.name);
+        let engine = Engine::with_soundfont(seed, RATE, spec.context, font)
+            .map_err(|e| format!("station {}: {e}", spec.name))?;
+        let engine: Box<Engine<'static>> = Box::new(engine);
+        let encoder = ChunkEncoder::new().map_err(|e| format!("station {}: {e}", spec.name))?;
+        let tags = [
+            "ARTIST=Auralis".to_string(),
+            format!("TITLE=Auralis station {}", spec.name),
+        ];
+        let serial = (seed ^ (seed >> 32)) as u32;
+        let mut ogg = OggOpus::new(serial, encoder.pre_skip(), &tags)
+            .map_err(|e| format!("station {}: {e}", spec.name))?;
+        let ogg_headers = Bytes::from(ogg.take());
+        let (tx, _) = broadcast::channel(LISTENER_QUEUE);
+        let station = Arc::new(Self {
+            name: spec.name.clone(),
+            seed,
+            tx,
+            preroll: Mutex::new(VecDeque::with_capacity(PREROLL + 1)),
+            ogg_headers,
+            pending: Mutex::new(None),
+            context: Mutex::new(spec.context),
+            listeners: AtomicI64::new(0),
+            dropped: AtomicU64::new(0),
+            chunks: AtomicU64::new(0),
+            icecast: Mutex::new(None),
+            stop: AtomicBool::new(false),
+        });
+        let s = Arc::clone(&station);
+        std::thread::Builder::new()
+            .name(format!("auralis-station-{}", spec.name))
+            .stack_size(16 << 20)
+            .spawn(move || s.run(engine, encoder, ogg))
+            .map_err(|e| format!("station {}: cannot start its thread: {e}", spec.name))?;
+        Ok(station)
+    }
+
+    /// Stops rendering (the thread ends within a chunk).
+    pub fn stop(&self) {
+        self.stop.store(true, Relaxed);
+    }
+
+    /// The parameters in force (or asked for).
+    pub fn context(&self) -> MusicalContext {
+        self.context.lock().map_or(MusicalContext::DEFAULT, |c| *c)
+    }
+
+    /// New parameters from the next beat on (the admin endpoint).
+    pub fn set_context(&self, ctx: MusicalContext) {
+        if let Ok(mut c) = self.context.lock() {
+            *c = ctx;
+        }
+        if let Ok(mut p) = self.pending.lock() {
+            *p = Some(ctx);
+        }
+    }
+
+    /// The Ogg Opus headers every Ogg listener starts with.
+    pub fn ogg_headers(&self) -> Bytes {
+        self.ogg_headers.clone()
+    }
+
+    /// Joins: the pre-roll (the last chunks, oldest first) and the live
+    /// chunks after it.
+    pub fn subscribe(&self) -> (Vec<Arc<Encoded>>, broadcast::Receiver<Arc<Encoded>>) {
+        // Subscribed under the pre-roll's lock, so no chunk falls between.
+        let preroll = self.preroll.lock();
+        let rx = self.tx.subscribe();
+        let chunks = preroll
+            .map(|p| p.iter().cloned().collect())
+            .unwrap_or_default();
+        (chunks, rx)
+    }
+
+    fn publish(&self, chunk: Encoded) {
+        let chunk = Arc::new(chunk);
+        if let Ok(mut p) = self.preroll.lock() {
+            if p.len() == PREROLL {
+                p.pop_front();
+            }
+            p.push_back(Arc::clone(&chunk));
+            // Nobody listening is fine: the station plays on.
+            let _ = self.tx.send(chunk);
+        }
+        self.chunks.fetch_add(1, Relaxed);
+    }
+
+    /// The render loop: a chunk every 100 ms of wall-clock time.
+    fn run(&self, mut engine: Box<Engine<'static>>, mut encoder: ChunkEncoder, mut ogg: OggOpus) {
+        let mut scratch = Box::new(AudioChunk::new());
+        let mut packets = Packets::default();
+        let mut chord: Option<Chord> = None;
+        let tick = Duration::from_millis(100);
+        let mut next = Instant::now();
+        while !self.stop.load(Relaxed) {
+            if let Some(ctx) = self.pending.lock().ok().and_then(|mut p| p.take()) {
+                engine.set_context(ctx);
+            }
+            let info = engine.next_chunk(&mut scratch);
+            let stamp = protocol::unix_now();
+            if encoder
+                .encode_chunk(scratch.samples(), &mut packets)
+                .is_err()
+            {
+                tracing::error!(station = %self.name, "Opus encoding failed: the station stops");
+                break;
+            }
+            let _ = ogg.push(&packets);
+            let now_chord = engine.chord();
+            let now_playing = (now_chord != chord || info.params.is_some()).then(|| {
+                chord = now_chord;
+                let ctx = engine.context();
+                let name = now_chord.map(|c| c.harte(ctx.spelling()).to_string());
+                protocol::now_playing(&ctx, name.as_deref(), info.seq)
+            });
+            self.publish(Encoded {
+                seq: info.seq,
+                json: protocol::encode_json(&scratch, stamp),
+                pcm: Bytes::from(protocol::encode_binary(&scratch, stamp)),
+                opus: Bytes::from(protocol::encode_opus(
+                    info.seq,
+                    stamp,
+                    scratch.frames,
+                    &packets,
+                )),
+                ogg: Bytes::from(ogg.take()),
+                params: info.params,
+                now_playing,
+                at: Instant::now(),
+            });
+            next += tick;
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep(next - now);
+            } else if now - next > Duration::from_secs(1) {
+                // Far behind (the machine stalled): start the clock again
+                // rather than rush to catch up.
+                next = now;
+            }
+        }
+    }
+}
+
+impl Drop for Station {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse_and_refuse() {
+        let s = StationSpec::parse_flag("sleep=sleep:42").unwrap();
+        assert_eq!((s.name.as_str(), s.seed), ("sleep", Seed::Fixed(42)));
+        assert_eq!(s.context.mode().name(), "phrygian");
+        assert_eq!(
+            StationSpec::parse_flag("cafe=focus").unwrap().seed,
+            Seed::Daily
+        );
+        for bad in ["sleep", "a b=sleep", "x=party", "x=sleep:soon", "=sleep"] {
+            assert!(StationSpec::parse_flag(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Seed::Daily.resolve("a"), Seed::Daily.resolve("a"));
+        assert_ne!(Seed::Daily.resolve("a"), Seed::Daily.resolve("b"));
+    }
+
+    #[test]
+    fn a_station_publishes_chunks_to_every_subscriber_alike() {
+        let spec = StationSpec::parse_flag("t=focus:3").unwrap();
+        let station = Station::start(&spec, auralis_core::bank::DEFAULT_SF2).unwrap();
+        let (_, mut a) = station.subscribe();
+        let (_, mut b) = station.subscribe();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            for _ in 0..5 {
+                let x = a.recv().await.unwrap();
+                let y = b.recv().await.unwrap();
+                assert!(Arc::ptr_eq(&x, &y), "one encoding for everyone");
+                assert_eq!(&x.ogg[..4], b"OggS");
+            }
+        });
+        let (preroll, _) = station.subscribe();
+        assert_eq!(preroll.len(), PREROLL);
+        assert_eq!(preroll[1].seq, preroll[0].seq + 1);
+        station.stop();
+    }
+}

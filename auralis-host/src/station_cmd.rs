@@ -1,0 +1,141 @@
+//! `auralis-host station`: a station as a pure Icecast source, with no
+//! HTTP server of its own.
+
+use std::path::PathBuf;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use auralis_core::music::{MusicalContext, Preset};
+use auralis_host::icecast::{push, Target};
+use auralis_host::station::{Seed, Station, StationSpec};
+use tokio::sync::watch;
+
+/// Arguments of `station`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Example, with an Icecast 2.4 server on this machine (source password hackme):
+  auralis-host station --name sleep --preset sleep \\
+      --icecast http://source:hackme@127.0.0.1:8000/sleep.ogg
+then listen to http://127.0.0.1:8000/sleep.ogg with any player. When Icecast
+restarts, the station reconnects (backoff up to 5 s) and the composition goes
+on where it was. Relays of that Icecast serve audiences beyond one machine.")]
+pub(crate) struct StationArgs {
+    /// The station's name (letters, digits, - and _)
+    #[arg(long)]
+    name: String,
+    /// A mood: focus, meditation, sleep or bright (key and the rest over it)
+    #[arg(long)]
+    preset: Option<String>,
+    /// Key as a MIDI pitch, 60 (C) to 71 (B)
+    #[arg(long)]
+    key: Option<u8>,
+    /// Mode: aeolian, dorian, phrygian, lydian, ionian, mixolydian
+    #[arg(long)]
+    mode: Option<String>,
+    /// Tempo, 40–90 BPM
+    #[arg(long)]
+    bpm: Option<f32>,
+    /// Intensity, 0–1
+    #[arg(long)]
+    intensity: Option<f32>,
+    /// A whole number, or "daily" for a fresh composition each day [default: daily]
+    #[arg(long, default_value = "daily")]
+    seed: String,
+    /// The Icecast mount: http://source:PASSWORD@HOST:PORT/MOUNT.ogg
+    #[arg(long, value_name = "URL")]
+    icecast: String,
+    /// A SoundFont (.sf2) to play instead of the built-in bank
+    #[arg(long, value_name = "FILE.sf2")]
+    soundfont: Option<PathBuf>,
+}
+
+impl StationArgs {
+    fn spec(&self) -> Result<StationSpec, String> {
+        let mut ctx = MusicalContext::DEFAULT;
+        if let Some(p) = &self.preset {
+            let p = Preset::from_str(p)
+                .map_err(|_| format!("--preset {p}: use focus, meditation, sleep or bright"))?;
+            ctx = ctx.with_preset(p);
+        }
+        if let Some(k) = self.key {
+            ctx = ctx
+                .with_key(k)
+                .map_err(|_| format!("--key {k} is outside 60–71 (C4–B4)"))?;
+        }
+        if let Some(m) = &self.mode {
+            let m = auralis_core::music::Mode::from_str(m).map_err(|_| {
+                format!("--mode {m}: use aeolian, dorian, phrygian, lydian, ionian or mixolydian")
+            })?;
+            ctx = ctx.with_mode(m);
+        }
+        if let Some(b) = self.bpm {
+            ctx = ctx
+                .with_bpm(b)
+                .map_err(|_| format!("--bpm {b} is outside 40–90"))?;
+        }
+        if let Some(i) = self.intensity {
+            ctx = ctx
+                .with_intensity(i)
+                .map_err(|_| format!("--intensity {i} is outside 0–1"))?;
+        }
+        let seed = match self.seed.as_str() {
+            "daily" => Seed::Daily,
+            s => Seed::Fixed(
+                s.parse()
+                    .map_err(|_| format!("--seed {s} is not a whole number or \"daily\""))?,
+            ),
+        };
+        let spec = StationSpec {
+            name: self.name.clone(),
+            context: ctx,
+            seed,
+            icecast: Some(self.icecast.clone()),
+        };
+        spec.check()?;
+        Ok(spec)
+    }
+}
+
+/// Pushes the station until SIGINT or SIGTERM.
+pub(crate) fn run(args: &StationArgs) -> Result<(), String> {
+    let spec = args.spec()?;
+    let target = Target::parse(&args.icecast)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let font: &'static [u8] = match &args.soundfont {
+        None => auralis_core::bank::DEFAULT_SF2,
+        Some(path) => {
+            let file = auralis_core::font_file::FontFile::open(path)
+                .map_err(|e| format!("cannot use SoundFont: {e}"))?;
+            Box::leak(Box::new(file)).bytes()
+        }
+    };
+    let station = Station::start(&spec, font)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    eprintln!(
+        "Auralis station {} (seed {}) is pushing to {target} (Ctrl-C stops)",
+        spec.name, station.seed
+    );
+    runtime.block_on(async {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let pushing = tokio::spawn(push(std::sync::Arc::clone(&station), target, stop_rx));
+        crate::serve::stop_signal().await;
+        let _ = stop_tx.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(2), pushing).await;
+    });
+    station.stop();
+    eprintln!(
+        "stopped after {} chunks",
+        station.chunks.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    Ok(())
+}
