@@ -183,9 +183,6 @@ impl Station {
     pub fn start(spec: &StationSpec, font: &'static [u8]) -> Result<Arc<Self>, String> {
         spec.check()?;
         let seed = spec.seed.resolve(&spec.name);
-        let engine = Engine::with_soundfont(seed, RATE, spec.context, font)
-            .map_err(|e| format!("station {}: {e}", spec.name))?;
-        let engine: Box<Engine<'static>> = Box::new(engine);
         let encoder = ChunkEncoder::new().map_err(|e| format!("station {}: {e}", spec.name))?;
         let tags = [
             "ARTIST=Auralis".to_string(),
@@ -211,11 +208,28 @@ impl Station {
             stop: AtomicBool::new(false),
         });
         let s = Arc::clone(&station);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let context = spec.context;
         std::thread::Builder::new()
             .name(format!("auralis-station-{}", spec.name))
+            // The engine is made here, on a stack with room for it.
             .stack_size(16 << 20)
-            .spawn(move || s.run(engine, encoder, ogg))
+            .spawn(
+                move || match Engine::with_soundfont(seed, RATE, context, font) {
+                    Ok(engine) => {
+                        let _ = ready_tx.send(Ok(()));
+                        s.run(Box::new(engine), encoder, ogg);
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                    }
+                },
+            )
             .map_err(|e| format!("station {}: cannot start its thread: {e}", spec.name))?;
+        ready_rx
+            .recv()
+            .map_err(|_| format!("station {}: its thread ended", spec.name))?
+            .map_err(|e| format!("station {}: {e}", spec.name))?;
         Ok(station)
     }
 

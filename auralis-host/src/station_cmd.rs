@@ -38,7 +38,7 @@ pub(crate) struct StationArgs {
     /// Intensity, 0–1
     #[arg(long)]
     intensity: Option<f32>,
-    /// A whole number, or "daily" for a fresh composition each day [default: daily]
+    /// A whole number, or "daily" for a fresh composition each day
     #[arg(long, default_value = "daily")]
     seed: String,
     /// The Icecast mount: http://source:PASSWORD@HOST:PORT/MOUNT.ogg

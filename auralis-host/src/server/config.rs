@@ -316,6 +316,15 @@ mod tests {
     }
 
     #[test]
+    fn the_example_deploy_config_is_valid() {
+        let text = include_str!("../../../deploy/auralis.toml");
+        let mut c = ServerConfig::default();
+        c.apply_file(toml::from_str(text).unwrap()).unwrap();
+        assert_eq!(c.stations.len(), 2);
+        assert!(c.stations[0].icecast.is_some());
+    }
+
+    #[test]
     fn stations_come_from_the_file() {
         let mut c = ServerConfig::default();
         let f: FileConfig = toml::from_str(

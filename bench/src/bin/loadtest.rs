@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use auralis_host::server::protocol::{decode_opus, BINARY_HEADER};
+use auralis_host::server::protocol::BINARY_HEADER;
 use clap::Parser;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -50,6 +50,10 @@ struct Args {
     /// `pcm` or `opus` (binary Opus frames, checked frame by frame).
     #[arg(long, default_value = "pcm")]
     codec: String,
+    /// Listen to this station instead of personal streams (the started
+    /// server gets `--station NAME=sleep:1`); listeners send no reports.
+    #[arg(long, value_name = "NAME")]
+    station: Option<String>,
     /// Listeners leave after 5–30 s and are replaced (memory leak check).
     #[arg(long)]
     churn: bool,
@@ -103,15 +107,21 @@ fn rss_mb(pid: u32) -> Option<f64> {
 }
 
 fn start_server(args: &Args) -> Result<(Child, String), String> {
-    let mut child = Command::new(&args.server_bin)
-        .args([
-            "--addr",
-            "127.0.0.1:0",
-            "--max-clients",
-            &(args.clients + 16).to_string(),
-            "--render-threads",
-            &args.render_threads.to_string(),
-        ])
+    let mut command = Command::new(&args.server_bin);
+    command.args([
+        "--addr",
+        "127.0.0.1:0",
+        "--max-clients",
+        &(args.clients + 16).to_string(),
+        "--max-connections",
+        &(args.clients + 64).to_string(),
+        "--render-threads",
+        &args.render_threads.to_string(),
+    ]);
+    if let Some(name) = &args.station {
+        command.arg("--station").arg(format!("{name}=sleep:1"));
+    }
+    let mut child = command
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -139,6 +149,7 @@ async fn listener(
     ws_url: String,
     prebuffer: u64,
     opus: bool,
+    report_back: bool,
     stop: Arc<AtomicBool>,
     lifetime: Option<Duration>,
 ) -> ClientReport {
@@ -152,6 +163,7 @@ async fn listener(
     let mut first: Option<Instant> = None;
     let mut start: Option<Instant> = None;
     let mut expect = 0u64;
+    let mut first_seq: Option<u64> = None;
     // Chunks received and not yet "played": (seq, when it starts playing).
     let mut queued: std::collections::VecDeque<(u64, Instant)> = Default::default();
     while !stop.load(Ordering::Relaxed) && lifetime.is_none_or(|l| born.elapsed() < l) {
@@ -168,6 +180,9 @@ async fn listener(
                         break;
                     }
                     queued.pop_front();
+                    if !report_back {
+                        continue;
+                    }
                     let text = format!("{{\"type\":\"report\",\"seq\":{seq}}}");
                     if ws.send(Message::text(text)).await.is_err() {
                         report.closed_early = true;
@@ -184,9 +199,9 @@ async fn listener(
             }
         };
         let seq = match &m {
-            Message::Binary(b) if opus => match decode_opus(b) {
-                Some(f) if f.packets.len() == 5 => f.seq,
-                _ => {
+            Message::Binary(b) if opus => match opus_seq(b) {
+                Some(seq) => seq,
+                None => {
                     report.bad_frames += 1;
                     continue;
                 }
@@ -203,10 +218,13 @@ async fn listener(
             _ => continue,
         };
         report.bytes += m.len() as u64;
-        if seq != expect {
+        // A station's listener joins mid-stream: count from its first.
+        let first_seq = *first_seq.get_or_insert(seq);
+        if seq != expect && report.chunks > 0 {
             report.gaps += 1;
         }
         expect = seq + 1;
+        let seq = seq - first_seq.min(seq);
         report.chunks += 1;
         let now = Instant::now();
         let first_at = *first.get_or_insert(now);
@@ -250,6 +268,20 @@ async fn listener(
     report
 }
 
+/// The seq of a well-formed Opus frame of five packets (checked without
+/// copying: the tester must stay light beside thousands of listeners).
+fn opus_seq(b: &[u8]) -> Option<u64> {
+    if b.get(..4)? != b"AURA" || *b.get(4)? != 2 || *b.get(28)? != 5 {
+        return None;
+    }
+    let mut at = BINARY_HEADER;
+    for _ in 0..5 {
+        let len = u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?);
+        at += 2 + usize::from(len);
+    }
+    (at == b.len()).then(|| u64::from_le_bytes(b[12..20].try_into().unwrap_or_default()))
+}
+
 /// The server's `/api/metrics` (one GET on loopback).
 async fn server_metrics(url: &str) -> Option<serde_json::Value> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -263,6 +295,21 @@ async fn server_metrics(url: &str) -> Option<serde_json::Value> {
     serde_json::from_str(text.split_once("\r\n\r\n")?.1).ok()
 }
 
+/// Lets this process open as many sockets as the hard limit allows.
+fn raise_descriptor_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
 fn quantile(v: &mut [f64], q: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
@@ -273,8 +320,8 @@ fn quantile(v: &mut [f64], q: f64) -> f64 {
 
 fn main() -> Result<(), String> {
     let args = Args::parse();
-    if !(1..=2000).contains(&args.clients) || !(1..=3600).contains(&args.seconds) {
-        return Err("--clients must be 1–2000 and --seconds 1–3600".into());
+    if !(1..=10_000).contains(&args.clients) || !(1..=3600).contains(&args.seconds) {
+        return Err("--clients must be 1–10000 and --seconds 1–3600".into());
     }
     let (mut child, url, pid) = match &args.url {
         Some(u) => {
@@ -301,15 +348,20 @@ fn main() -> Result<(), String> {
         "opus" => return Err("Opus travels in binary frames: leave out --json".into()),
         c => return Err(format!("--codec {c} is unknown: use pcm or opus")),
     };
-    let ws_url = format!(
+    let mut ws_url = format!(
         "{}/ws/stream{}",
         url.replace("http://", "ws://"),
         match (args.json, opus) {
-            (true, _) => "",
+            (true, _) => "?format=json",
             (false, false) => "?format=binary",
             (false, true) => "?codec=opus",
         }
     );
+    if let Some(name) = &args.station {
+        ws_url.push_str(&format!("&station={name}"));
+    }
+    let report_back = args.station.is_none();
+    raise_descriptor_limit();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -319,32 +371,38 @@ fn main() -> Result<(), String> {
         let stop = Arc::new(AtomicBool::new(false));
         let reports = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
-        let spawn_one = |stop: Arc<AtomicBool>,
-                         reports: Arc<Mutex<Vec<ClientReport>>>,
-                         n: usize| {
-            let ws_url = ws_url.clone();
-            let churn = args.churn;
-            let prebuffer = args.prebuffer;
-            tokio::spawn(async move {
-                let mut k = n as u64;
-                loop {
-                    let lifetime = churn.then(|| {
-                        k = k
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        Duration::from_millis(5000 + (k >> 33) % 25_000)
-                    });
-                    let r = listener(ws_url.clone(), prebuffer, opus, Arc::clone(&stop), lifetime)
+        let spawn_one =
+            |stop: Arc<AtomicBool>, reports: Arc<Mutex<Vec<ClientReport>>>, n: usize| {
+                let ws_url = ws_url.clone();
+                let churn = args.churn;
+                let prebuffer = args.prebuffer;
+                tokio::spawn(async move {
+                    let mut k = n as u64;
+                    loop {
+                        let lifetime = churn.then(|| {
+                            k = k
+                                .wrapping_mul(6364136223846793005)
+                                .wrapping_add(1442695040888963407);
+                            Duration::from_millis(5000 + (k >> 33) % 25_000)
+                        });
+                        let r = listener(
+                            ws_url.clone(),
+                            prebuffer,
+                            opus,
+                            report_back,
+                            Arc::clone(&stop),
+                            lifetime,
+                        )
                         .await;
-                    if let Ok(mut v) = reports.lock() {
-                        v.push(r);
+                        if let Ok(mut v) = reports.lock() {
+                            v.push(r);
+                        }
+                        if !churn || stop.load(Ordering::Relaxed) {
+                            break;
+                        }
                     }
-                    if !churn || stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                }
-            })
-        };
+                })
+            };
         for n in 0..args.clients {
             tasks.push(spawn_one(Arc::clone(&stop), Arc::clone(&reports), n));
             tokio::time::sleep(Duration::from_millis(args.ramp_ms)).await;
@@ -394,6 +452,7 @@ fn main() -> Result<(), String> {
         .collect();
     let mut worst: Vec<f64> = reports
         .iter()
+        .filter(|r| !r.late_ms.is_empty())
         .map(|r| r.late_ms.iter().copied().fold(f64::MIN, f64::max))
         .collect();
     let chunks: u64 = reports.iter().map(|r| r.chunks).sum();
