@@ -69,6 +69,11 @@ struct Args {
     /// A running server to test instead, e.g. http://127.0.0.1:8000 (loopback only).
     #[arg(long)]
     url: Option<String>,
+    /// Listen over plain HTTP to this path of --url instead (an Ogg
+    /// stream: /listen, /station/NAME, or an Icecast mount); a read that
+    /// waits over 500 ms counts as a stall.
+    #[arg(long, value_name = "PATH")]
+    http: Option<String>,
     /// The running server's pid, for its CPU and memory.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -268,6 +273,47 @@ async fn listener(
     report
 }
 
+/// One plain-HTTP listener: reads the body and counts bytes and stalls.
+async fn http_listener(addr: String, path: String, stop: Arc<AtomicBool>) -> ClientReport {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut report = ClientReport::default();
+    let Ok(mut s) = tokio::net::TcpStream::connect(&addr).await else {
+        report.closed_early = true;
+        return report;
+    };
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    if s.write_all(req.as_bytes()).await.is_err() {
+        report.closed_early = true;
+        return report;
+    }
+    let mut buf = vec![0u8; 16384];
+    let started = Instant::now();
+    let mut last = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        match tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                report.closed_early = true;
+                break;
+            }
+            Ok(Ok(n)) => {
+                report.bytes += n as u64;
+                report.chunks += 1;
+                last = Instant::now();
+            }
+            Err(_) => {
+                // Nothing for 500 ms (after the first second): a stall.
+                if started.elapsed() > Duration::from_secs(1)
+                    && last.elapsed() >= Duration::from_millis(500)
+                {
+                    report.underruns += 1;
+                }
+            }
+        }
+        report.seconds = started.elapsed().as_secs_f64();
+    }
+    report
+}
+
 /// The seq of a well-formed Opus frame of five packets (checked without
 /// copying: the tester must stay light beside thousands of listeners).
 fn opus_seq(b: &[u8]) -> Option<u64> {
@@ -371,38 +417,48 @@ fn main() -> Result<(), String> {
         let stop = Arc::new(AtomicBool::new(false));
         let reports = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
-        let spawn_one =
-            |stop: Arc<AtomicBool>, reports: Arc<Mutex<Vec<ClientReport>>>, n: usize| {
-                let ws_url = ws_url.clone();
-                let churn = args.churn;
-                let prebuffer = args.prebuffer;
-                tokio::spawn(async move {
-                    let mut k = n as u64;
-                    loop {
-                        let lifetime = churn.then(|| {
-                            k = k
-                                .wrapping_mul(6364136223846793005)
-                                .wrapping_add(1442695040888963407);
-                            Duration::from_millis(5000 + (k >> 33) % 25_000)
-                        });
-                        let r = listener(
-                            ws_url.clone(),
-                            prebuffer,
-                            opus,
-                            report_back,
-                            Arc::clone(&stop),
-                            lifetime,
-                        )
-                        .await;
-                        if let Ok(mut v) = reports.lock() {
-                            v.push(r);
+        let spawn_one = |stop: Arc<AtomicBool>,
+                         reports: Arc<Mutex<Vec<ClientReport>>>,
+                         n: usize| {
+            let ws_url = ws_url.clone();
+            let http_path = args.http.clone();
+            let http_addr = url.trim_start_matches("http://").to_string();
+            let churn = args.churn;
+            let prebuffer = args.prebuffer;
+            tokio::spawn(async move {
+                let mut k = n as u64;
+                loop {
+                    let lifetime = churn.then(|| {
+                        k = k
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        Duration::from_millis(5000 + (k >> 33) % 25_000)
+                    });
+                    let r = match &http_path {
+                        Some(path) => {
+                            http_listener(http_addr.clone(), path.clone(), Arc::clone(&stop)).await
                         }
-                        if !churn || stop.load(Ordering::Relaxed) {
-                            break;
+                        None => {
+                            listener(
+                                ws_url.clone(),
+                                prebuffer,
+                                opus,
+                                report_back,
+                                Arc::clone(&stop),
+                                lifetime,
+                            )
+                            .await
                         }
+                    };
+                    if let Ok(mut v) = reports.lock() {
+                        v.push(r);
                     }
-                })
-            };
+                    if !churn || stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
+            })
+        };
         for n in 0..args.clients {
             tasks.push(spawn_one(Arc::clone(&stop), Arc::clone(&reports), n));
             tokio::time::sleep(Duration::from_millis(args.ramp_ms)).await;
@@ -459,10 +515,11 @@ fn main() -> Result<(), String> {
     println!(
         "clients {}  ({}), {} s measured, {} sessions",
         args.clients,
-        match (args.json, opus) {
-            (true, _) => "json",
-            (false, false) => "binary PCM",
-            (false, true) => "Opus",
+        match (&args.http, args.json, opus) {
+            (Some(_), _, _) => "plain HTTP (Ogg), stalls counted as underruns",
+            (None, true, _) => "json",
+            (None, false, false) => "binary PCM",
+            (None, false, true) => "Opus",
         },
         elapsed.as_secs(),
         reports.len()
