@@ -22,8 +22,10 @@ use tokio::sync::broadcast;
 use crate::opus::{ChunkEncoder, OggOpus, Packets};
 use crate::server::protocol;
 
-/// Chunks a new listener gets at once: 200 ms of pre-roll.
-pub const PREROLL: usize = 2;
+/// Chunks a new listener gets at once: 500 ms of pre-roll. A station is
+/// shared, so latency matters less than for a personal stream; the
+/// pre-roll is the listener's buffer against the fan-out's jitter.
+pub const PREROLL: usize = 5;
 /// Chunks a listener may fall behind before it is dropped as too slow.
 pub const LISTENER_QUEUE: usize = 32;
 /// A station always renders at 48 kHz (Opus's rate).
