@@ -315,3 +315,66 @@ fn the_station_command_refuses_bad_input_clearly() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn a_configured_station_is_pushed_by_the_server() {
+    if missing("icecast2") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("auralis-icecast-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    Command::new("chmod").arg("777").arg(&dir).status().unwrap();
+    let port = free_port();
+    let mut icecast = Icecast::start(&dir, port);
+    let config = dir.join("auralis.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[stations]]\nname = \"night\"\npreset = \"sleep\"\nseed = 3\n\
+             icecast = \"http://source:{PASSWORD}@127.0.0.1:{port}/night.ogg\"\n"
+        ),
+    )
+    .unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_auralis-host"))
+        .args(["--addr", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let server_port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+    let t = Instant::now();
+    while !source_up(port, "/night.ogg") {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the server never pushed its station"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The server says so in its status, without the password.
+    let status = get(server_port, "/api/status", Duration::from_millis(500)).unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status).unwrap();
+    let ice = &status["stations"][0]["icecast"];
+    assert_eq!(ice["connected"], true, "{status}");
+    assert_eq!(ice["connects"], 1);
+    assert!(!status.to_string().contains(PASSWORD));
+    // Icecast's copy and the server's own are the same station.
+    let ogg = get(port, "/night.ogg", Duration::from_secs(1)).unwrap();
+    assert!(!granules(&ogg).is_empty());
+    let _ = server.kill();
+    let _ = server.wait();
+    icecast.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
