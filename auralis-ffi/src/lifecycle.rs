@@ -1,0 +1,199 @@
+//! Making, sizing and freeing engines (on the heap or in caller memory),
+//! and reading an engine's last error.
+
+use crate::*;
+
+pub(crate) const DEFAULT_CONFIG: AuralisConfig = AuralisConfig {
+    sample_rate: 44_100,
+    polyphony: AURALIS_MAX_VOICES,
+    seed: 0,
+};
+
+/// The default configuration: 44100 Hz, `AURALIS_MAX_VOICES` voices,
+/// seed 0.
+///
+/// Thread safety: any thread. Real-time safe.
+#[no_mangle]
+pub extern "C" fn auralis_config_default() -> AuralisConfig {
+    DEFAULT_CONFIG
+}
+
+/// Makes an engine on the heap playing the built-in bank, and stores it in
+/// `*out` (written only on success).
+///
+/// Ownership: the caller owns the engine and frees it with
+/// `auralis_engine_free`. `config` is only read during the call.
+/// Thread safety: any thread. Not real-time safe (allocates the engine,
+/// `auralis_engine_size()` bytes, and builds it in place).
+/// Errors: NULL_POINTER, INVALID_ARGUMENT (sample rate, polyphony).
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_new(
+    config: *const AuralisConfig,
+    out: *mut *mut AuralisEngine,
+) -> AuralisStatus {
+    guard(|| {
+        // SAFETY: NULL or a readable AuralisConfig, per the contract.
+        let Some(config) = (unsafe { config.as_ref() }) else {
+            return AuralisStatus::NullPointer;
+        };
+        if out.is_null() {
+            return AuralisStatus::NullPointer;
+        }
+        if let Err(s) = check_config(config) {
+            return s;
+        }
+        let mut slot = Box::<AuralisEngine>::new_uninit();
+        // SAFETY: the box is ours and sized for an engine: an idle engine
+        // is copied in (from the constant, not through the stack), after
+        // which the box holds a valid value.
+        let mut engine = unsafe {
+            slot.as_mut_ptr().write(AuralisEngine::IDLE);
+            slot.assume_init()
+        };
+        match engine.init(config, false) {
+            Ok(()) => {
+                // SAFETY: `out` is non-NULL and writable, per the contract.
+                unsafe { out.write(Box::into_raw(engine)) };
+                AuralisStatus::Ok
+            }
+            Err(s) => s,
+        }
+    })
+}
+
+/// Bytes an engine needs in caller memory (for `auralis_engine_init`).
+///
+/// Thread safety: any thread. Real-time safe.
+#[no_mangle]
+pub extern "C" fn auralis_engine_size() -> usize {
+    size_of::<AuralisEngine>()
+}
+
+/// Alignment an engine needs in caller memory.
+///
+/// Thread safety: any thread. Real-time safe.
+#[no_mangle]
+pub extern "C" fn auralis_engine_align() -> usize {
+    align_of::<AuralisEngine>()
+}
+
+/// Makes an engine inside caller memory — `len` bytes at `memory`, at
+/// least `auralis_engine_size()` bytes aligned to `auralis_engine_align()` —
+/// and stores its handle in `*out` (written only on success). Nothing this
+/// engine does afterwards allocates: it plays the built-in bank or a
+/// borrowed SoundFont (copying and file loading say UNSUPPORTED).
+///
+/// Ownership: the memory stays the caller's; it must outlive the engine
+/// and not be touched until `auralis_engine_free(engine)` (which releases
+/// nothing but the engine's own state); then it may be reused.
+/// Thread safety: any thread. Allocation-free; the engine is built in
+/// place, never on the stack (128 KB of stack is plenty, tested).
+/// Errors: NULL_POINTER, BUFFER_TOO_SMALL, MISALIGNED, INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_init(
+    memory: *mut c_void,
+    len: usize,
+    config: *const AuralisConfig,
+    out: *mut *mut AuralisEngine,
+) -> AuralisStatus {
+    guard(|| {
+        // SAFETY: NULL or a readable AuralisConfig, per the contract.
+        let Some(config) = (unsafe { config.as_ref() }) else {
+            return AuralisStatus::NullPointer;
+        };
+        if memory.is_null() || out.is_null() {
+            return AuralisStatus::NullPointer;
+        }
+        if len < size_of::<AuralisEngine>() {
+            return AuralisStatus::BufferTooSmall;
+        }
+        if (memory as usize) % align_of::<AuralisEngine>() != 0 {
+            return AuralisStatus::Misaligned;
+        }
+        if let Err(s) = check_config(config) {
+            return s;
+        }
+        let slot = memory.cast::<AuralisEngine>();
+        // SAFETY: `memory` is non-NULL, large and aligned enough (checked
+        // above) and the caller's to use, per the contract: an idle engine
+        // is copied in, then built in place.
+        let engine = unsafe {
+            slot.write(AuralisEngine::IDLE);
+            &mut *slot
+        };
+        match engine.init(config, true) {
+            Ok(()) => {
+                // SAFETY: `out` is non-NULL and writable.
+                unsafe { out.write(slot) };
+                AuralisStatus::Ok
+            }
+            Err(s) => {
+                // SAFETY: the idle engine written above, dropped once; the
+                // memory is the caller's again.
+                unsafe { core::ptr::drop_in_place(slot) };
+                s
+            }
+        }
+    })
+}
+
+/// Frees an engine from `auralis_engine_new`, or ends one made by
+/// `auralis_engine_init` (its memory is the caller's again). NULL is
+/// fine. The handle is invalid afterwards.
+///
+/// Thread safety: the thread that owns the engine. Not real-time safe
+/// (frees memory).
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_free(engine: *mut AuralisEngine) {
+    if engine.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: a live engine from _new or _init, per the contract, not
+        // used again after this call.
+        unsafe {
+            if (*engine).in_caller_memory {
+                core::ptr::drop_in_place(engine);
+            } else {
+                drop(Box::from_raw(engine));
+            }
+        }
+    }));
+}
+
+/// Copies the detail of the engine's last error (empty after a success) as
+/// a NUL-terminated string into `buf` (`len` bytes; `AURALIS_ERROR_MAX`
+/// always suffices) and its length without the NUL into `*written`.
+///
+/// Ownership: `buf` stays the caller's. `written` may be NULL.
+/// Thread safety: read-only: any number of `const` calls may run on one
+/// engine at once, from any threads, but never beside a call that changes
+/// it. Real-time safe.
+/// Errors: NULL_POINTER, BUFFER_TOO_SMALL (nothing written).
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_error(
+    engine: *const AuralisEngine,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> AuralisStatus {
+    with_engine_ref(engine, |e| {
+        if buf.is_null() {
+            return AuralisStatus::NullPointer;
+        }
+        let n = e.error_len;
+        if len < n + 1 {
+            return AuralisStatus::BufferTooSmall;
+        }
+        // SAFETY: `buf` holds `len` ≥ n + 1 writable bytes, per the
+        // contract; the source is the engine's own array.
+        unsafe {
+            core::ptr::copy_nonoverlapping(e.error.as_ptr(), buf.cast::<u8>(), n);
+            buf.add(n).write(0);
+            if !written.is_null() {
+                written.write(n);
+            }
+        }
+        AuralisStatus::Ok
+    })
+}

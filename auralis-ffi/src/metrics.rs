@@ -1,0 +1,35 @@
+//! The engine's figures: chunks rendered and rendering time.
+
+use crate::*;
+
+/// Stores a snapshot of the engine's figures in `*out`.
+///
+/// Thread safety: read-only: any number of `const` calls may run on one
+/// engine at once, from any threads, but never beside a call that changes
+/// it. Real-time safe.
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_metrics(
+    engine: *const AuralisEngine,
+    out: *mut AuralisMetrics,
+) -> AuralisStatus {
+    with_engine_ref(engine, |e| {
+        if out.is_null() {
+            return AuralisStatus::NullPointer;
+        }
+        let t = &e.timing;
+        let m = AuralisMetrics {
+            frames: e.engine.frame(),
+            chunks: e.chunks,
+            renders: t.count(),
+            active_voices: e.engine.active_voices() as u32,
+            polyphony: e.engine.polyphony() as u32,
+            render_ms_per_100ms_avg: t.average(),
+            render_ms_per_100ms_p50: t.quantile(0.5),
+            render_ms_per_100ms_p95: t.quantile(0.95),
+            render_ms_per_100ms_p99: t.quantile(0.99),
+        };
+        // SAFETY: non-NULL and writable, per the contract.
+        unsafe { out.write(m) };
+        AuralisStatus::Ok
+    })
+}

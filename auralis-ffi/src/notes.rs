@@ -1,0 +1,107 @@
+//! The host's own MIDI: notes, controllers and programs.
+
+use crate::*;
+
+pub(crate) fn synth_status(e: &mut AuralisEngine, r: Result<(), SynthError>) -> AuralisStatus {
+    match r {
+        Ok(()) => e.ok(),
+        Err(err) => e.fail(AuralisStatus::InvalidArgument, format_args!("{err}")),
+    }
+}
+
+pub(crate) fn midi_ok(
+    e: &mut AuralisEngine,
+    channel: u8,
+    data: &[u8],
+) -> Result<(), AuralisStatus> {
+    if channel > 15 || data.iter().any(|d| *d > 127) {
+        return Err(e.fail(
+            AuralisStatus::InvalidArgument,
+            format_args!("channel {channel} must be 0-15 and data {data:?} 0-127"),
+        ));
+    }
+    Ok(())
+}
+
+/// Starts a note now (channel 0–15, key and velocity 0–127). Channels 0
+/// (keys, program 0) and 1 (pad) are the composer's too; while it plays,
+/// use others or turn it off (`auralis_engine_set_composing`).
+///
+/// Thread safety: the engine's thread. Real-time safe.
+/// Errors: NULL_POINTER, INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_note_on(
+    engine: *mut AuralisEngine,
+    channel: u8,
+    key: u8,
+    velocity: u8,
+) -> AuralisStatus {
+    with_engine(engine, |e| {
+        if let Err(s) = midi_ok(e, channel, &[key, velocity]) {
+            return s;
+        }
+        let r = e.engine.synth_mut().note_on(channel, key, velocity);
+        synth_status(e, r)
+    })
+}
+
+/// Releases a note now.
+///
+/// Thread safety: the engine's thread. Real-time safe.
+/// Errors: NULL_POINTER, INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_note_off(
+    engine: *mut AuralisEngine,
+    channel: u8,
+    key: u8,
+) -> AuralisStatus {
+    with_engine(engine, |e| {
+        if let Err(s) = midi_ok(e, channel, &[key]) {
+            return s;
+        }
+        let r = e.engine.synth_mut().note_off(channel, key);
+        synth_status(e, r)
+    })
+}
+
+/// Sends a MIDI control change now (controller and value 0–127).
+///
+/// Thread safety: the engine's thread. Real-time safe.
+/// Errors: NULL_POINTER, INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_control_change(
+    engine: *mut AuralisEngine,
+    channel: u8,
+    controller: u8,
+    value: u8,
+) -> AuralisStatus {
+    with_engine(engine, |e| {
+        if let Err(s) = midi_ok(e, channel, &[controller, value]) {
+            return s;
+        }
+        let r = e
+            .engine
+            .synth_mut()
+            .control_change(channel, controller, value);
+        synth_status(e, r)
+    })
+}
+
+/// Selects a program (0–127) of the SoundFont on a channel now.
+///
+/// Thread safety: the engine's thread. Real-time safe.
+/// Errors: NULL_POINTER, INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_program_change(
+    engine: *mut AuralisEngine,
+    channel: u8,
+    program: u8,
+) -> AuralisStatus {
+    with_engine(engine, |e| {
+        if let Err(s) = midi_ok(e, channel, &[program]) {
+            return s;
+        }
+        let r = e.engine.synth_mut().program_change(channel, program);
+        synth_status(e, r)
+    })
+}

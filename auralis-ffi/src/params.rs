@@ -1,0 +1,81 @@
+//! The music's parameters: key, mode, tempo, intensity and the presets.
+
+use crate::*;
+
+/// Asks for new parameters; they take effect at the next beat (within
+/// 1.5 s at 40 BPM), and `auralis_engine_next_chunk` reports the chunk.
+/// Changes before then replace each other.
+///
+/// Thread safety: the engine's thread. Real-time safe.
+/// Errors: NULL_POINTER, INVALID_ARGUMENT (nothing changes).
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_set_params(
+    engine: *mut AuralisEngine,
+    params: *const AuralisParams,
+) -> AuralisStatus {
+    with_engine(engine, |e| {
+        // SAFETY: NULL or a readable AuralisParams, per the contract.
+        let Some(p) = (unsafe { params.as_ref() }) else {
+            return AuralisStatus::NullPointer;
+        };
+        match context_of(p) {
+            Some(ctx) => {
+                e.engine.set_context(ctx);
+                e.ok()
+            }
+            None => e.fail(
+                AuralisStatus::InvalidArgument,
+                format_args!(
+                    "params out of range: key {} (60-71), mode {} (0-5), bpm {} (40-90), intensity {} (0-1)",
+                    p.key, p.mode, p.bpm, p.intensity
+                ),
+            ),
+        }
+    })
+}
+
+/// Stores the parameters last asked for (sounding now or soon) in `*out`.
+///
+/// Thread safety: read-only: any number of `const` calls may run on one
+/// engine at once, from any threads, but never beside a call that changes
+/// it. Real-time safe.
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_get_params(
+    engine: *const AuralisEngine,
+    out: *mut AuralisParams,
+) -> AuralisStatus {
+    with_engine_ref(engine, |e| {
+        if out.is_null() {
+            return AuralisStatus::NullPointer;
+        }
+        // SAFETY: non-NULL and writable, per the contract.
+        unsafe { out.write(params_of(&e.engine.context())) };
+        AuralisStatus::Ok
+    })
+}
+
+/// Asks for a preset (one of `AuralisPreset`): its mode, tempo and
+/// intensity; the key stays. Takes effect as `auralis_engine_set_params`.
+///
+/// Thread safety: the engine's thread. Real-time safe.
+/// Errors: NULL_POINTER, INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_set_preset(
+    engine: *mut AuralisEngine,
+    preset: i32,
+) -> AuralisStatus {
+    with_engine(engine, |e| {
+        let Some(p) = usize::try_from(preset)
+            .ok()
+            .and_then(|i| Preset::ALL.get(i).copied())
+        else {
+            return e.fail(
+                AuralisStatus::InvalidArgument,
+                format_args!("preset {preset} is not 0-3"),
+            );
+        };
+        let ctx = e.engine.context().with_preset(p);
+        e.engine.set_context(ctx);
+        e.ok()
+    })
+}

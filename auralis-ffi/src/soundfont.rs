@@ -1,0 +1,99 @@
+//! Choosing the SoundFont an engine plays: a file, a copy, or borrowed
+//! caller memory.
+
+use crate::*;
+
+/// Plays the SoundFont at `path`, checked now. A file only root can
+/// change (as packaged fonts are) is mapped, so only the samples played
+/// become resident; any other file is read into memory the library owns
+/// (see `auralis_core::font_file`). Not a regular file, or over 2 GiB:
+/// IO. The stream restarts from its beginning with the same seed,
+/// parameters, polyphony and reverb.
+///
+/// Ownership: `path` is only read during the call.
+/// Thread safety: the engine's thread. Not real-time safe (reads a file,
+/// allocates).
+/// Errors: NULL_POINTER, INVALID_ARGUMENT (path not UTF-8), IO,
+/// SOUNDFONT_INVALID (the engine keeps its font), UNSUPPORTED (engine in
+/// caller memory).
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_load_soundfont_file(
+    engine: *mut AuralisEngine,
+    path: *const c_char,
+) -> AuralisStatus {
+    with_engine(engine, |e| {
+        if path.is_null() {
+            return AuralisStatus::NullPointer;
+        }
+        if e.in_caller_memory {
+            return e.fail(
+                AuralisStatus::Unsupported,
+                format_args!("an engine in caller memory never allocates: load the file yourself and use auralis_engine_load_soundfont_borrowed"),
+            );
+        }
+        // SAFETY: a NUL-terminated string, per the contract.
+        let Ok(path) = unsafe { CStr::from_ptr(path) }.to_str() else {
+            return e.fail(
+                AuralisStatus::InvalidArgument,
+                format_args!("the path is not UTF-8"),
+            );
+        };
+        match FontFile::open(path) {
+            Ok(file) => e.load_file(file),
+            Err(err) => e.fail(AuralisStatus::Io, format_args!("{err}")),
+        }
+    })
+}
+
+/// Plays the SoundFont in `data[0..len]`, copied: the caller may free its
+/// bytes as soon as this returns. The stream restarts as with
+/// `auralis_engine_load_soundfont_file`.
+///
+/// Thread safety: the engine's thread. Not real-time safe (allocates).
+/// Errors: NULL_POINTER, SOUNDFONT_INVALID, UNSUPPORTED (engine in caller
+/// memory: use the borrowed form).
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_load_soundfont_copy(
+    engine: *mut AuralisEngine,
+    data: *const u8,
+    len: usize,
+) -> AuralisStatus {
+    with_engine(engine, |e| {
+        if data.is_null() {
+            return AuralisStatus::NullPointer;
+        }
+        if e.in_caller_memory {
+            return e.fail(
+                AuralisStatus::Unsupported,
+                format_args!("an engine in caller memory never allocates: use auralis_engine_load_soundfont_borrowed"),
+            );
+        }
+        // SAFETY: `len` readable bytes at `data`, per the contract.
+        let bytes = unsafe { core::slice::from_raw_parts(data, len) };
+        e.load_owned(bytes.into())
+    })
+}
+
+/// Plays the SoundFont in `data[0..len]` without copying it: the bytes
+/// must stay valid and unchanged until the engine is freed or loads
+/// another font. The stream restarts as with the file form.
+///
+/// Thread safety: the engine's thread. Allocation-free (checks the whole
+/// file once: not for the audio thread).
+/// Errors: NULL_POINTER, SOUNDFONT_INVALID (the engine keeps its font).
+#[no_mangle]
+pub unsafe extern "C" fn auralis_engine_load_soundfont_borrowed(
+    engine: *mut AuralisEngine,
+    data: *const u8,
+    len: usize,
+) -> AuralisStatus {
+    with_engine(engine, |e| {
+        if data.is_null() {
+            return AuralisStatus::NullPointer;
+        }
+        // SAFETY: `len` readable bytes that the caller keeps valid and
+        // unchanged for as long as the engine uses them, per the contract.
+        let font: &'static [u8] = unsafe { core::slice::from_raw_parts(data, len) };
+        e.load(font, Font::Borrowed)
+    })
+}
