@@ -59,3 +59,80 @@ pub(crate) fn with_engine_ref(
         }
     })
 }
+
+/// `?` for bodies that return a status: an `Err(status)` is returned.
+macro_rules! check {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(status) => return status,
+        }
+    };
+}
+pub(crate) use check;
+
+/// An input argument: `p` read for the duration of the call.
+///
+/// # Safety
+/// `p` is NULL or points to a valid `T` that nothing changes during the
+/// call.
+pub(crate) unsafe fn arg<'a, T>(p: *const T) -> Result<&'a T, AuralisStatus> {
+    // SAFETY: per this function's contract.
+    unsafe { p.as_ref() }.ok_or(AuralisStatus::NullPointer)
+}
+
+/// An out-parameter: checked up front, written only on success (by
+/// [`Out::set`], the last thing a body does).
+pub(crate) struct Out<T>(core::ptr::NonNull<T>);
+
+impl<T> Out<T> {
+    /// Checks `p`.
+    ///
+    /// # Safety
+    /// `p` is NULL or valid for writing a `T` during the call.
+    pub(crate) unsafe fn new(p: *mut T) -> Result<Self, AuralisStatus> {
+        core::ptr::NonNull::new(p)
+            .map(Out)
+            .ok_or(AuralisStatus::NullPointer)
+    }
+
+    /// Writes the result (without reading or dropping what was there).
+    pub(crate) fn set(self, value: T) {
+        // SAFETY: non-NULL and writable, per `new`'s contract.
+        unsafe { self.0.as_ptr().write(value) }
+    }
+}
+
+/// An optional out-parameter: NULL means the caller does not want it.
+///
+/// # Safety
+/// `p` is NULL or valid for writing a `T` during the call.
+pub(crate) unsafe fn out_optional<T>(p: *mut T) -> Option<Out<T>> {
+    core::ptr::NonNull::new(p).map(Out)
+}
+
+/// A caller buffer of `len` elements to read.
+///
+/// # Safety
+/// `p` is NULL or points to `len` readable `T`s that nothing changes for
+/// the lifetime `'a` the caller promises.
+pub(crate) unsafe fn slice<'a, T>(p: *const T, len: usize) -> Result<&'a [T], AuralisStatus> {
+    if p.is_null() {
+        return Err(AuralisStatus::NullPointer);
+    }
+    // SAFETY: non-NULL, and `len` valid elements per the contract.
+    Ok(unsafe { core::slice::from_raw_parts(p, len) })
+}
+
+/// A caller buffer of `len` elements to fill.
+///
+/// # Safety
+/// `p` is NULL or points to `len` writable `T`s that nothing else touches
+/// during the call.
+pub(crate) unsafe fn slice_mut<'a, T>(p: *mut T, len: usize) -> Result<&'a mut [T], AuralisStatus> {
+    if p.is_null() {
+        return Err(AuralisStatus::NullPointer);
+    }
+    // SAFETY: non-NULL, and `len` valid elements per the contract.
+    Ok(unsafe { core::slice::from_raw_parts_mut(p, len) })
+}

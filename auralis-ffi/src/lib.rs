@@ -40,16 +40,24 @@ mod boundary;
 mod state;
 mod types;
 
-// The exported functions, in the header's order (cbindgen reads the
-// modules in the order they are declared here).
-mod effects;
-mod lifecycle;
-mod metrics;
-mod notes;
-mod params;
-mod render;
-mod soundfont;
+// The exported functions, in the header's order: cbindgen reads the
+// modules in the order they are declared here (each on its own, so that
+// rustfmt does not sort them).
 mod status;
+
+mod lifecycle;
+
+mod soundfont;
+
+mod params;
+
+mod render;
+
+mod notes;
+
+mod effects;
+
+mod metrics;
 
 pub use effects::*;
 pub use lifecycle::*;

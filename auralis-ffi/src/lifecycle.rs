@@ -33,15 +33,10 @@ pub unsafe extern "C" fn auralis_engine_new(
 ) -> AuralisStatus {
     guard(|| {
         // SAFETY: NULL or a readable AuralisConfig, per the contract.
-        let Some(config) = (unsafe { config.as_ref() }) else {
-            return AuralisStatus::NullPointer;
-        };
-        if out.is_null() {
-            return AuralisStatus::NullPointer;
-        }
-        if let Err(s) = check_config(config) {
-            return s;
-        }
+        let config = check!(unsafe { arg(config) });
+        // SAFETY: NULL or writable, per the contract.
+        let out = check!(unsafe { Out::new(out) });
+        check!(check_config(config));
         let mut slot = Box::<AuralisEngine>::new_uninit();
         // SAFETY: the box is ours and sized for an engine: an idle engine
         // is copied in (from the constant, not through the stack), after
@@ -52,8 +47,7 @@ pub unsafe extern "C" fn auralis_engine_new(
         };
         match engine.init(config, false) {
             Ok(()) => {
-                // SAFETY: `out` is non-NULL and writable, per the contract.
-                unsafe { out.write(Box::into_raw(engine)) };
+                out.set(Box::into_raw(engine));
                 AuralisStatus::Ok
             }
             Err(s) => s,
@@ -98,10 +92,10 @@ pub unsafe extern "C" fn auralis_engine_init(
 ) -> AuralisStatus {
     guard(|| {
         // SAFETY: NULL or a readable AuralisConfig, per the contract.
-        let Some(config) = (unsafe { config.as_ref() }) else {
-            return AuralisStatus::NullPointer;
-        };
-        if memory.is_null() || out.is_null() {
+        let config = check!(unsafe { arg(config) });
+        // SAFETY: NULL or writable, per the contract.
+        let out = check!(unsafe { Out::new(out) });
+        if memory.is_null() {
             return AuralisStatus::NullPointer;
         }
         if len < size_of::<AuralisEngine>() {
@@ -110,9 +104,7 @@ pub unsafe extern "C" fn auralis_engine_init(
         if (memory as usize) % align_of::<AuralisEngine>() != 0 {
             return AuralisStatus::Misaligned;
         }
-        if let Err(s) = check_config(config) {
-            return s;
-        }
+        check!(check_config(config));
         let slot = memory.cast::<AuralisEngine>();
         // SAFETY: `memory` is non-NULL, large and aligned enough (checked
         // above) and the caller's to use, per the contract: an idle engine
@@ -123,8 +115,7 @@ pub unsafe extern "C" fn auralis_engine_init(
         };
         match engine.init(config, true) {
             Ok(()) => {
-                // SAFETY: `out` is non-NULL and writable.
-                unsafe { out.write(slot) };
+                out.set(slot);
                 AuralisStatus::Ok
             }
             Err(s) => {
@@ -178,21 +169,19 @@ pub unsafe extern "C" fn auralis_engine_error(
     written: *mut usize,
 ) -> AuralisStatus {
     with_engine_ref(engine, |e| {
-        if buf.is_null() {
-            return AuralisStatus::NullPointer;
-        }
+        // SAFETY: NULL or `len` writable bytes, per the contract.
+        let buf = check!(unsafe { slice_mut(buf.cast::<u8>(), len) });
+        // SAFETY: NULL or writable, per the contract.
+        let written = unsafe { out_optional(written) };
         let n = e.error_len;
-        if len < n + 1 {
+        let (Some(text), Some(dst)) = (e.error.get(..n), buf.get_mut(..n + 1)) else {
             return AuralisStatus::BufferTooSmall;
-        }
-        // SAFETY: `buf` holds `len` ≥ n + 1 writable bytes, per the
-        // contract; the source is the engine's own array.
-        unsafe {
-            core::ptr::copy_nonoverlapping(e.error.as_ptr(), buf.cast::<u8>(), n);
-            buf.add(n).write(0);
-            if !written.is_null() {
-                written.write(n);
-            }
+        };
+        let (body, nul) = dst.split_at_mut(n);
+        body.copy_from_slice(text);
+        nul[0] = 0;
+        if let Some(w) = written {
+            w.set(n);
         }
         AuralisStatus::Ok
     })

@@ -13,9 +13,8 @@ pub unsafe extern "C" fn auralis_engine_metrics(
     out: *mut AuralisMetrics,
 ) -> AuralisStatus {
     with_engine_ref(engine, |e| {
-        if out.is_null() {
-            return AuralisStatus::NullPointer;
-        }
+        // SAFETY: NULL or writable, per the contract.
+        let out = check!(unsafe { Out::new(out) });
         let t = &e.timing;
         let m = AuralisMetrics {
             frames: e.engine.frame(),
@@ -28,8 +27,7 @@ pub unsafe extern "C" fn auralis_engine_metrics(
             render_ms_per_100ms_p95: t.quantile(0.95),
             render_ms_per_100ms_p99: t.quantile(0.99),
         };
-        // SAFETY: non-NULL and writable, per the contract.
-        unsafe { out.write(m) };
+        out.set(m);
         AuralisStatus::Ok
     })
 }

@@ -15,9 +15,7 @@ pub unsafe extern "C" fn auralis_engine_set_params(
 ) -> AuralisStatus {
     with_engine(engine, |e| {
         // SAFETY: NULL or a readable AuralisParams, per the contract.
-        let Some(p) = (unsafe { params.as_ref() }) else {
-            return AuralisStatus::NullPointer;
-        };
+        let p = check!(unsafe { arg(params) });
         match context_of(p) {
             Some(ctx) => {
                 e.engine.set_context(ctx);
@@ -45,11 +43,9 @@ pub unsafe extern "C" fn auralis_engine_get_params(
     out: *mut AuralisParams,
 ) -> AuralisStatus {
     with_engine_ref(engine, |e| {
-        if out.is_null() {
-            return AuralisStatus::NullPointer;
-        }
-        // SAFETY: non-NULL and writable, per the contract.
-        unsafe { out.write(params_of(&e.engine.context())) };
+        // SAFETY: NULL or writable, per the contract.
+        let out = check!(unsafe { Out::new(out) });
+        out.set(params_of(&e.engine.context()));
         AuralisStatus::Ok
     })
 }

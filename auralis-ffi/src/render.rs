@@ -48,17 +48,14 @@ pub(crate) unsafe fn render_interleaved<T: Copy>(
     sample: fn(f32) -> T,
 ) -> AuralisStatus {
     with_engine(engine, |e| {
-        if out.is_null() {
-            return AuralisStatus::NullPointer;
-        }
+        // SAFETY: NULL or `len` writable samples at `out`, per the contract.
+        let out = check!(unsafe { slice_mut(out, len) });
         if len % 2 != 0 {
             return e.fail(
                 AuralisStatus::BufferTooSmall,
                 format_args!("{len} samples is not whole stereo frames"),
             );
         }
-        // SAFETY: `len` writable samples at `out`, per the contract.
-        let out = unsafe { core::slice::from_raw_parts_mut(out, len) };
         e.timed(len / 2, |e| {
             for block in out.chunks_mut(2 * BLOCK) {
                 let n = block.len() / 2;
@@ -88,9 +85,10 @@ pub unsafe extern "C" fn auralis_engine_next_chunk(
     info: *mut AuralisChunkInfo,
 ) -> AuralisStatus {
     with_engine(engine, |e| {
-        if out.is_null() {
-            return AuralisStatus::NullPointer;
-        }
+        // SAFETY: NULL or `len` writable samples at `out`, per the contract.
+        let out = check!(unsafe { slice_mut(out, len) });
+        // SAFETY: NULL or writable, per the contract.
+        let info = unsafe { out_optional(info) };
         let need = 2 * (e.config.sample_rate as usize / 10);
         if len < need {
             return e.fail(
@@ -99,8 +97,7 @@ pub unsafe extern "C" fn auralis_engine_next_chunk(
             );
         }
         let start_frame = e.engine.frame();
-        // SAFETY: `len` ≥ need writable samples at `out`, per the contract.
-        let pcm = unsafe { core::slice::from_raw_parts_mut(out, need) };
+        let pcm = &mut out[..need];
         // Straight into the caller's buffer: no chunk of the library's own.
         let Some(chunk_info) = e.timed(need / 2, |e| e.engine.next_chunk_into(pcm)) else {
             return e.fail(
@@ -109,9 +106,8 @@ pub unsafe extern "C" fn auralis_engine_next_chunk(
             );
         };
         e.chunks += 1;
-        // SAFETY: `info` is NULL or writable, per the contract.
-        if let Some(info) = unsafe { info.as_mut() } {
-            *info = AuralisChunkInfo {
+        if let Some(info) = info {
+            info.set(AuralisChunkInfo {
                 seq: chunk_info.seq,
                 start_frame,
                 frames: (need / 2) as u32,
@@ -119,7 +115,7 @@ pub unsafe extern "C" fn auralis_engine_next_chunk(
                 sample_rate: e.config.sample_rate,
                 params_changed: u32::from(chunk_info.params.is_some()),
                 params: params_of(&chunk_info.params.unwrap_or(e.engine.phrase().context)),
-            };
+            });
         }
         e.ok()
     })

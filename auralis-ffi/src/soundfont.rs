@@ -59,17 +59,14 @@ pub unsafe extern "C" fn auralis_engine_load_soundfont_copy(
     len: usize,
 ) -> AuralisStatus {
     with_engine(engine, |e| {
-        if data.is_null() {
-            return AuralisStatus::NullPointer;
-        }
+        // SAFETY: NULL or `len` readable bytes at `data`, per the contract.
+        let bytes = check!(unsafe { slice(data, len) });
         if e.in_caller_memory {
             return e.fail(
                 AuralisStatus::Unsupported,
                 format_args!("an engine in caller memory never allocates: use auralis_engine_load_soundfont_borrowed"),
             );
         }
-        // SAFETY: `len` readable bytes at `data`, per the contract.
-        let bytes = unsafe { core::slice::from_raw_parts(data, len) };
         e.load_owned(bytes.into())
     })
 }
@@ -88,12 +85,10 @@ pub unsafe extern "C" fn auralis_engine_load_soundfont_borrowed(
     len: usize,
 ) -> AuralisStatus {
     with_engine(engine, |e| {
-        if data.is_null() {
-            return AuralisStatus::NullPointer;
-        }
-        // SAFETY: `len` readable bytes that the caller keeps valid and
-        // unchanged for as long as the engine uses them, per the contract.
-        let font: &'static [u8] = unsafe { core::slice::from_raw_parts(data, len) };
+        // SAFETY: NULL or `len` readable bytes that the caller keeps valid
+        // and unchanged for as long as the engine uses them, per the
+        // contract.
+        let font: &'static [u8] = check!(unsafe { slice(data, len) });
         e.load(font, Font::Borrowed)
     })
 }
