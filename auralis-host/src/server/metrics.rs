@@ -16,22 +16,43 @@ use serde_json::{json, Value};
 
 use crate::alloc_count;
 
-/// One latency histogram, shared between threads (locked for a moment per
-/// record; never held across an await).
+/// Shards of a [`Latency`]: more than the threads that record at once.
+const SHARDS: usize = 16;
+
+/// One latency histogram, recorded from many threads: each thread records
+/// into a shard of its own (locked for a moment, by nobody else in
+/// practice), and the shards are merged when the figures are read. No
+/// lock is shared by all render threads on the per-chunk path.
 #[derive(Debug, Default)]
-pub struct Latency(Mutex<Histogram>);
+pub struct Latency([Mutex<Histogram>; SHARDS]);
+
+/// This thread's shard: threads take shards in turn as they first record.
+fn shard() -> usize {
+    use std::sync::atomic::AtomicUsize;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Relaxed) % SHARDS;
+    }
+    SHARD.with(|s| *s)
+}
 
 impl Latency {
     /// Records `ms` milliseconds.
     pub fn record(&self, ms: f64) {
-        if let Ok(mut h) = self.0.lock() {
+        if let Some(Ok(mut h)) = self.0.get(shard()).map(Mutex::lock) {
             h.record(ms);
         }
     }
 
-    /// A copy of the histogram now.
+    /// The histogram now: every shard merged.
     pub fn snapshot(&self) -> Histogram {
-        self.0.lock().map(|h| h.clone()).unwrap_or_default()
+        let mut all = Histogram::default();
+        for shard in &self.0 {
+            if let Ok(h) = shard.lock() {
+                all.merge(&h);
+            }
+        }
+        all
     }
 }
 
@@ -386,5 +407,37 @@ impl Metrics {
         }
         out.push_str("# EOF\n");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_from_many_threads_merge_into_one_histogram() {
+        let lat = std::sync::Arc::new(Latency::default());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let lat = std::sync::Arc::clone(&lat);
+                std::thread::spawn(move || {
+                    for i in 0..100 {
+                        lat.record(f64::from(t * 100 + i) / 10.0);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let h = lat.snapshot();
+        assert_eq!(h.count(), 800);
+        assert!((h.average() - 39.95).abs() < 0.01, "{}", h.average());
+        let used = lat
+            .0
+            .iter()
+            .filter(|s| s.lock().unwrap().count() > 0)
+            .count();
+        assert!(used > 1, "threads record into shards of their own");
     }
 }
