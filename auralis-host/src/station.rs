@@ -30,6 +30,16 @@ pub const PREROLL: usize = 5;
 pub const LISTENER_QUEUE: usize = 32;
 /// A station always renders at 48 kHz (Opus's rate).
 pub const RATE: u32 = crate::opus::RATE;
+/// Chunks over which a new composition (a new day's seed) fades in while
+/// the old one fades out: three seconds.
+pub const RESEED_FADE_CHUNKS: u32 = 30;
+
+/// Days since the Unix epoch (UTC).
+fn today() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400)
+}
 
 /// How a station's seed is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,9 +56,7 @@ impl Seed {
         match self {
             Seed::Fixed(s) => s,
             Seed::Daily => {
-                let day = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs() / 86_400);
+                let day = today();
                 // FNV-1a over the name, then the day.
                 let mut h = 0xcbf2_9ce4_8422_2325_u64;
                 for b in name.bytes().chain(day.to_le_bytes()) {
@@ -162,8 +170,13 @@ pub struct IcecastState {
 pub struct Station {
     /// Its name.
     pub name: String,
-    /// Its seed (resolved).
-    pub seed: u64,
+    /// Its seed now (a daily station changes it at midnight UTC).
+    seed: AtomicU64,
+    /// A new seed asked for: the composition changes, crossfaded.
+    reseed: Mutex<Option<u64>>,
+    /// Whether the seed is the day's.
+    daily: bool,
+    font: &'static [u8],
     tx: broadcast::Sender<Arc<Encoded>>,
     preroll: Mutex<VecDeque<Arc<Encoded>>>,
     ogg_headers: Bytes,
@@ -197,7 +210,10 @@ impl Station {
         let (tx, _) = broadcast::channel(LISTENER_QUEUE);
         let station = Arc::new(Self {
             name: spec.name.clone(),
-            seed,
+            seed: AtomicU64::new(seed),
+            reseed: Mutex::new(None),
+            daily: spec.seed == Seed::Daily,
+            font,
             tx,
             preroll: Mutex::new(VecDeque::with_capacity(PREROLL + 1)),
             ogg_headers,
@@ -233,6 +249,21 @@ impl Station {
             .map_err(|_| format!("station {}: its thread ended", spec.name))?
             .map_err(|e| format!("station {}: {e}", spec.name))?;
         Ok(station)
+    }
+
+    /// The seed of the composition playing now.
+    pub fn seed(&self) -> u64 {
+        self.seed.load(Relaxed)
+    }
+
+    /// Starts a new composition from `seed`, crossfaded over
+    /// [`RESEED_FADE_CHUNKS`] chunks from the one playing; the chunk
+    /// numbers and the Ogg stream go on. A daily station does this itself
+    /// when the day (UTC) changes.
+    pub fn reseed(&self, seed: u64) {
+        if let Ok(mut r) = self.reseed.lock() {
+            *r = Some(seed);
+        }
     }
 
     /// Stops rendering (the thread ends within a chunk).
@@ -288,15 +319,47 @@ impl Station {
     /// The render loop: a chunk every 100 ms of wall-clock time.
     fn run(&self, mut engine: Box<Engine<'static>>, mut encoder: ChunkEncoder, mut ogg: OggOpus) {
         let mut scratch = Box::new(AudioChunk::new());
+        let mut fading = Box::new(AudioChunk::new());
+        // The composition fading out after a reseed, and chunks left.
+        let mut old: Option<(Box<Engine<'static>>, u32)> = None;
         let mut packets = Packets::default();
         let mut chord: Option<Chord> = None;
+        let mut day = today();
+        let mut seq: u64 = 0;
         let tick = Duration::from_millis(100);
         let mut next = Instant::now();
         while !self.stop.load(Relaxed) {
+            if self.daily && today() != day {
+                day = today();
+                self.reseed(Seed::Daily.resolve(&self.name));
+            }
+            if let Some(seed) = self.reseed.lock().ok().and_then(|mut r| r.take()) {
+                match Engine::with_soundfont(seed, RATE, self.context(), self.font) {
+                    Ok(new) => {
+                        old = Some((core::mem::replace(&mut engine, Box::new(new)), 0));
+                        self.seed.store(seed, Relaxed);
+                        tracing::info!(station = %self.name, seed, "a new composition begins");
+                    }
+                    Err(e) => tracing::error!(station = %self.name, "cannot reseed: {e}"),
+                }
+            }
             if let Some(ctx) = self.pending.lock().ok().and_then(|mut p| p.take()) {
                 engine.set_context(ctx);
+                if let Some((o, _)) = &mut old {
+                    o.set_context(ctx);
+                }
             }
             let info = engine.next_chunk(&mut scratch);
+            if let Some((o, done)) = &mut old {
+                o.next_chunk(&mut fading);
+                crossfade(&mut scratch.pcm, &fading.pcm, *done);
+                *done += 1;
+                if *done == RESEED_FADE_CHUNKS {
+                    old = None;
+                }
+            }
+            // The station's own numbering goes on across compositions.
+            scratch.seq = seq;
             let stamp = protocol::unix_now();
             if encoder
                 .encode_chunk(scratch.samples(), &mut packets)
@@ -311,23 +374,19 @@ impl Station {
                 chord = now_chord;
                 let ctx = engine.context();
                 let name = now_chord.map(|c| c.harte(ctx.spelling()).to_string());
-                protocol::now_playing(&ctx, name.as_deref(), info.seq)
+                protocol::now_playing(&ctx, name.as_deref(), seq)
             });
             self.publish(Encoded {
-                seq: info.seq,
+                seq,
                 json: protocol::encode_json(&scratch, stamp),
                 pcm: Bytes::from(protocol::encode_binary(&scratch, stamp)),
-                opus: Bytes::from(protocol::encode_opus(
-                    info.seq,
-                    stamp,
-                    scratch.frames,
-                    &packets,
-                )),
+                opus: Bytes::from(protocol::encode_opus(seq, stamp, scratch.frames, &packets)),
                 ogg: Bytes::from(ogg.take()),
                 params: info.params,
                 now_playing,
                 at: Instant::now(),
             });
+            seq += 1;
             next += tick;
             let now = Instant::now();
             if next > now {
@@ -338,6 +397,22 @@ impl Station {
                 next = now;
             }
         }
+    }
+}
+
+/// Mixes chunk `done` of a crossfade: `new` rises and `old` falls along
+/// equal-power curves over [`RESEED_FADE_CHUNKS`] chunks.
+fn crossfade(new: &mut [i16], old: &[i16], done: u32) {
+    let len = new.len().max(1) as f32;
+    let total = RESEED_FADE_CHUNKS as f32;
+    for (i, (n, o)) in new.iter_mut().zip(old).enumerate() {
+        let t = ((done as f32 + i as f32 / len) / total).clamp(0.0, 1.0);
+        let (g_new, g_old) = (
+            (t * core::f32::consts::FRAC_PI_2).sin(),
+            (t * core::f32::consts::FRAC_PI_2).cos(),
+        );
+        let x = f32::from(*n) * g_new + f32::from(*o) * g_old;
+        *n = x.round().clamp(-32768.0, 32767.0) as i16;
     }
 }
 
@@ -389,5 +464,62 @@ mod tests {
         assert_eq!(preroll.len(), PREROLL);
         assert_eq!(preroll[1].seq, preroll[0].seq + 1);
         station.stop();
+    }
+
+    /// RMS of a PCM frame's samples.
+    fn rms(frame: &Bytes) -> f64 {
+        let a = protocol::decode_binary(frame).unwrap();
+        let sum: f64 = a.pcm.iter().map(|&x| f64::from(x).powi(2)).sum();
+        (sum / a.pcm.len() as f64).sqrt()
+    }
+
+    #[test]
+    fn a_new_seed_crossfades_into_a_new_composition_and_the_numbers_go_on() {
+        let spec = StationSpec::parse_flag("t=focus:3").unwrap();
+        let station = Station::start(&spec, auralis_core::bank::DEFAULT_SF2).unwrap();
+        let (_, mut rx) = station.subscribe();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut last = None;
+            let mut levels = Vec::new();
+            for i in 0..80 {
+                if i == 40 {
+                    station.reseed(99);
+                }
+                let c = rx.recv().await.unwrap();
+                if let Some(l) = last {
+                    assert_eq!(c.seq, l + 1, "the numbering goes on");
+                }
+                last = Some(c.seq);
+                levels.push(rms(&c.pcm));
+            }
+            assert_eq!(station.seed(), 99);
+            // The old music fades while the new one swells: no chunk of
+            // the switch falls silent.
+            let before = levels[30..40].iter().sum::<f64>() / 10.0;
+            assert!(before > 50.0, "the station plays: {before}");
+            for (i, l) in levels[40..75].iter().enumerate() {
+                assert!(
+                    *l > before * 0.1,
+                    "chunk {} of the switch: {l} vs {before}",
+                    i
+                );
+            }
+        });
+        station.stop();
+    }
+
+    #[test]
+    fn the_crossfade_keeps_equal_power_and_ends_on_the_new_signal() {
+        let old = vec![10_000i16; 100];
+        let mut first = vec![0i16; 100];
+        crossfade(&mut first, &old, 0);
+        assert_eq!(first[0], 10_000, "starts on the old signal");
+        let mut last = vec![10_000i16; 100];
+        crossfade(&mut last, &[0; 100], RESEED_FADE_CHUNKS - 1);
+        assert!(last[99] > 9_990, "ends on the new one: {}", last[99]);
     }
 }

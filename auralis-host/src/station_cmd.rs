@@ -123,7 +123,8 @@ pub(crate) fn run(args: &StationArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     eprintln!(
         "Auralis station {} (seed {}) is pushing to {target} (Ctrl-C stops)",
-        spec.name, station.seed
+        spec.name,
+        station.seed()
     );
     runtime.block_on(async {
         let (stop_tx, stop_rx) = watch::channel(false);

@@ -90,7 +90,7 @@ impl App {
                         "listeners": s.listeners.load(Relaxed),
                         "dropped_listeners": s.dropped.load(Relaxed),
                         "chunks": s.chunks.load(Relaxed),
-                        "seed": s.seed,
+                        "seed": s.seed(),
                         "params": protocol::params_json(&s.context()),
                         "icecast": icecast,
                     })
@@ -266,10 +266,10 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let mut shutdown = app.shutdown.clone();
-    let client_id = format!("{:016x}", app.random(station.seed));
+    let client_id = format!("{:016x}", app.random(station.seed()));
     let mut welcome: Value = serde_json::from_str(&protocol::welcome(
         &client_id,
-        station.seed,
+        station.seed(),
         crate::station::RATE,
         format,
         &station.context(),
@@ -397,7 +397,8 @@ where
 
 /// `POST /api/stations/NAME`: new parameters for a station, for the holder
 /// of the admin token only. The body is `{"params":{…}}` (as
-/// `update_params`) or `{"preset":"sleep"}`.
+/// `update_params`), `{"preset":"sleep"}`, or `{"seed":N}` (a new
+/// composition, crossfaded in over three seconds).
 pub(super) async fn admin(app: Arc<App>, req: Request<Incoming>, name: String) -> Response<Body> {
     let Some(expected) = app.config.admin_token.clone() else {
         return text(
@@ -441,6 +442,17 @@ pub(super) async fn admin(app: Arc<App>, req: Request<Incoming>, name: String) -
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return text(StatusCode::BAD_REQUEST, "the body is not JSON\n".into());
     };
+    if let Some(seed) = v.get("seed") {
+        let Some(seed) = seed.as_u64() else {
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("seed {seed} is not a whole number\n"),
+            );
+        };
+        station.reseed(seed);
+        tracing::info!(station = %name, seed, "a new composition, asked by the admin");
+        return json_response(&json!({"station": name, "seed": seed}));
+    }
     let request = if v.get("preset").is_some() {
         json!({"type": "select_preset", "preset": v["preset"]})
     } else {
