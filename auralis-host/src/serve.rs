@@ -129,14 +129,7 @@ impl ServeArgs {
 /// Runs the server until SIGINT or SIGTERM.
 pub(crate) fn run(args: &ServeArgs) -> Result<(), String> {
     let config = args.config()?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("auralis-io")
@@ -176,6 +169,18 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), String> {
     // Sessions still draining are dropped with the runtime.
     runtime.shutdown_timeout(Duration::from_millis(200));
     Ok(())
+}
+
+/// Logs to stderr through `tracing` (`RUST_LOG`, default `info`).
+pub(crate) fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -100,14 +100,7 @@ impl StationArgs {
 pub(crate) fn run(args: &StationArgs) -> Result<(), String> {
     let spec = args.spec()?;
     let target = Target::parse(&args.icecast)?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    crate::serve::init_logging();
     let font: &'static [u8] = match &args.soundfont {
         None => auralis_core::bank::DEFAULT_SF2,
         Some(path) => {

@@ -73,14 +73,19 @@ pub(super) fn listen(
     });
     // The slot and the connection's permit live as long as the body: they
     // are given back when hyper has sent its end (or the player left).
-    let held = (slot, open);
+    let mut r = Response::new(streamed(rx, (slot, open)));
+    headers(&mut r);
+    r
+}
+
+/// A body streaming what comes on `rx`, holding `held` until it ends (the
+/// sender dropped: hyper then sends the chunked encoding's end).
+pub(super) fn streamed<H: Send + 'static>(rx: mpsc::Receiver<Bytes>, held: H) -> Body {
     let body = futures_util::stream::unfold((rx, held), |(mut rx, held)| async move {
         let bytes = rx.recv().await?;
         Some((Ok::<_, Infallible>(Frame::data(bytes)), (rx, held)))
     });
-    let mut r = Response::new(StreamBody::new(body).boxed_unsync());
-    headers(&mut r);
-    r
+    StreamBody::new(body).boxed_unsync()
 }
 
 /// Renders and paces one player's stream until it leaves, falls behind or

@@ -681,12 +681,7 @@ fn websocket(
                 return;
             }
         };
-        let ws_config = WebSocketConfig::default()
-            .max_message_size(Some(MAX_CLIENT_MESSAGE))
-            .max_frame_size(Some(MAX_CLIENT_MESSAGE));
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config))
-                .await;
+        let ws = server_websocket(upgraded).await;
         tracing::info!(%peer, client = %cfg.client_id, seed = cfg.seed, format = cfg.format.name(), "listener connected");
         let id = cfg.client_id.clone();
         let end = session::run(
@@ -715,6 +710,17 @@ fn switching_protocols(key: &HeaderValue) -> Response<Body> {
         h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
     }
     r
+}
+
+/// The server's side of an upgraded connection, with the client message
+/// size limit.
+async fn server_websocket(
+    upgraded: hyper::upgrade::Upgraded,
+) -> WebSocketStream<TokioIo<hyper::upgrade::Upgraded>> {
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_CLIENT_MESSAGE))
+        .max_frame_size(Some(MAX_CLIENT_MESSAGE));
+    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await
 }
 
 /// "1 listener", "2 listeners".

@@ -8,7 +8,6 @@
 //! send timeout; one that falls [`crate::station::LISTENER_QUEUE`] chunks behind is
 //! dropped and counted, and nobody else notices.
 
-use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -16,21 +15,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use http_body_util::{BodyExt, StreamBody};
-use hyper::body::{Bytes, Frame, Incoming};
+use http_body_util::BodyExt;
+use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::protocol::{self, AudioFormat, Request as ClientRequest};
-use super::{json_response, text, App, Body, Open, MAX_CLIENT_MESSAGE};
+use super::{json_response, server_websocket, text, App, Body, Open};
 use crate::station::{Encoded, Station};
 
 /// How long a station listener's send may take before it is dropped.
@@ -197,11 +195,7 @@ pub(super) fn http_listener(
         }
         drop(listening);
     });
-    let body = futures_util::stream::unfold((rx, open), |(mut rx, open)| async move {
-        let bytes = rx.recv().await?;
-        Some((Ok::<_, Infallible>(Frame::data(bytes)), (rx, open)))
-    });
-    let mut r = Response::new(StreamBody::new(body).boxed_unsync());
+    let mut r = Response::new(super::listen::streamed(rx, open));
     headers(&mut r);
     r
 }
@@ -237,12 +231,7 @@ pub(super) fn websocket_listener(
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
-        let ws_config = WebSocketConfig::default()
-            .max_message_size(Some(MAX_CLIENT_MESSAGE))
-            .max_frame_size(Some(MAX_CLIENT_MESSAGE));
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config))
-                .await;
+        let ws = server_websocket(upgraded).await;
         tracing::debug!(%peer, station = %station.name, "station listener connected");
         let listening = Listening::new(&app, &station);
         let slow = ws_session(ws, &app, &station, format).await;
