@@ -313,3 +313,35 @@ async fn only_the_admin_token_changes_a_station() {
     let (code, _) = http(server.addr, post("/api/stations/nope", Some(TOKEN), body)).await;
     assert_eq!(code, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_station_answers_bad_frames_as_a_personal_stream_does() {
+    let server = start().await;
+    let mut ws = connect(server.addr, "station=calm&format=binary").await;
+    ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
+    loop {
+        let m = next_text(&mut ws).await;
+        if m["type"] == "error" {
+            assert_eq!(
+                (&m["code"], &m["recoverable"]),
+                (&json!("INVALID_MESSAGE"), &json!(true))
+            );
+            break;
+        }
+    }
+    // Still streaming after the error.
+    next_audio(&mut ws).await;
+    // A message over 64 KiB closes with 1009.
+    ws.send(Message::text("x".repeat(70 * 1024))).await.unwrap();
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Close(f))) => break f.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(code, Some(1009));
+}

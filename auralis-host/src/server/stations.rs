@@ -296,13 +296,39 @@ where
                 return false;
             }
             incoming = ws.next() => {
+                use tokio_tungstenite::tungstenite::Error as WsError;
+                // The same answers as a personal stream's session.
                 let text = match incoming {
                     Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Binary(_))) => {
+                        app.metrics.invalid_messages.fetch_add(1, Relaxed);
+                        send!(Message::text(protocol::error(
+                            "INVALID_MESSAGE",
+                            "binary frames are not understood: send JSON text",
+                            true,
+                        )));
+                        continue;
+                    }
+                    Some(Err(WsError::Capacity(_))) => {
+                        close(&mut ws, CloseCode::Size, "frame too large").await;
+                        return false;
+                    }
+                    Some(Err(WsError::Utf8(_))) => {
+                        close(&mut ws, CloseCode::Invalid, "text is not UTF-8").await;
+                        return false;
+                    }
+                    Some(Err(WsError::Protocol(_))) => {
+                        close(&mut ws, CloseCode::Protocol, "protocol error").await;
+                        return false;
+                    }
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return false,
                     Some(Ok(_)) => continue,
                 };
                 let reply = match protocol::parse_request(&text, &station.context()) {
-                    Err(refusal) => Some(protocol::error(refusal.code, &refusal.message, true)),
+                    Err(refusal) => {
+                        app.metrics.invalid_messages.fetch_add(1, Relaxed);
+                        Some(protocol::error(refusal.code, &refusal.message, true))
+                    }
                     Ok(ClientRequest::Params(_) | ClientRequest::Preset(_)) => Some(protocol::error(
                         "STATION_READ_ONLY",
                         "this is a station: everyone hears the same music, and only its operator changes it",
