@@ -1,20 +1,28 @@
-//! The streaming server: every listener who connects to `/ws/stream` hears
-//! their own endless composition; the web player, status and metrics are
-//! served beside it.
+//! The streaming server: every listener who connects to `/ws/stream` (or
+//! `/listen`) hears their own endless composition, and stations play one
+//! composition to many; the web player, status and metrics are served
+//! beside them.
 //!
-//! Threads: tokio's I/O workers run HTTP and the WebSocket sessions; a
-//! [`render::RenderPool`] of plain threads renders every stream's chunks.
-//! Each stream has a bounded ring (a channel of `Pacing::ahead` chunks)
-//! between the two, so a slow client can never make the server hold more.
+//! Threads: tokio's I/O workers run HTTP and the sessions; a
+//! [`render::RenderPool`] of plain threads renders every personal stream's
+//! chunks just in time (at most `Pacing::ahead` asked for and unsent), and
+//! each station renders on a thread of its own.
+//!
+//! This file holds the server's state ([`App`]), the accept loop, the
+//! connection limits and the routing; the routes live in their modules
+//! (`upgrade` for `/ws/stream`, `listen`, `stations`, `assets`).
 
 pub mod assets;
 pub mod config;
 pub mod listen;
 pub mod metrics;
+mod options;
 pub mod protocol;
 pub mod render;
 pub mod session;
 pub mod stations;
+mod time;
+mod upgrade;
 
 use std::collections::hash_map::RandomState;
 use std::convert::Infallible;
@@ -36,15 +44,11 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::WebSocketStream;
 
 pub use config::ServerConfig;
 use metrics::Metrics;
-use protocol::AudioFormat;
 use render::RenderPool;
-use session::{Pacing, SessionConfig};
+use session::Pacing;
 
 /// Largest message a client may send (its messages are small JSON).
 pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
@@ -422,7 +426,7 @@ fn route(
         return r;
     }
     match path.as_str() {
-        "/ws/stream" => websocket(app, req, peer, open),
+        "/ws/stream" => upgrade::websocket(app, req, peer, open),
         "/listen" => listen::listen(app, &req, peer, open),
         p if p.starts_with("/station/") => {
             let name = p["/station/".len()..].to_string();
@@ -492,87 +496,6 @@ fn json_response(v: &serde_json::Value) -> Response<Body> {
     r
 }
 
-/// What a stream's query string asks for.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreamOptions {
-    /// `seed=N`: a reproducible stream.
-    pub seed: Option<u64>,
-    /// `format=json|binary` and `codec=pcm|opus`.
-    pub format: AudioFormat,
-    /// `paused=1`: render nothing until the client says `resume`.
-    pub paused: bool,
-    /// `preset`, then `key`, `mode`, `bpm`, `intensity` over it.
-    pub context: auralis_core::music::MusicalContext,
-    /// `station=NAME`: listen to a station instead.
-    pub station: Option<String>,
-}
-
-/// Parses a stream's query: `seed`, `format`, `codec`, `paused`, `preset`,
-/// `key`, `mode`, `bpm`, `intensity` (other names are ignored).
-pub fn stream_options(query: Option<&str>) -> Result<StreamOptions, String> {
-    use std::str::FromStr as _;
-    let mut o = StreamOptions {
-        seed: None,
-        format: AudioFormat::Json,
-        paused: false,
-        context: auralis_core::music::MusicalContext::DEFAULT,
-        station: None,
-    };
-    let (mut format, mut codec) = (None, None);
-    let mut params = serde_json::Map::new();
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        match k {
-            "seed" => {
-                o.seed = Some(v.parse::<u64>().map_err(|_| {
-                    format!("seed={v} is not a whole number 0–18446744073709551615")
-                })?)
-            }
-            "format" => format = Some(v),
-            "station" => o.station = Some(v.to_string()),
-            "codec" => codec = Some(v),
-            "paused" => {
-                o.paused = match v {
-                    "1" | "true" | "" => true,
-                    "0" | "false" => false,
-                    _ => return Err(format!("paused={v} is unknown: use 1 or 0")),
-                }
-            }
-            "preset" => {
-                let p = auralis_core::music::Preset::from_str(v).map_err(|_| {
-                    format!("preset={v} is unknown: use focus, meditation, sleep or bright")
-                })?;
-                o.context = o.context.with_preset(p);
-            }
-            "key" | "bpm" | "intensity" => {
-                let x: f64 = v.parse().map_err(|_| format!("{k}={v} is not a number"))?;
-                params.insert(k.to_string(), json!(x));
-            }
-            "mode" => {
-                params.insert(k.to_string(), json!(v));
-            }
-            _ => {}
-        }
-    }
-    if !params.is_empty() {
-        o.context = protocol::parse_params(&params, &o.context).map_err(|r| r.message)?;
-    }
-    o.format = match (format, codec) {
-        (None | Some("json"), None | Some("pcm")) => AudioFormat::Json,
-        (Some("binary"), None | Some("pcm")) => AudioFormat::Binary,
-        (None | Some("binary"), Some("opus")) => AudioFormat::Opus,
-        (Some("json"), Some("opus")) => {
-            return Err("codec=opus travels in binary frames: leave out format=json".into())
-        }
-        (Some(f), _) if f != "json" && f != "binary" => {
-            return Err(format!("format={f} is unknown: use json or binary"))
-        }
-        (_, Some(c)) => return Err(format!("codec={c} is unknown: use pcm or opus")),
-        _ => AudioFormat::Json,
-    };
-    Ok(o)
-}
-
 /// A slot among `--max-clients`, given back when dropped.
 #[derive(Debug)]
 struct Slot(Arc<App>);
@@ -616,112 +539,9 @@ impl Drop for Slot {
     }
 }
 
-fn websocket(
-    app: Arc<App>,
-    mut req: Request<Incoming>,
-    peer: SocketAddr,
-    open: Arc<Open>,
-) -> Response<Body> {
-    if let Err(refusal) = check_upgrade(&req, &app.config.allowed_origins) {
-        return refusal;
-    }
-    let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY).cloned() else {
-        return upgrade_required();
-    };
-    let options = match stream_options(req.uri().query()) {
-        Ok(o) => o,
-        Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
-    };
-    if let Some(name) = &options.station {
-        let Some(station) = app.station(name).cloned() else {
-            return text(
-                StatusCode::NOT_FOUND,
-                format!("no station called {name:?}\n"),
-            );
-        };
-        if *app.shutdown.borrow() {
-            return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into());
-        }
-        // A station's listeners cost no rendering: they take no slot of
-        // --max-clients (--max-connections still bounds them).
-        let on_upgrade = hyper::upgrade::on(&mut req);
-        stations::websocket_listener(app, station, options.format, on_upgrade, peer, open);
-        return switching_protocols(&key);
-    }
-    let slot = match Slot::take(&app, peer) {
-        Ok(slot) => slot,
-        Err(refusal) => return refusal,
-    };
-    let n = app.ids.fetch_add(1, Relaxed);
-    let seed = options.seed.unwrap_or_else(|| app.random(n));
-    let format = options.format;
-    let client_id = format!("{:016x}", app.random(!n));
-    let on_upgrade = hyper::upgrade::on(&mut req);
-    let cfg = SessionConfig {
-        client_id,
-        seed,
-        // Opus is always 48 kHz, whatever the server's PCM rate.
-        sample_rate: if format.is_opus() {
-            crate::opus::RATE
-        } else {
-            app.config.sample_rate
-        },
-        format,
-        font: app.font,
-        context: options.context,
-        pacing: app.pacing,
-        paused: options.paused,
-    };
-    tokio::spawn(async move {
-        let upgraded = match on_upgrade.await {
-            Ok(u) => u,
-            Err(e) => {
-                tracing::debug!(%peer, "upgrade failed: {e}");
-                drop(slot);
-                return;
-            }
-        };
-        let ws = server_websocket(upgraded).await;
-        tracing::info!(%peer, client = %cfg.client_id, seed = cfg.seed, format = cfg.format.name(), "listener connected");
-        let id = cfg.client_id.clone();
-        let end = session::run(
-            ws,
-            cfg,
-            app.pool.clone(),
-            Arc::clone(&app.metrics),
-            app.shutdown.clone(),
-        )
-        .await;
-        tracing::info!(%peer, client = %id, "listener left: {end:?}");
-        drop(slot);
-        drop(open);
-    });
-    switching_protocols(&key)
-}
-
-/// 101 with the accept key for `key`.
-fn switching_protocols(key: &HeaderValue) -> Response<Body> {
-    let mut r = Response::new(full(Bytes::new()));
-    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let h = r.headers_mut();
-    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    if let Ok(v) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
-        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
-    }
-    r
-}
-
-/// The server's side of an upgraded connection, with the client message
-/// size limit.
-async fn server_websocket(
-    upgraded: hyper::upgrade::Upgraded,
-) -> WebSocketStream<TokioIo<hyper::upgrade::Upgraded>> {
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_CLIENT_MESSAGE))
-        .max_frame_size(Some(MAX_CLIENT_MESSAGE));
-    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await
-}
+pub use options::{stream_options, StreamOptions};
+pub use time::iso8601_now;
+use upgrade::server_websocket;
 
 /// "1 listener", "2 listeners".
 fn listeners(n: u64) -> String {
@@ -729,165 +549,5 @@ fn listeners(n: u64) -> String {
         "1 listener".into()
     } else {
         format!("{n} listeners")
-    }
-}
-
-/// 426 with the `Upgrade` header that says what to use.
-fn upgrade_required() -> Response<Body> {
-    let mut r = text(
-        StatusCode::UPGRADE_REQUIRED,
-        "/ws/stream is a WebSocket: connect with a WebSocket client\n".into(),
-    );
-    r.headers_mut()
-        .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    r.headers_mut().insert(
-        header::SEC_WEBSOCKET_VERSION,
-        HeaderValue::from_static("13"),
-    );
-    r
-}
-
-/// Checks a WebSocket upgrade request as RFC 6455 §4.2.1 asks (GET,
-/// `Upgrade: websocket`, `Connection: upgrade`, version 13, a key of 16
-/// bytes in base64) and, when origins are configured, its `Origin`.
-#[allow(clippy::result_large_err)]
-fn check_upgrade(req: &Request<Incoming>, origins: &[String]) -> Result<(), Response<Body>> {
-    use base64::Engine as _;
-    let h = req.headers();
-    let has = |name: header::HeaderName, token: &str| {
-        h.get_all(name).iter().any(|v| {
-            v.to_str()
-                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-        })
-    };
-    if req.method() != Method::GET {
-        let mut r = text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "a WebSocket opens with GET\n".into(),
-        );
-        r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET"));
-        return Err(r);
-    }
-    if !has(header::UPGRADE, "websocket") || h.get(header::SEC_WEBSOCKET_KEY).is_none() {
-        return Err(upgrade_required());
-    }
-    if !has(header::CONNECTION, "upgrade") {
-        return Err(text(
-            StatusCode::BAD_REQUEST,
-            "a WebSocket upgrade needs `Connection: Upgrade`\n".into(),
-        ));
-    }
-    if h.get(header::SEC_WEBSOCKET_VERSION)
-        .and_then(|v| v.to_str().ok())
-        != Some("13")
-    {
-        return Err(upgrade_required());
-    }
-    let key_ok = h
-        .get(header::SEC_WEBSOCKET_KEY)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|k| {
-            base64::engine::general_purpose::STANDARD
-                .decode(k.trim())
-                .ok()
-        })
-        .is_some_and(|k| k.len() == 16);
-    if !key_ok {
-        return Err(text(
-            StatusCode::BAD_REQUEST,
-            "Sec-WebSocket-Key must be 16 bytes in base64\n".into(),
-        ));
-    }
-    if !origins.is_empty() {
-        // Players that are not web pages send no Origin: they may listen.
-        if let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-            if !origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
-                return Err(text(
-                    StatusCode::FORBIDDEN,
-                    format!("pages from {origin} may not open a stream here\n"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Now as ISO 8601 UTC with milliseconds, e.g. `2026-11-28T18:02:42.123Z`.
-pub fn iso8601_now() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    iso8601(now.as_secs() as i64, now.subsec_millis())
-}
-
-/// Unix seconds as ISO 8601 UTC (days to civil date after H. Hinnant's
-/// public-domain algorithm).
-fn iso8601(secs: i64, millis: u32) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iso8601_dates() {
-        assert_eq!(iso8601(0, 0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso8601(951_782_400, 5), "2000-02-29T00:00:00.005Z");
-        assert_eq!(iso8601(1_795_887_762, 123), "2026-11-28T17:42:42.123Z");
-    }
-
-    #[test]
-    fn stream_options_parse_and_refuse() {
-        let o = stream_options(None).unwrap();
-        assert_eq!(
-            (o.seed, o.format, o.paused),
-            (None, AudioFormat::Json, false)
-        );
-        let o = stream_options(Some("seed=42&format=binary&x=1")).unwrap();
-        assert_eq!((o.seed, o.format), (Some(42), AudioFormat::Binary));
-        let o = stream_options(Some("codec=opus&paused=1&preset=sleep&key=62")).unwrap();
-        assert_eq!((o.format, o.paused), (AudioFormat::Opus, true));
-        assert_eq!((o.context.key(), o.context.mode().name()), (62, "phrygian"));
-        let o = stream_options(Some("mode=dorian&bpm=72&intensity=0.25")).unwrap();
-        assert_eq!(
-            (
-                o.context.mode().name(),
-                o.context.bpm(),
-                o.context.intensity()
-            ),
-            ("dorian", 72.0, 0.25)
-        );
-        for (query, says) in [
-            ("seed=-1", "seed"),
-            ("format=xml", "json or binary"),
-            ("codec=mp3", "pcm or opus"),
-            ("format=json&codec=opus", "binary frames"),
-            ("preset=party", "focus, meditation"),
-            ("key=59", "60–71"),
-            ("bpm=fast", "not a number"),
-            ("mode=locrian", "aeolian"),
-            ("paused=maybe", "1 or 0"),
-        ] {
-            let e = stream_options(Some(query)).unwrap_err();
-            assert!(e.contains(says), "{query}: {e}");
-        }
     }
 }
