@@ -90,20 +90,19 @@ pub unsafe extern "C" fn auralis_engine_next_chunk(
         // SAFETY: NULL or writable, per the contract.
         let info = unsafe { out_optional(info) };
         let need = 2 * (e.config.sample_rate as usize / 10);
-        if len < need {
-            return e.fail(
+        let too_small = |e: &mut AuralisEngine| {
+            e.fail(
                 AuralisStatus::BufferTooSmall,
                 format_args!("a chunk is {need} samples; the buffer holds {len}"),
-            );
-        }
+            )
+        };
         let start_frame = e.engine.frame();
-        let pcm = &mut out[..need];
+        let Some(pcm) = out.get_mut(..need) else {
+            return too_small(e);
+        };
         // Straight into the caller's buffer: no chunk of the library's own.
         let Some(chunk_info) = e.timed(need / 2, |e| e.engine.next_chunk_into(pcm)) else {
-            return e.fail(
-                AuralisStatus::BufferTooSmall,
-                format_args!("a chunk is {need} samples; the buffer holds {len}"),
-            );
+            return too_small(e);
         };
         e.chunks += 1;
         if let Some(info) = info {

@@ -242,6 +242,7 @@ function onWorklet(m) {
   } else if (m.type === "playing") {
     state.playingSeq = m.seq;
     state.playingAt[m.seq] = performance.now();
+    delete state.playingAt[m.seq - 100]; // keep the last ten seconds only
     send({ type: "report", seq: m.seq, buffer_ms: m.depthMs, underruns: state.underruns });
   } else if (m.type === "skipped") {
     const s = (m.ms / 1000).toFixed(1);
