@@ -2,7 +2,6 @@
 //! sockets: idle connections, broken handshakes and frames, stale
 //! reports. Each was a failure once; each test fails without its fix.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,31 +13,20 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
 
+mod common;
+
 /// Starts the real binary (through `sh`, so that `ulimit` can apply) and
 /// returns it with its address.
 fn start(shell_prefix: &str, args: &str) -> (std::process::Child, String) {
     let bin = env!("CARGO_BIN_EXE_auralis-host");
-    let mut child = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .arg("-c")
         .arg(format!(
             "{shell_prefix} exec {bin} serve --addr 127.0.0.1:0 {args}"
         ))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("a URL in {line:?}"))
-        .trim_end_matches('/')
-        .trim_start_matches("http://")
-        .to_string();
-    (child, url)
+        .stderr(Stdio::null());
+    common::spawn_server(&mut command)
 }
 
 /// One raw HTTP request; `(status, head, body)`, or `None` if the server

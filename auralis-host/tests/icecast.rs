@@ -14,24 +14,9 @@ use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "auralis-test-pw";
 
-fn missing(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found {
-        return false;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{tool} is not installed (CI must install it: see .ci/run)"
-    );
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: {tool} is not installed (apt-get install {tool})"
-    );
-    true
-}
+mod common;
+
+use common::missing;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -219,13 +204,7 @@ fn a_station_plays_through_icecast_and_survives_its_restart() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "ffmpeg failed:\n{stderr}");
     assert!(stderr.contains("Audio: opus, 48000 Hz, stereo"), "{stderr}");
-    let lufs: f64 = stderr
-        .rsplit("Integrated loudness:")
-        .next()
-        .and_then(|s| s.split("I:").nth(1))
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no loudness summary:\n{stderr}"));
+    let lufs = common::integrated_lufs(&stderr);
     assert!(lufs > -40.0, "not silent: {lufs} LUFS");
 
     // Where the composition is now.
@@ -335,25 +314,12 @@ fn a_configured_station_is_pushed_by_the_server() {
         ),
     )
     .unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_auralis-host"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_auralis-host"));
+    command
         .args(["--addr", "127.0.0.1:0", "--config"])
         .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let addr = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .unwrap()
-        .trim_end_matches('/')
-        .to_string();
+        .stderr(Stdio::null());
+    let (mut server, addr) = common::spawn_server(&mut command);
     let server_port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
     let t = Instant::now();
     while !source_up(port, "/night.ogg") {

@@ -4,50 +4,23 @@
 //! cleanly when the server stops. `.ci/run` installs ffmpeg; without it
 //! these tests say so and pass, except under `CI=true`, where they fail.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn ffmpeg_missing() -> bool {
-    let works = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if works {
-        return false;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "ffmpeg is not installed (CI must install it: see .ci/run)"
-    );
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: ffmpeg is not installed (apt-get install ffmpeg)"
-    );
-    true
-}
+mod common;
+
+use common::missing;
 
 /// The server binary on a free loopback port; returns it and `host:port`.
 fn start(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_auralis-host"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_auralis-host"));
+    command
         .args(["--addr", "127.0.0.1:0"])
         .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .unwrap_or_else(|| panic!("a URL in {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    (child, addr)
+        .stderr(Stdio::null());
+    common::spawn_server(&mut command)
 }
 
 /// One HTTP request; the status line's code and the whole head.
@@ -80,7 +53,7 @@ fn errors(stderr: &str) -> Vec<&str> {
 
 #[test]
 fn ffmpeg_decodes_ten_seconds_of_listen_at_a_listening_level() {
-    if ffmpeg_missing() {
+    if missing("ffmpeg") {
         return;
     }
     let (mut server, addr) = start(&[]);
@@ -108,20 +81,13 @@ fn ffmpeg_decodes_ten_seconds_of_listen_at_a_listening_level() {
         .and_then(|t| t.split_whitespace().next())
         .unwrap_or("");
     assert!(decoded.starts_with("00:00:10"), "10 s decoded: {decoded}");
-    // The summary's integrated loudness.
-    let lufs: f64 = stderr
-        .rsplit("Integrated loudness:")
-        .next()
-        .and_then(|s| s.split("I:").nth(1))
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no loudness summary:\n{stderr}"));
+    let lufs = common::integrated_lufs(&stderr);
     assert!((-26.0..=-12.0).contains(&lufs), "{lufs} LUFS");
 }
 
 #[test]
 fn stopping_the_server_ends_the_stream_cleanly() {
-    if ffmpeg_missing() {
+    if missing("ffmpeg") {
         return;
     }
     // An idle timeout far shorter than the stream: a stream is not idle.

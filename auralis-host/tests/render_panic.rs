@@ -3,7 +3,6 @@
 //! metrics count it and /healthz reports the pool. The fault is injected
 //! through the server's test-only hook (`AURALIS_TEST_RENDER_PANIC_SEED`).
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -11,6 +10,8 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
+
+mod common;
 
 async fn get(addr: &str, path: &str) -> (u16, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -25,23 +26,12 @@ async fn get(addr: &str, path: &str) -> (u16, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_render_panic_closes_one_stream_with_1011_and_the_other_plays_on() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_auralis-host"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_auralis-host"));
+    command
         .args(["serve", "--addr", "127.0.0.1:0", "--render-threads", "1"])
         .env(auralis_host::server::render::PANIC_SEED_VAR, "4242")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .unwrap()
-        .trim_end_matches('/')
-        .to_string();
+        .stderr(Stdio::null());
+    let (mut child, addr) = common::spawn_server(&mut command);
 
     let url = |seed: u64| format!("ws://{addr}/ws/stream?format=binary&seed={seed}");
     let (mut healthy, _) = tokio_tungstenite::connect_async(url(1)).await.unwrap();

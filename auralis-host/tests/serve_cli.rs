@@ -1,31 +1,19 @@
 //! The real `auralis-host` binary as a server: it prints its URL, serves,
 //! and on SIGTERM or SIGINT closes every stream properly and exits in time.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
+mod common;
+
 fn start(args: &[&str]) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_auralis-host"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("a URL in {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    (child, url)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_auralis-host"));
+    command.args(args).stderr(Stdio::null());
+    let (child, addr) = common::spawn_server(&mut command);
+    (child, format!("http://{addr}"))
 }
 
 async fn stops_on(signal: &str, args: &[&str]) {

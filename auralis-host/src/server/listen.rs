@@ -43,14 +43,7 @@ pub(super) fn listen(
         Ok(o) => o,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
     };
-    let headers = |r: &mut Response<Body>| {
-        let h = r.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/ogg"));
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache, no-store"),
-        );
-    };
+    let headers = ogg_headers;
     if req.method() == Method::HEAD {
         let mut r = Response::new(super::full(Bytes::new()));
         headers(&mut r);
@@ -76,6 +69,16 @@ pub(super) fn listen(
     let mut r = Response::new(streamed(rx, (slot, open)));
     headers(&mut r);
     r
+}
+
+/// The headers of an endless Ogg stream: `audio/ogg`, never cached.
+pub(super) fn ogg_headers(r: &mut Response<Body>) {
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/ogg"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store"),
+    );
 }
 
 /// A body streaming what comes on `rx`, holding `held` until it ends (the

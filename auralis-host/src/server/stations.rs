@@ -145,12 +145,8 @@ pub(super) fn http_listener(
         );
     };
     let headers = |r: &mut Response<Body>| {
+        super::listen::ogg_headers(r);
         let h = r.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/ogg"));
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache, no-store"),
-        );
         if let Ok(v) = HeaderValue::from_str(&format!("Auralis: {name}")) {
             h.insert("icy-name", v);
         }
