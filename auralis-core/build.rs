@@ -2,9 +2,15 @@
 
 #[path = "build/bank.rs"]
 mod bank;
+#[path = "build/gm.rs"]
+mod gm;
+#[path = "build/sf2_writer.rs"]
+mod sf2_writer;
 
 fn main() {
     println!("cargo:rerun-if-changed=build/bank.rs");
+    println!("cargo:rerun-if-changed=build/gm.rs");
+    println!("cargo:rerun-if-changed=build/sf2_writer.rs");
     println!("cargo:rerun-if-changed=build.rs");
     let out = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR");
     let out = std::path::Path::new(&out);

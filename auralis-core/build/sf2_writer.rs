@@ -1,0 +1,164 @@
+//! Writing samples, instruments and presets as an SF2 (RIFF) file.
+
+use crate::bank::*;
+
+pub(crate) fn name20(s: &str) -> [u8; 20] {
+    let mut n = [0u8; 20];
+    for (d, b) in n.iter_mut().zip(s.bytes().take(19)) {
+        *d = b;
+    }
+    n
+}
+
+pub(crate) fn chunk(id: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 9);
+    out.extend_from_slice(id);
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(data);
+    if data.len() % 2 == 1 {
+        out.push(0);
+    }
+    out
+}
+
+/// A text chunk: NUL-terminated and padded to an even size, as SF2 asks.
+pub(crate) fn text(id: &[u8; 4], s: &str) -> Vec<u8> {
+    let mut data = s.as_bytes().to_vec();
+    data.push(0);
+    if data.len() % 2 == 1 {
+        data.push(0);
+    }
+    chunk(id, &data)
+}
+
+pub(crate) fn list(kind: &[u8; 4], chunks: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = kind.to_vec();
+    for c in chunks {
+        body.extend_from_slice(c);
+    }
+    chunk(b"LIST", &body)
+}
+
+pub(crate) fn gens_bytes(out: &mut Vec<u8>, gens: &[Gen]) {
+    for &(op, amount) in gens {
+        out.extend_from_slice(&op.to_le_bytes());
+        out.extend_from_slice(&amount.to_le_bytes());
+    }
+}
+
+pub(crate) fn write_sf2(
+    samples: &[Sample],
+    instruments: &[Instrument],
+    presets: &[GmPreset],
+) -> Vec<u8> {
+    // Sample data: each sample followed by 46 zero frames, as SF2 asks.
+    let mut smpl = Vec::new();
+    let mut shdr = Vec::new();
+    let mut at = 0u32;
+    for s in samples {
+        for v in &s.data {
+            smpl.extend_from_slice(&v.to_le_bytes());
+        }
+        smpl.extend(std::iter::repeat_n(0u8, 46 * 2));
+        shdr.extend_from_slice(&name20(&s.name));
+        let len = s.data.len() as u32;
+        for v in [at, at + len, at + s.loop_start, at + s.loop_end, s.rate] {
+            shdr.extend_from_slice(&v.to_le_bytes());
+        }
+        shdr.push(s.root);
+        shdr.push(0); // pitch correction
+        shdr.extend_from_slice(&0u16.to_le_bytes()); // link
+        shdr.extend_from_slice(&1u16.to_le_bytes()); // mono
+        at += len + 46;
+    }
+    shdr.extend_from_slice(&name20("EOS"));
+    shdr.extend_from_slice(&[0u8; 26]);
+
+    let (mut inst, mut ibag, mut igen) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut bag_n, mut gen_n) = (0u16, 0u16);
+    for i in instruments {
+        inst.extend_from_slice(&name20(&i.name));
+        inst.extend_from_slice(&bag_n.to_le_bytes());
+        // Global zone first, then one zone per sample layer.
+        ibag.extend_from_slice(&gen_n.to_le_bytes());
+        ibag.extend_from_slice(&0u16.to_le_bytes());
+        gens_bytes(&mut igen, &i.global);
+        gen_n += i.global.len() as u16;
+        bag_n += 1;
+        for z in &i.zones {
+            ibag.extend_from_slice(&gen_n.to_le_bytes());
+            ibag.extend_from_slice(&0u16.to_le_bytes());
+            let mut g = vec![(KEY_RANGE, i16::from_le_bytes([z.keys.0, z.keys.1]))];
+            g.extend_from_slice(&z.gens);
+            if !z.gens.iter().any(|&(op, _)| op == ROOT_KEY) {
+                g.push((ROOT_KEY, i16::from(samples[z.sample].root)));
+            }
+            g.push((SAMPLE_ID, z.sample as i16));
+            gens_bytes(&mut igen, &g);
+            gen_n += g.len() as u16;
+            bag_n += 1;
+        }
+    }
+    inst.extend_from_slice(&name20("EOI"));
+    inst.extend_from_slice(&bag_n.to_le_bytes());
+    ibag.extend_from_slice(&gen_n.to_le_bytes());
+    ibag.extend_from_slice(&0u16.to_le_bytes());
+    igen.extend_from_slice(&[0u8; 4]);
+
+    let (mut phdr, mut pbag, mut pgen) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut pbag_n, mut pgen_n) = (0u16, 0u16);
+    for p in presets {
+        phdr.extend_from_slice(&name20(p.name));
+        phdr.extend_from_slice(&p.program.to_le_bytes());
+        phdr.extend_from_slice(&p.bank.to_le_bytes());
+        phdr.extend_from_slice(&pbag_n.to_le_bytes());
+        phdr.extend_from_slice(&[0u8; 12]);
+        pbag.extend_from_slice(&pgen_n.to_le_bytes());
+        pbag.extend_from_slice(&0u16.to_le_bytes());
+        let mut g = vec![(VEL_RANGE, i16::from_le_bytes([0, 127]))];
+        g.extend_from_slice(&p.gens);
+        g.push((INSTRUMENT, p.instrument as i16));
+        gens_bytes(&mut pgen, &g);
+        pgen_n += g.len() as u16;
+        pbag_n += 1;
+    }
+    phdr.extend_from_slice(&name20("EOP"));
+    phdr.extend_from_slice(&[0u8; 4]);
+    phdr.extend_from_slice(&pbag_n.to_le_bytes());
+    phdr.extend_from_slice(&[0u8; 12]);
+    pbag.extend_from_slice(&pgen_n.to_le_bytes());
+    pbag.extend_from_slice(&0u16.to_le_bytes());
+    pgen.extend_from_slice(&[0u8; 4]);
+    let no_mods = [0u8; 10];
+
+    let info = list(
+        b"INFO",
+        &[
+            chunk(b"ifil", &[2, 0, 4, 0]),
+            text(b"isng", "EMU8000"),
+            text(b"INAM", "Auralis Default Bank"),
+            text(b"ICOP", "Generated by Auralis; free to use"),
+            text(b"ISFT", "auralis-core build script"),
+        ],
+    );
+    let sdta = list(b"sdta", &[chunk(b"smpl", &smpl)]);
+    let pdta = list(
+        b"pdta",
+        &[
+            chunk(b"phdr", &phdr),
+            chunk(b"pbag", &pbag),
+            chunk(b"pmod", &no_mods),
+            chunk(b"pgen", &pgen),
+            chunk(b"inst", &inst),
+            chunk(b"ibag", &ibag),
+            chunk(b"imod", &no_mods),
+            chunk(b"igen", &igen),
+            chunk(b"shdr", &shdr),
+        ],
+    );
+    let mut body = b"sfbk".to_vec();
+    body.extend(info);
+    body.extend(sdta);
+    body.extend(pdta);
+    chunk(b"RIFF", &body)
+}
