@@ -125,10 +125,19 @@ pub struct ChunkInfo {
 /// Converts a float sample to 16-bit PCM: scaled by 32767, rounded to
 /// nearest, clamped. Deterministic everywhere.
 #[inline]
+#[allow(unsafe_code)]
 pub fn to_pcm(x: f32) -> i16 {
     let v = x * 32_767.0;
-    let r = if v >= 0.0 { v + 0.5 } else { v - 0.5 };
-    r.clamp(-32_768.0, 32_767.0) as i16
+    // Half away from zero, then toward zero: rounds to nearest (and ±0
+    // to 0). Branch-free, so that a block of them vectorises.
+    let r = v + 0.5f32.copysign(v);
+    let r = if r.is_nan() { 0.0 } else { r };
+    let r = r.clamp(-32_768.0, 32_767.0);
+    // SAFETY: `r` is not NaN and is clamped to the range of i16, so it is
+    // finite and its truncation fits in i32. (`as` would be the same
+    // number, but its saturation keeps the loop from vectorising.)
+    let i = unsafe { r.to_int_unchecked::<i32>() };
+    i as i16
 }
 
 /// The engine: endless, seamless ambient music in chunks.
@@ -468,14 +477,22 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
 
     /// One chunk into `pcm` (exactly its length in frames, stereo).
     fn render_pcm(&mut self, pcm: &mut [i16]) -> ChunkInfo {
-        const STEP: usize = 64;
+        const STEP: usize = crate::synth::BLOCK_FRAMES;
         let mut info = ChunkInfo {
             seq: self.seq,
             params: None,
         };
         let (mut l, mut r) = ([0f32; STEP], [0f32; STEP]);
-        for out in pcm.chunks_mut(2 * STEP) {
-            let frames = out.len() / 2;
+        let mut rest = pcm;
+        while rest.len() >= 2 {
+            // Pieces end on the synthesizer's control grid, so that each
+            // is one segment of all eight lanes (a chunk of 4,410 frames
+            // is not a whole number of blocks: pieces of 64 from its
+            // start would each straddle a grid point and split in two).
+            let to_grid = STEP - (self.synth.frame() % STEP as u64) as usize;
+            let frames = to_grid.min(rest.len() / 2);
+            let (out, tail) = core::mem::take(&mut rest).split_at_mut(2 * frames);
+            rest = tail;
             let (Some(l), Some(r)) = (l.get_mut(..frames), r.get_mut(..frames)) else {
                 break;
             };

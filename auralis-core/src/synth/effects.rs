@@ -75,12 +75,36 @@ impl AllPass {
         }
     }
 
-    /// Runs `io` through the all-pass, in place.
-    #[inline]
-    fn run(&mut self, io: &mut [f32]) {
+    /// Runs `io` through the all-pass, in place: eight frames at a time
+    /// where they do not cross the end of the line (eight neighbouring
+    /// slots, each read before it is written, as frame by frame), one
+    /// frame at a time where they do.
+    #[inline(always)]
+    fn run<S: Lanes>(&mut self, s: S, io: &mut [f32]) {
         let (len, mut pos) = (self.len, self.pos);
-        for x in io.iter_mut() {
-            let Some(slot) = self.buf.get_mut(pos) else {
+        let (g, tiny) = (s.splat(0.6), TINY);
+        let mut k = 0;
+        while k < io.len() {
+            let eight = (
+                io.get_mut(k..k + 8)
+                    .and_then(|x| <&mut [f32; 8]>::try_from(x).ok()),
+                self.buf
+                    .get_mut(pos..(pos + 8).min(len))
+                    .and_then(|b| <&mut [f32; 8]>::try_from(b).ok()),
+            );
+            if let (Some(x), Some(slots)) = eight {
+                let delayed = s.load(slots);
+                let v = s.sub(s.load(x), s.mul(g, delayed));
+                s.store(s.flush(v, tiny), slots);
+                s.store(s.add(delayed, s.mul(g, v)), x);
+                pos += 8;
+                if pos >= len {
+                    pos = 0;
+                }
+                k += 8;
+                continue;
+            }
+            let (Some(x), Some(slot)) = (io.get_mut(k), self.buf.get_mut(pos)) else {
                 return;
             };
             let delayed = *slot;
@@ -91,6 +115,7 @@ impl AllPass {
                 pos = 0;
             }
             *x = delayed + 0.6 * v;
+            k += 1;
         }
         self.pos = pos;
     }
@@ -98,20 +123,26 @@ impl AllPass {
 
 /// Stereo reverb: a feedback delay network of eight damped lines mixed
 /// by a Hadamard matrix (lossless, so the feedback gains alone set the
-/// decay), fed through two all-passes. The eight lines share one array,
-/// one row per frame with a column per line, so a frame reads all lines
-/// with one gather and writes them with one store, and the damping,
-/// mixing and feedback run across the lines as SIMD lanes. The sum of
-/// the two sides is the mix's third output, their difference its fourth.
+/// decay), fed through two all-passes. The sum of the two sides is the
+/// mix's third output, their difference its fourth.
+///
+/// Eight frames go through at a time. Every line is longer than eight
+/// frames, so what a line gives in these frames was written before them:
+/// each line's eight values are one load from its own ring, a transpose
+/// turns them into one row per frame, and only the damping filter (the
+/// one recursion from frame to frame) and the mixing run frame by frame,
+/// across the lines as SIMD lanes. A second transpose turns the mixed
+/// rows back into eight frames per line, where the feedback and the
+/// output are computed eight frames at once, and each line's eight new
+/// values are one store.
 #[derive(Clone, Debug)]
 pub(crate) struct Reverb {
-    rows: [[f32; 8]; CAPACITY],
-    /// Rows in use, at most `CAPACITY` ([`ReverbSize`]).
+    /// One ring per line; each uses its first `ring` frames.
+    lines: [[f32; CAPACITY]; 8],
+    /// Frames of each ring in use, at most `CAPACITY` ([`ReverbSize`]).
     ring: usize,
-    /// The row written this frame.
+    /// Where this frame is written in every ring.
     write: usize,
-    /// Each line's read position, as an index into the flattened rows.
-    read: [u32; 8],
     /// Each line's length in frames at the current rate.
     len: [usize; 8],
     /// Each line's one-pole low-pass state (damping).
@@ -130,10 +161,9 @@ pub(crate) struct Reverb {
 impl Reverb {
     pub(crate) const fn new() -> Self {
         Self {
-            rows: [[0.0; 8]; CAPACITY],
+            lines: [[0.0; CAPACITY]; 8],
             ring: CAPACITY,
             write: 0,
-            read: [0; 8],
             len: [1; 8],
             lp: [0.0; 8],
             diffusers: [const { AllPass::new() }; 2],
@@ -153,25 +183,21 @@ impl Reverb {
         };
     }
 
-    /// Sets delay lengths for `sample_rate` and clears the lines.
+    /// Sets delay lengths for `sample_rate` and clears the lines. A line
+    /// is never shorter than [`MIN_LINE`] frames.
     pub(crate) fn prepare(&mut self, sample_rate: u32) {
         let scale = |n: usize| (n as u64 * u64::from(sample_rate) / 44_100) as usize;
-        self.rows = [[0.0; 8]; CAPACITY];
+        self.lines = [[0.0; CAPACITY]; 8];
         self.write = 0;
         self.lp = [0.0; 8];
-        for (j, &nominal) in LINES.iter().enumerate() {
-            let want = scale(nominal).max(1);
-            let len = want.min(self.ring);
-            if let (Some(l), Some(s), Some(r)) = (
-                self.len.get_mut(j),
-                self.stretch.get_mut(j),
-                self.read.get_mut(j),
-            ) {
-                *l = len;
-                *s = want as f32 / len as f32;
-                // Row `len` frames back from row 0, this line's column.
-                *r = ((self.ring - len) * 8 + j) as u32;
-            }
+        for ((&nominal, l), s) in LINES
+            .iter()
+            .zip(self.len.iter_mut())
+            .zip(self.stretch.iter_mut())
+        {
+            let want = scale(nominal).max(MIN_LINE);
+            *l = want.min(self.ring);
+            *s = want as f32 / *l as f32;
         }
         for (a, &len) in self.diffusers.iter_mut().zip(DIFFUSERS.iter()) {
             *a = AllPass::new();
@@ -217,7 +243,6 @@ impl Reverb {
 
     /// Adds the reverb of the mono `send` bus to `left` and `right`.
     #[inline(always)]
-    #[allow(unsafe_code)]
     pub(crate) fn process<S: Lanes>(
         &mut self,
         s: S,
@@ -229,12 +254,9 @@ impl Reverb {
         if !self.is_on() {
             return;
         }
-        let half_wet = 0.5 * self.wet;
+        let half_wet = s.splat(0.5 * self.wet);
         let (damp, undamp) = (s.splat(self.damp), s.splat(1.0 - self.damp));
-        let (gain, signs) = (s.load(&self.gain), s.load(&SIGNS));
-        let ring = self.ring.min(CAPACITY);
-        let (step, end) = (s.usplat(8), s.usplat((ring * 8) as u32));
-        let mut read = s.uload(&self.read);
+        let ring = self.ring.clamp(1, CAPACITY);
         let mut lp = s.load(&self.lp);
         // The input, diffused, for the whole block first (the all-passes'
         // delays are longer than a block, so nothing inside it feeds back).
@@ -243,40 +265,130 @@ impl Reverb {
         let Some(input) = input.get_mut(..n) else {
             return;
         };
-        for (i, x) in input.iter_mut().zip(send) {
+        // Eight at a time, as the all-passes read them (a wide read of
+        // narrow writes would wait for them to reach the cache).
+        let (mut ins, mut sends) = (input.chunks_exact_mut(8), send.chunks_exact(8));
+        for (i, x) in ins.by_ref().zip(sends.by_ref()) {
+            if let (Ok(i), Ok(x)) = (<&mut [f32; 8]>::try_from(i), <&[f32; 8]>::try_from(x)) {
+                s.store(s.mul(s.load(x), s.splat(INPUT)), i);
+            }
+        }
+        for (i, x) in ins.into_remainder().iter_mut().zip(sends.remainder()) {
             *i = x * INPUT;
         }
         for d in self.diffusers.iter_mut() {
-            d.run(input);
+            d.run(s, input);
         }
-        let mut write = self.write;
-        for ((x, l), r) in input.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
-            // SAFETY: every read index is a row under `ring` (at most
-            // CAPACITY) times 8 plus a column under 8: `prepare` starts them
-            // there, and they step by one row and wrap at the end below.
-            let y = unsafe { s.gather_f32(self.rows.as_flattened(), read) };
-            lp = s.flush(s.add(s.mul(y, undamp), s.mul(lp, damp)), TINY);
-            let mixed = s.hadamard8(lp);
-            // Lanes 2 and 3 of the butterfly are the sum and difference of
-            // the even-line and odd-line outputs with alternating signs.
-            let (sum, diff) = (s.lane(mixed, 2), s.lane(mixed, 3));
-            *l += (sum + diff) * half_wet;
-            *r += (sum - diff) * half_wet;
-            let next = s.flush(s.add(s.mul(mixed, gain), s.mul(s.splat(*x), signs)), TINY);
-            if let Some(row) = self.rows.get_mut(write) {
-                s.store(next, row);
+        let ins = input.chunks(8);
+        let outs = left.chunks_mut(8).zip(right.chunks_mut(8));
+        for (x, (l, r)) in ins.zip(outs) {
+            let m = x.len();
+            // Each line's next m frames, as one row per line.
+            let mut delayed = [s.splat(0.0); 8];
+            for (d, (line, &len)) in delayed.iter_mut().zip(self.lines.iter().zip(&self.len)) {
+                // `len` ≤ ring, so this is `write - len` in the ring.
+                let at = self.write + ring - len.min(ring);
+                let at = if at >= ring { at - ring } else { at };
+                *d = read_ring(s, line, ring, at, m);
             }
-            write += 1;
-            if write >= ring {
-                write = 0;
+            // Frame by frame: the damping, then the mixing matrix.
+            let mut mixed = [s.splat(0.0); 8];
+            for (y, out) in s.transpose8(delayed).iter().zip(mixed.iter_mut()).take(m) {
+                lp = s.flush(s.add(s.mul(*y, undamp), s.mul(lp, damp)), TINY);
+                *out = s.hadamard8(lp);
             }
-            read = s.uadd(read, step);
-            read = s.usub(read, s.and(s.uge(read, end), end));
+            let mixed = s.transpose8(mixed);
+            let x = load_part(s, x);
+            for ((line, out), (&gain, &sign)) in self
+                .lines
+                .iter_mut()
+                .zip(mixed)
+                .zip(self.gain.iter().zip(&SIGNS))
+            {
+                let fed = s.add(s.mul(out, s.splat(gain)), s.mul(x, s.splat(sign)));
+                write_ring(s, line, ring, self.write, s.flush(fed, TINY), m);
+            }
+            // Lines 2 and 3 of the mixed network are the sum and the
+            // difference of the even and odd lines with alternating signs.
+            let [_, _, sum, diff, ..] = mixed;
+            add_into(s, l, s.mul(s.add(sum, diff), half_wet));
+            add_into(s, r, s.mul(s.sub(sum, diff), half_wet));
+            self.write += m;
+            if self.write >= ring {
+                self.write -= ring;
+            }
         }
-        self.write = write;
-        s.ustore(read, &mut self.read);
         s.store(lp, &mut self.lp);
     }
+}
+
+/// Lines are never shorter than this (eight frames go through the
+/// network at a time: a line must give all eight before it is fed).
+const MIN_LINE: usize = 8;
+
+/// `m` (at most eight) values of `line` from `at` on, wrapping at `ring`,
+/// in the first `m` lanes; the other lanes are zero.
+#[inline(always)]
+fn read_ring<S: Lanes>(s: S, line: &[f32; CAPACITY], ring: usize, at: usize, m: usize) -> S::F {
+    if m == 8 && at + 8 <= ring {
+        if let Some(Ok(eight)) = line.get(at..at + 8).map(<&[f32; 8]>::try_from) {
+            return s.load(eight);
+        }
+    }
+    let mut v = [0f32; 8];
+    let mut i = at;
+    for slot in v.iter_mut().take(m) {
+        *slot = line.get(i).copied().unwrap_or(0.0);
+        i += 1;
+        if i >= ring {
+            i = 0;
+        }
+    }
+    s.load(&v)
+}
+
+/// Writes the first `m` lanes of `v` into `line` from `at` on, wrapping at
+/// `ring`.
+#[inline(always)]
+fn write_ring<S: Lanes>(
+    s: S,
+    line: &mut [f32; CAPACITY],
+    ring: usize,
+    at: usize,
+    v: S::F,
+    m: usize,
+) {
+    if m == 8 && at + 8 <= ring {
+        if let Some(Ok(eight)) = line.get_mut(at..at + 8).map(<&mut [f32; 8]>::try_from) {
+            s.store(v, eight);
+            return;
+        }
+    }
+    let mut lanes = [0f32; 8];
+    s.store(v, &mut lanes);
+    let mut i = at;
+    for x in lanes.iter().take(m) {
+        if let Some(slot) = line.get_mut(i) {
+            *slot = *x;
+        }
+        i += 1;
+        if i >= ring {
+            i = 0;
+        }
+    }
+}
+
+/// Up to eight values as lanes; missing lanes are zero.
+#[inline(always)]
+fn load_part<S: Lanes>(s: S, x: &[f32]) -> S::F {
+    if let Ok(eight) = <&[f32; 8]>::try_from(x) {
+        return s.load(eight);
+    }
+    let mut v = [0f32; 8];
+    for (d, x) in v.iter_mut().zip(x) {
+        *d = *x;
+    }
+    s.load(&v)
 }
 
 /// Longest chorus delay, frames (25 ms at 48 kHz).
@@ -481,6 +593,10 @@ pub(crate) struct Limiter {
 
 /// Level above which the limiter starts to act.
 const THRESHOLD: f32 = 0.89;
+/// A block whose samples and starting envelope are all at most this
+/// passes the limiter untouched, without running the envelope frame by
+/// frame (see [`Limiter::run`]).
+const QUIET: f32 = 0.875;
 
 impl Limiter {
     pub(crate) const fn new() -> Self {
@@ -494,6 +610,71 @@ impl Limiter {
         // About 200 ms for the gain to recover by 63 %.
         self.release = libm::expf(-1.0 / (0.2 * sample_rate as f32));
         self.envelope = 0.0;
+    }
+
+    /// Writes `gain · from[0][k]` and `gain · from[1][k]` through the
+    /// limiter into `left[k]` and `right[k]`, for the shortest of the four.
+    ///
+    /// The envelope changes the output only while it is above the
+    /// threshold, and it can only rise above it by taking a peak above it
+    /// (which sets it to that peak, whatever it was). So a block in which
+    /// the envelope starts at most [`QUIET`] and every sample is at most
+    /// `QUIET` comes out exactly as it went in, whatever the envelope
+    /// does inside it: such a block is only scaled, eight frames at a
+    /// time, and the envelope is left as it was (still under `QUIET`).
+    /// Any other block goes through [`Limiter::process`] frame by frame.
+    /// The samples are the same bits either way.
+    #[inline(always)]
+    pub(crate) fn run<S: Lanes>(
+        &mut self,
+        s: S,
+        gain: f32,
+        from: [&[f32]; 2],
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        let [bl, br] = from;
+        let n = bl.len().min(br.len()).min(left.len()).min(right.len());
+        let (Some(bl), Some(br), Some(left), Some(right)) = (
+            bl.get(..n),
+            br.get(..n),
+            left.get_mut(..n),
+            right.get_mut(..n),
+        ) else {
+            return;
+        };
+        let mut loud = self.envelope > QUIET;
+        let g = s.splat(gain);
+        let (mut ls, mut rs) = (left.chunks_exact_mut(8), right.chunks_exact_mut(8));
+        let (mut xs, mut ys) = (bl.chunks_exact(8), br.chunks_exact(8));
+        for (((l, r), x), y) in ls
+            .by_ref()
+            .zip(rs.by_ref())
+            .zip(xs.by_ref())
+            .zip(ys.by_ref())
+        {
+            if let (Ok(l), Ok(r), Ok(x), Ok(y)) = (
+                <&mut [f32; 8]>::try_from(l),
+                <&mut [f32; 8]>::try_from(r),
+                <&[f32; 8]>::try_from(x),
+                <&[f32; 8]>::try_from(y),
+            ) {
+                let (a, b) = (s.mul(s.load(x), g), s.mul(s.load(y), g));
+                loud |= s.any(s.outside(a, QUIET)) | s.any(s.outside(b, QUIET));
+                s.store(a, l);
+                s.store(b, r);
+            }
+        }
+        let rest = ls.into_remainder().iter_mut().zip(rs.into_remainder());
+        for ((l, r), (x, y)) in rest.zip(xs.remainder().iter().zip(ys.remainder())) {
+            (*l, *r) = (x * gain, y * gain);
+            loud |= !(l.abs() <= QUIET && r.abs() <= QUIET);
+        }
+        if loud {
+            for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+                self.process(l, r);
+            }
+        }
     }
 
     /// Limits a stereo pair in place.
@@ -566,6 +747,61 @@ mod tests {
 
     use crate::synth::simd::Portable;
 
+    /// The limiter's block path gives the same bits as limiting every
+    /// frame, through quiet blocks (the fast path), loud ones, a NaN, an
+    /// infinity and blocks of lengths that are not multiples of eight.
+    #[test]
+    fn limiting_a_block_is_limiting_each_frame() {
+        let (mut fast, mut slow) = (Limiter::new(), Limiter::new());
+        fast.prepare(44_100);
+        slow.prepare(44_100);
+        let mut seed = 0x2545_f491_u32;
+        let mut noise = |level: f32| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            level * (seed as f32 / u32::MAX as f32 * 2.0 - 1.0)
+        };
+        let mut fast_blocks = 0;
+        let blocks = [
+            (64, 0.3),
+            (37, 1.6),
+            (64, 0.2),
+            (64, 1.8),
+            (8, 0.6),
+            (3, 0.9),
+            (64, 3.0),
+            (64, 0.2),
+            (61, 0.9),
+            (64, 0.1),
+        ];
+        for (b, &(len, level)) in blocks.iter().enumerate() {
+            let len = &len;
+            let gain = 0.5;
+            let mut l: Vec<f32> = (0..*len).map(|_| noise(level)).collect();
+            let r: Vec<f32> = (0..*len).map(|_| noise(level)).collect();
+            if b == 6 {
+                l[5] = f32::NAN;
+                l[6] = f32::INFINITY;
+            }
+            let (mut out_l, mut out_r) = (vec![9.0f32; *len], vec![9.0f32; *len]);
+            let before = fast.envelope;
+            fast.run(Portable, gain, [&l, &r], &mut out_l, &mut out_r);
+            if fast.envelope == before && before <= QUIET {
+                fast_blocks += 1;
+            }
+            for ((a, b), (ol, or)) in l.iter().zip(&r).zip(out_l.iter().zip(&out_r)) {
+                let (mut x, mut y) = (a * gain, b * gain);
+                slow.process(&mut x, &mut y);
+                assert_eq!((x.to_bits(), y.to_bits()), (ol.to_bits(), or.to_bits()));
+            }
+        }
+        assert!(
+            fast_blocks >= 3,
+            "the quiet blocks should take the fast path"
+        );
+    }
+
     /// Runs the reverb over `send` in control blocks, as the mixer does.
     fn run(rev: &mut Reverb, send: &[f32], l: &mut [f32], r: &mut [f32]) {
         for ((x, l), r) in send.chunks(64).zip(l.chunks_mut(64)).zip(r.chunks_mut(64)) {
@@ -592,7 +828,7 @@ mod tests {
         assert!(l.iter().chain(r.iter()).all(|v| *v == 0.0 || v.is_normal()));
         assert!(rev.lp.iter().all(|v| *v == 0.0 || v.is_normal()));
         assert!(rev
-            .rows
+            .lines
             .iter()
             .flatten()
             .all(|v| *v == 0.0 || v.is_normal()));

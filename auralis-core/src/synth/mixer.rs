@@ -169,17 +169,6 @@ impl Mixer {
             .sum_into(s, [&mut *bl, &mut *br, &mut *brev, &mut *bcho], n, sends);
         self.reverb.process(s, brev, bl, br);
         self.chorus.process(s, bcho, bl, br);
-        let g = self.gain;
-        for (((l, r), dl), dr) in left
-            .iter_mut()
-            .zip(right.iter_mut())
-            .zip(bl.iter())
-            .zip(br.iter())
-        {
-            let (mut a, mut b) = (dl * g, dr * g);
-            self.limiter.process(&mut a, &mut b);
-            *l = a;
-            *r = b;
-        }
+        self.limiter.run(s, self.gain, [bl, br], left, right);
     }
 }

@@ -39,6 +39,10 @@ pub use sf2::{
 pub use simd::Simd;
 pub use synthesizer::{Substitutions, Synth, SynthStats};
 pub use voice::Interpolation;
+/// Frames in a control block: envelopes, LFOs and filters are updated once
+/// per block, and blocks start at whole multiples of it on the
+/// synthesizer's timeline.
+pub(crate) const BLOCK_FRAMES: usize = dsp::CONTROL_FRAMES as usize;
 
 /// SoundFonts one synthesizer can hold at once.
 pub const MAX_FONTS: usize = 4;

@@ -134,8 +134,8 @@ pub(crate) trait Lanes: Copy {
     /// Zero where `|a| < tiny`, `a` elsewhere (keeps feedback loops that
     /// decay in silence out of denormal numbers).
     fn flush(self, a: Self::F, tiny: f32) -> Self::F;
-    /// Lane `i` of `a` (0–7).
-    fn lane(self, a: Self::F, i: usize) -> f32;
+    /// All ones where `|a| ≤ t` does not hold (above it, or NaN).
+    fn outside(self, a: Self::F, t: f32) -> Self::U;
     /// The eight-lane Hadamard butterfly's three stages (unnormalised):
     /// `out[k] = Σ_j (−1)^popcount(j & k) a[j]`, computed as
     /// `effects::hadamard8` does.
@@ -143,6 +143,9 @@ pub(crate) trait Lanes: Copy {
     /// Each of eight rows summed across its lanes in the order
     /// `((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`.
     fn sum_rows(self, rows: &[[f32; 8]; 8]) -> [f32; 8];
+    /// The 8 × 8 matrix whose rows are `rows`, transposed: lane `j` of
+    /// output `i` is lane `i` of input `j`.
+    fn transpose8(self, rows: [Self::F; 8]) -> [Self::F; 8];
     /// The `f32` at each lane's index of `data`.
     ///
     /// # Safety

@@ -88,8 +88,8 @@ impl Lanes for Portable {
         a.map(|x| if x.abs() < tiny { 0.0 } else { x })
     }
     #[inline(always)]
-    fn lane(self, a: [f32; 8], i: usize) -> f32 {
-        a.get(i).copied().unwrap_or(0.0)
+    fn outside(self, a: [f32; 8], t: f32) -> [u32; 8] {
+        a.map(|x| if x.abs() <= t { 0 } else { u32::MAX })
     }
     #[inline(always)]
     fn hadamard8(self, a: [f32; 8]) -> [f32; 8] {
@@ -115,6 +115,18 @@ impl Lanes for Portable {
             let [a0, a1, a2, a3, a4, a5, a6, a7] = r;
             ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
         })
+    }
+    #[inline(always)]
+    fn transpose8(self, rows: [[f32; 8]; 8]) -> [[f32; 8]; 8] {
+        let mut out = [[0f32; 8]; 8];
+        for (j, row) in rows.iter().enumerate() {
+            for (o, x) in out.iter_mut().zip(row) {
+                if let Some(slot) = o.get_mut(j) {
+                    *slot = *x;
+                }
+            }
+        }
+        out
     }
     // Checked reads: safe whatever the indices (out of range reads 0).
     #[inline(always)]
