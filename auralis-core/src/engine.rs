@@ -7,7 +7,7 @@ use crate::bank::{
     DEFAULT_SF2, PROGRAM_AIR_PAD, PROGRAM_GLASS_PAD, PROGRAM_KEYS, PROGRAM_WARM_PAD,
 };
 use crate::music::{
-    Composer, ComposerError, Mode, MusicalContext, NoteAction, Phrase, PhraseBars, PULSES_PER_BEAT,
+    Composer, ComposerError, Mode, MusicalContext, NoteAction, Phrase, PhraseBars,
 };
 use crate::synth::{cc, MidiEvent, SoundFontRenderer, Synth, SynthError};
 
@@ -156,6 +156,14 @@ pub fn to_pcm(x: f32) -> i16 {
 /// After construction nothing allocates, locks or panics.
 pub struct Engine<'a, const VOICES: usize = 64> {
     composer: Composer,
+    /// The composer of the phrase-at-a-time interface
+    /// ([`SynthesisEngine`]): its own, with the same seed, so that
+    /// composing a phrase there does not move the stream's composition.
+    phrases: Composer,
+    /// Frames the synthesizer has played outside the stream (phrases
+    /// through [`SynthesisEngine::render_phrase`]): stream frame `f` plays
+    /// at synthesizer frame `f + lag`.
+    lag: u64,
     synth: Synth<'a, VOICES>,
     bars: PhraseBars,
     /// Events of the current phrase, (frame, push order, event), in time
@@ -204,6 +212,8 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
     pub const fn idle() -> Self {
         Self {
             composer: Composer::idle(),
+            phrases: Composer::idle(),
+            lag: 0,
             synth: Synth::idle(),
             bars: PhraseBars::Eight,
             queue: heapless::Vec::new(),
@@ -239,12 +249,15 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
             return Err(EngineError::ChunkRate(sample_rate));
         }
         let composer = Composer::new(seed, sample_rate, context)?;
+        let phrases = Composer::new(seed, sample_rate, context)?;
         crate::synth::SoundFont::parse(font)
             .map_err(|e| EngineError::Synth(SynthError::from(e)))?;
         if !(8_000..=192_000).contains(&sample_rate) {
             return Err(EngineError::Synth(SynthError::SampleRate(sample_rate)));
         }
         self.composer = composer;
+        self.phrases = phrases;
+        self.lag = 0;
         let synth = &mut self.synth;
         synth.reinit(sample_rate)?;
         synth.load_soundfont(font)?;
@@ -532,7 +545,7 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
                     break;
                 }
                 // The queue never holds more than a phrase: it fits.
-                let _ = self.synth.schedule(t, ev);
+                let _ = self.synth.schedule(t + self.lag, ev);
                 self.next += 1;
             }
             if self.next < self.queue.len() || self.composer.position() >= end {
@@ -590,12 +603,7 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
     /// frame: later events are dropped, every note is released there, and
     /// the composer restarts there with the pending parameters.
     fn cut_at_next_beat(&mut self) {
-        let p = &self.phrase;
-        let beat = (u64::from(self.synth.sample_rate()) * 60_000 * u64::from(PULSES_PER_BEAT)
-            / ((f64::from(p.context.bpm()) * 1000.0 + 0.5) as u64 * u64::from(PULSES_PER_BEAT)))
-        .max(1);
-        let since = self.frame.saturating_sub(p.start);
-        let at = (p.start + since.div_ceil(beat) * beat).min(p.end);
+        let at = self.composer.next_beat_at(self.frame);
         let keep = self
             .queue
             .iter()
@@ -686,9 +694,12 @@ fn phrase_events(phrase: &Phrase, mut push: impl FnMut(u64, MidiEvent)) {
 
 /// The seed's `ISynthesisEngine`: compose a phrase, then render it.
 ///
-/// An engine serves either this phrase-at-a-time interface or the
-/// streaming one ([`Engine::next_chunk`]), not both: they share the
-/// composer and the synthesizer.
+/// An engine may serve this phrase-at-a-time interface and the streaming
+/// one ([`Engine::next_chunk`]) both: phrases are composed by a composer
+/// of their own (with the engine's seed), and a rendered phrase delays
+/// the stream on the synthesizer's timeline without moving the stream's
+/// frame count or its composition. They share the synthesizer, so notes
+/// of one ring on into the other.
 pub trait SynthesisEngine {
     /// Composes the next phrase in `context` (applied at once).
     fn generate_phrase(&mut self, context: MusicalContext, bars: PhraseBars) -> Phrase;
@@ -703,8 +714,8 @@ pub trait SynthesisEngine {
 
 impl<const VOICES: usize> SynthesisEngine for Engine<'_, VOICES> {
     fn generate_phrase(&mut self, context: MusicalContext, bars: PhraseBars) -> Phrase {
-        self.composer.set_context(context);
-        self.composer.next_phrase(bars)
+        self.phrases.set_context(context);
+        self.phrases.next_phrase(bars)
     }
 
     fn render_phrase(&mut self, phrase: &Phrase, left: &mut [f32], right: &mut [f32]) -> usize {
@@ -721,8 +732,8 @@ impl<const VOICES: usize> SynthesisEngine for Engine<'_, VOICES> {
         });
         if let (Some(l), Some(r)) = (left.get_mut(..len), right.get_mut(..len)) {
             self.synth.render(l, r);
+            self.lag += len as u64;
         }
-        self.frame = self.synth.frame();
         len
     }
 

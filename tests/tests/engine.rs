@@ -257,6 +257,55 @@ fn the_seed_interface_composes_then_renders_phrases() {
     });
 }
 
+/// The seed's phrase interface used in the middle of a stream leaves the
+/// stream where it was: its frame count, its chunk numbers, its
+/// parameters and its composition go on as if nothing had happened
+/// (before, a rendered phrase moved the stream's frame count by its
+/// length and its composed phrase left the stream a phrase of silence).
+#[test]
+fn the_seed_interface_does_not_move_a_running_stream() {
+    use auralis_core::engine::SynthesisEngine;
+    use auralis_core::music::PhraseBars;
+    big_stack(|| {
+        let c = ctx(60, Mode::Aeolian, 70.0, 0.6);
+        let mut e: Box<Engine<'static>> = Box::new(Engine::new(9, 44_100, c).unwrap());
+        let mut plain: Box<Engine<'static>> = Box::new(Engine::new(9, 44_100, c).unwrap());
+        let mut chunk = Box::new(AudioChunk::new());
+        for _ in 0..150 {
+            e.next_chunk(&mut chunk);
+            plain.next_chunk(&mut chunk);
+        }
+        let (frame, phrase_start) = (e.frame(), e.phrase().start);
+        // A phrase in other parameters, composed and rendered in between.
+        let phrase = e.generate_phrase(ctx(62, Mode::Lydian, 88.0, 0.3), PhraseBars::Eight);
+        let (mut l, mut r) = (vec![0f32; 44_100 * 30], vec![0f32; 44_100 * 30]);
+        let n = e.render_phrase(&phrase, &mut l, &mut r);
+        assert!(n > 44_100 * 10);
+        assert_eq!(e.frame(), frame, "the stream's frame count moved");
+        assert_eq!(e.context(), c, "the stream's parameters changed");
+        assert_eq!(e.phrase().start, phrase_start);
+        // The stream goes on: the same chunk numbers, phrases and chords
+        // as a stream that never saw the phrase interface, and sound in
+        // every second of the next 60.
+        let mut quiet = 0;
+        for i in 0..600u64 {
+            let info = e.next_chunk(&mut chunk);
+            let rms = (chunk.samples().iter().map(|&v| f64::from(v).powi(2)).sum::<f64>()
+                / chunk.samples().len() as f64)
+                .sqrt();
+            if rms < 30.0 {
+                quiet += 1;
+            }
+            let other = plain.next_chunk(&mut Box::new(AudioChunk::new()));
+            assert_eq!(info.seq, other.seq, "chunk {i}");
+            assert_eq!(e.frame(), plain.frame());
+            assert_eq!(e.phrase().start, plain.phrase().start, "chunk {i}");
+            assert_eq!(e.chord(), plain.chord(), "chunk {i}");
+        }
+        assert!(quiet < 10, "{quiet} of 600 chunks near silent after the phrase");
+    });
+}
+
 #[test]
 fn composing_off_hands_the_synth_to_the_host_and_on_resumes_the_music() {
     use auralis_core::synth::SoundFontRenderer;

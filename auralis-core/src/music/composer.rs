@@ -414,6 +414,17 @@ impl Composer {
         }
     }
 
+    /// The first beat at or after `frame` in the phrase composed last,
+    /// counted from its start at its tempo, and no later than its end
+    /// (where a host cuts a phrase to change parameters on a beat).
+    pub fn next_beat_at(&self, frame: u64) -> u64 {
+        let beat = Clock::new(self.sample_rate, &self.context)
+            .samples(PULSES_PER_BEAT)
+            .max(1);
+        let since = frame.saturating_sub(self.last_start);
+        (self.last_start + since.div_ceil(beat) * beat).min(self.position)
+    }
+
     /// What the composer has done so far.
     pub fn stats(&self) -> ComposerStats {
         self.stats
