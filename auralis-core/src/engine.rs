@@ -6,9 +6,7 @@ use core::fmt;
 use crate::bank::{
     DEFAULT_SF2, PROGRAM_AIR_PAD, PROGRAM_GLASS_PAD, PROGRAM_KEYS, PROGRAM_WARM_PAD,
 };
-use crate::music::{
-    Composer, ComposerError, Mode, MusicalContext, NoteAction, Phrase, PhraseBars,
-};
+use crate::music::{Composer, ComposerError, Mode, MusicalContext, NoteAction, Phrase, PhraseBars};
 use crate::synth::{cc, MidiEvent, SoundFontRenderer, Synth, SynthError};
 
 /// Channel of the keys (melody).
@@ -318,7 +316,7 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
     }
 
     /// Turns the composer off (the host plays its own notes through
-    /// [`Engine::synth_mut`]) or back on. Off releases every note of the
+    /// [`Engine::play`]) or back on. Off releases every note of the
     /// keys and pad channels at once; on starts a new phrase at the next
     /// frame rendered, with the parameters last asked for.
     pub fn set_composing(&mut self, on: bool) {
@@ -375,12 +373,38 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         self.composing
     }
 
-    /// The synthesizer, for hosts that play notes of their own, change
-    /// programs, or set the reverb, chorus, polyphony or gain. Notes on
-    /// channels 0 (keys) and 1 (pad) mix with the composer's unless
-    /// composing is off ([`Engine::set_composing`]).
-    pub fn synth_mut(&mut self) -> &mut Synth<'a, VOICES> {
-        &mut self.synth
+    /// Plays a MIDI event on the synthesizer now: a note, a controller or
+    /// a program change of the host's own. Notes on channels 0 (keys) and
+    /// 1 (pad) mix with the composer's unless composing is off
+    /// ([`Engine::set_composing`]). The engine keeps its font, timeline
+    /// and settings: hosts get these few operations rather than the
+    /// synthesizer itself, so nothing can reload a font or reset the
+    /// synthesizer underneath a stream.
+    ///
+    /// # Errors
+    /// The event's channel, key, velocity, controller or program out of
+    /// range ([`SynthError`]); nothing is played then.
+    ///
+    /// # Real-time
+    /// No allocation, no locks.
+    pub fn play(&mut self, event: MidiEvent) -> Result<(), SynthError> {
+        self.synth.apply(event)
+    }
+
+    /// Voices that may sound at once, 1 to the pool's size (clamped).
+    pub fn set_polyphony(&mut self, voices: usize) {
+        self.synth.set_polyphony(voices);
+    }
+
+    /// The reverb's room size, damping and wet level, each 0–1.
+    pub fn configure_reverb(&mut self, room_size: f32, damping: f32, wet: f32) {
+        self.synth.configure_reverb(room_size, damping, wet);
+    }
+
+    /// What the synthesizer is doing: voices, events, CPU of the last
+    /// render (read-only).
+    pub fn synth(&self) -> &Synth<'a, VOICES> {
+        &self.synth
     }
 
     /// The polyphony limit in force.

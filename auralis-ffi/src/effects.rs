@@ -25,9 +25,7 @@ pub unsafe extern "C" fn auralis_engine_set_reverb(
             );
         }
         e.reverb = Some((room_size, damping, wet));
-        e.engine
-            .synth_mut()
-            .configure_reverb(room_size, damping, wet);
+        e.engine.configure_reverb(room_size, damping, wet);
         e.ok()
     })
 }

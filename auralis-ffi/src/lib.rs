@@ -12,7 +12,7 @@ use auralis_core::engine::{Engine, MAX_CHUNK_SAMPLES};
 use auralis_core::font_file::FontFile;
 use auralis_core::metrics::Histogram;
 use auralis_core::music::{Mode, MusicalContext, Preset};
-use auralis_core::synth::{SoundFontRenderer, SynthError};
+use auralis_core::synth::{MidiEvent, SynthError};
 
 /// The library version, NUL-terminated, taken from `Cargo.toml`.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");

@@ -40,7 +40,11 @@ pub unsafe extern "C" fn auralis_engine_note_on(
         if let Err(s) = midi_ok(e, channel, &[key, velocity]) {
             return s;
         }
-        let r = e.engine.synth_mut().note_on(channel, key, velocity);
+        let r = e.engine.play(MidiEvent::NoteOn {
+            channel,
+            key,
+            velocity,
+        });
         synth_status(e, r)
     })
 }
@@ -59,7 +63,7 @@ pub unsafe extern "C" fn auralis_engine_note_off(
         if let Err(s) = midi_ok(e, channel, &[key]) {
             return s;
         }
-        let r = e.engine.synth_mut().note_off(channel, key);
+        let r = e.engine.play(MidiEvent::NoteOff { channel, key });
         synth_status(e, r)
     })
 }
@@ -79,10 +83,11 @@ pub unsafe extern "C" fn auralis_engine_control_change(
         if let Err(s) = midi_ok(e, channel, &[controller, value]) {
             return s;
         }
-        let r = e
-            .engine
-            .synth_mut()
-            .control_change(channel, controller, value);
+        let r = e.engine.play(MidiEvent::ControlChange {
+            channel,
+            controller,
+            value,
+        });
         synth_status(e, r)
     })
 }
@@ -101,7 +106,7 @@ pub unsafe extern "C" fn auralis_engine_program_change(
         if let Err(s) = midi_ok(e, channel, &[program]) {
             return s;
         }
-        let r = e.engine.synth_mut().program_change(channel, program);
+        let r = e.engine.play(MidiEvent::ProgramChange { channel, program });
         synth_status(e, r)
     })
 }

@@ -132,9 +132,7 @@ impl AuralisEngine {
                 auralis_core::bank::DEFAULT_SF2,
             )
             .map_err(|_| AuralisStatus::InvalidArgument)?;
-        self.engine
-            .synth_mut()
-            .set_polyphony(config.polyphony as usize);
+        self.engine.set_polyphony(config.polyphony as usize);
         self.in_caller_memory = in_caller_memory;
         self.config = *config;
         Ok(())
@@ -153,11 +151,11 @@ impl AuralisEngine {
         {
             Ok(()) => {
                 let engine = &mut self.engine;
-                engine.synth_mut().set_polyphony(c.polyphony as usize);
+                engine.set_polyphony(c.polyphony as usize);
                 engine.set_context(context);
                 engine.set_composing(composing);
                 if let Some((room, damp, wet)) = self.reverb {
-                    engine.synth_mut().configure_reverb(room, damp, wet);
+                    engine.configure_reverb(room, damp, wet);
                 }
                 // The engine now borrows the new font; the old one goes.
                 drop(core::mem::replace(&mut self.font, HeldFont(kind)));

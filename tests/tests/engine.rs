@@ -290,7 +290,11 @@ fn the_seed_interface_does_not_move_a_running_stream() {
         let mut quiet = 0;
         for i in 0..600u64 {
             let info = e.next_chunk(&mut chunk);
-            let rms = (chunk.samples().iter().map(|&v| f64::from(v).powi(2)).sum::<f64>()
+            let rms = (chunk
+                .samples()
+                .iter()
+                .map(|&v| f64::from(v).powi(2))
+                .sum::<f64>()
                 / chunk.samples().len() as f64)
                 .sqrt();
             if rms < 30.0 {
@@ -302,13 +306,16 @@ fn the_seed_interface_does_not_move_a_running_stream() {
             assert_eq!(e.phrase().start, plain.phrase().start, "chunk {i}");
             assert_eq!(e.chord(), plain.chord(), "chunk {i}");
         }
-        assert!(quiet < 10, "{quiet} of 600 chunks near silent after the phrase");
+        assert!(
+            quiet < 10,
+            "{quiet} of 600 chunks near silent after the phrase"
+        );
     });
 }
 
 #[test]
 fn composing_off_hands_the_synth_to_the_host_and_on_resumes_the_music() {
-    use auralis_core::synth::SoundFontRenderer;
+    use auralis_core::synth::MidiEvent;
     big_stack(|| {
         let rms = |s: &[f32]| (s.iter().map(|x| x * x).sum::<f32>() / s.len() as f32).sqrt();
         let mut e: Box<Engine<'static>> =
@@ -326,17 +333,22 @@ fn composing_off_hands_the_synth_to_the_host_and_on_resumes_the_music() {
         }
         assert!(rms(&l) < 1e-4, "silent once the tails end: {}", rms(&l));
         // The host's own notes play, and obey its polyphony limit.
-        e.synth_mut().set_polyphony(2);
+        e.set_polyphony(2);
         for key in [60, 64, 67, 71] {
-            e.synth_mut().note_on(0, key, 100).unwrap();
+            e.play(MidiEvent::NoteOn {
+                channel: 0,
+                key,
+                velocity: 100,
+            })
+            .unwrap();
         }
         assert!(e.active_voices() <= 2, "{}", e.active_voices());
         e.render(&mut l, &mut r);
         assert!(rms(&l) > 1e-3, "the host's notes sound");
         for key in [60, 64, 67, 71] {
-            e.synth_mut().note_off(0, key).unwrap();
+            e.play(MidiEvent::NoteOff { channel: 0, key }).unwrap();
         }
-        e.synth_mut().set_polyphony(64);
+        e.set_polyphony(64);
         // Back on, with new parameters: the composer starts at once and
         // says so.
         e.set_context(MusicalContext::DEFAULT.with_preset(Preset::Bright));
@@ -412,12 +424,17 @@ fn init_in_place_restarts_exactly_and_a_bad_font_changes_nothing() {
 
 #[test]
 fn keys_carry_about_half_the_energy_and_the_pad_about_forty_percent() {
-    use auralis_core::synth::SoundFontRenderer;
+    use auralis_core::synth::MidiEvent;
     big_stack(|| {
         // Each part's energy over two minutes, the other muted (CC 7).
         let energy = |c: MusicalContext, mute: u8| {
             let mut e: Box<Engine<'static>> = Box::new(Engine::new(11, 44_100, c).unwrap());
-            e.synth_mut().control_change(mute, 7, 0).unwrap();
+            e.play(MidiEvent::ControlChange {
+                channel: mute,
+                controller: auralis_core::synth::cc::VOLUME,
+                value: 0,
+            })
+            .unwrap();
             let (mut l, mut r) = (vec![0f32; 4410], vec![0f32; 4410]);
             let mut sum = 0f64;
             for _ in 0..1200 {
