@@ -18,4 +18,11 @@ fn main() {
     // `compact` feature builds in, for parts with little flash).
     std::fs::write(out.join("default.sf2"), bank::build(true)).expect("write the built-in bank");
     std::fs::write(out.join("ambient.sf2"), bank::build(false)).expect("write the ambient bank");
+    // Unoptimised builds do not force the voice and effect kernels inline:
+    // at opt-level 0 nothing shares stack slots, and one function holding
+    // every kernel needs hundreds of KiB of stack (see `synth/mixer.rs`).
+    println!("cargo::rustc-check-cfg=cfg(auralis_unoptimised)");
+    if std::env::var("OPT_LEVEL").as_deref() == Ok("0") {
+        println!("cargo:rustc-cfg=auralis_unoptimised");
+    }
 }

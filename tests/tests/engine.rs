@@ -536,3 +536,44 @@ fn the_chord_sounding_follows_the_phrase_and_fits_the_mode() {
         assert!(seen.len() >= 2, "two minutes move through chords: {seen:?}");
     });
 }
+
+/// Rendering needs little stack: chunks render on a thread with 64 KiB
+/// of it (the engine itself is built elsewhere and handed over in a box;
+/// `Engine::idle` + `Engine::init` build it in place). This holds in any
+/// build profile, the unoptimised one included (`bash .ci/run` runs this
+/// test once more with the core at opt-level 0): the big lane kernels
+/// are only inlined into each other in optimised builds.
+#[test]
+fn chunks_render_on_a_64_kib_stack() {
+    let mut e: Box<Engine<'static>> = big_stack(|| {
+        let mut e = Box::new(Engine::idle());
+        e.init(
+            5,
+            44_100,
+            ctx(62, Mode::Dorian, 60.0, 0.5),
+            auralis_core::bank::DEFAULT_SF2,
+        )
+        .unwrap();
+        e
+    });
+    let rendered = std::thread::Builder::new()
+        .stack_size(64 << 10)
+        .spawn(move || {
+            let mut pcm = vec![0i16; 2 * e.chunk_frames()];
+            let mut chunk = Box::new(AudioChunk::new());
+            let mut peak = 0i16;
+            for _ in 0..100 {
+                e.next_chunk_into(&mut pcm).unwrap();
+                e.next_chunk(&mut chunk);
+                peak = pcm
+                    .iter()
+                    .chain(chunk.samples())
+                    .fold(peak, |m, v| m.max(v.abs()));
+            }
+            peak
+        })
+        .unwrap()
+        .join()
+        .expect("rendering overflowed a 64 KiB stack");
+    assert!(rendered > 1000, "the chunks hold music: peak {rendered}");
+}

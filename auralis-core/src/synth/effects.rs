@@ -79,7 +79,7 @@ impl AllPass {
     /// where they do not cross the end of the line (eight neighbouring
     /// slots, each read before it is written, as frame by frame), one
     /// frame at a time where they do.
-    #[inline(always)]
+    #[cfg_attr(not(auralis_unoptimised), inline(always))]
     fn run<S: Lanes>(&mut self, s: S, io: &mut [f32]) {
         let (len, mut pos) = (self.len, self.pos);
         let (g, tiny) = (s.splat(0.6), TINY);
@@ -242,7 +242,7 @@ impl Reverb {
     }
 
     /// Adds the reverb of the mono `send` bus to `left` and `right`.
-    #[inline(always)]
+    #[cfg_attr(not(auralis_unoptimised), inline(always))]
     pub(crate) fn process<S: Lanes>(
         &mut self,
         s: S,
@@ -444,7 +444,7 @@ impl Chorus {
     ///
     /// The shortest delay is far longer than a control block, so every
     /// input of the block is written before any tap is read.
-    #[inline(always)]
+    #[cfg_attr(not(auralis_unoptimised), inline(always))]
     #[allow(unsafe_code)]
     pub(crate) fn process<S: Lanes>(
         &mut self,
@@ -549,7 +549,7 @@ struct Sweep<S: Lanes> {
 
 impl<S: Lanes> Sweep<S> {
     /// The tap of each frame at sweep phase `ph`, times the level.
-    #[inline(always)]
+    #[cfg_attr(not(auralis_unoptimised), inline(always))]
     #[allow(unsafe_code)]
     fn tap(&self, s: S, buf: &[f32; MAX_CHORUS], ph: S::F) -> S::F {
         // The triangle: 4p − 1 rising, 3 − 4p falling.
@@ -624,7 +624,7 @@ impl Limiter {
     /// time, and the envelope is left as it was (still under `QUIET`).
     /// Any other block goes through [`Limiter::process`] frame by frame.
     /// The samples are the same bits either way.
-    #[inline(always)]
+    #[cfg_attr(not(auralis_unoptimised), inline(always))]
     pub(crate) fn run<S: Lanes>(
         &mut self,
         s: S,

@@ -62,7 +62,7 @@ impl Buses {
     /// Sums the lanes of each bus into `out` (left, right, reverb,
     /// chorus), always in the same pairwise order
     /// (see [`Lanes::sum_rows`]).
-    #[inline(always)]
+    #[cfg_attr(not(auralis_unoptimised), inline(always))]
     pub(crate) fn sum_into<S: Lanes>(&self, s: S, out: [&mut [f32]; 4], n: usize, sends: bool) {
         let [l, r, v, c] = out;
         let buses = [
@@ -201,7 +201,7 @@ impl Group {
 ///
 /// # Real-time
 /// No allocation, no locks; O(frames × lanes).
-#[inline(always)]
+#[cfg_attr(not(auralis_unoptimised), inline(always))]
 pub(crate) fn render_group<S: Lanes>(
     s: S,
     voices: &mut [&mut Voice],
@@ -215,7 +215,7 @@ pub(crate) fn render_group<S: Lanes>(
 }
 
 /// The three passes, inlined into each instruction-set build.
-#[inline(always)]
+#[cfg_attr(not(auralis_unoptimised), inline(always))]
 fn passes<S: Lanes>(
     s: S,
     g: &mut Group,
@@ -489,7 +489,7 @@ impl RunRule {
 }
 
 /// Resamples every lane into `src` (raw 16-bit units).
-#[inline(always)]
+#[cfg_attr(not(auralis_unoptimised), inline(always))]
 fn resample<S: Lanes, const CUBIC: bool>(
     s: S,
     g: &mut Group,
@@ -546,7 +546,7 @@ fn resample<S: Lanes, const CUBIC: bool>(
 
 /// Frames in which every lane's taps are inside its sample: no check
 /// per frame, loops wrapped by arithmetic.
-#[inline(always)]
+#[cfg_attr(not(auralis_unoptimised), inline(always))]
 #[allow(unsafe_code)]
 fn fast_run<S: Lanes, const CUBIC: bool>(s: S, g: &mut Group, data: &[u8], rows: &mut [F8]) {
     let (mut idx, mut frac) = (s.uload(&g.idx), s.uload(&g.frac));
@@ -669,7 +669,7 @@ fn careful_frame<const CUBIC: bool>(
 /// The resonant low-pass of every lane whose filter is on, in direct
 /// form I (as `LowPass::process`); lanes with the filter off pass
 /// unchanged.
-#[inline(always)]
+#[cfg_attr(not(auralis_unoptimised), inline(always))]
 fn filter<S: Lanes>(s: S, g: &mut Group, src: &[F8; BLOCK], out: &mut [F8; BLOCK], n: usize) {
     let (b0, b1, a1, a2) = (s.load(&g.b0), s.load(&g.b1), s.load(&g.a1), s.load(&g.a2));
     let (mut x1, mut x2) = (s.load(&g.x1), s.load(&g.x2));
@@ -694,7 +694,7 @@ fn filter<S: Lanes>(s: S, g: &mut Group, src: &[F8; BLOCK], out: &mut [F8; BLOCK
 /// Adds every lane into the buses with its gain ramp: a lane's gain at
 /// frame k of the segment is `g + (t0 + k)·d`, however the block is
 /// split. A lane whose sample ended adds nothing after its last frame.
-#[inline(always)]
+#[cfg_attr(not(auralis_unoptimised), inline(always))]
 fn mix<S: Lanes>(s: S, g: &Group, src: &[F8; BLOCK], buses: Mix<'_>, n: usize, sends: bool) {
     let (gl, gr, dl, dr) = (s.load(&g.gl), s.load(&g.gr), s.load(&g.dl), s.load(&g.dr));
     let (rev, cho, t0) = (s.load(&g.rev), s.load(&g.cho), s.load(&g.t0));

@@ -2,6 +2,14 @@
 //! sum the lanes, run the effects, apply the gain and the limiter. Not
 //! generic over the pool's size, so it is compiled (and optimised) once,
 //! in this crate, for every instruction-set level.
+//!
+//! Optimised builds force the voice and effect kernels inline into each
+//! instruction set's segment function, so that they are compiled with its
+//! instructions. Unoptimised builds (`cfg(auralis_unoptimised)`, set by
+//! the build script at opt-level 0) leave them as functions of their own:
+//! there nothing shares stack slots, and one function holding every
+//! kernel would need hundreds of KiB of stack where a chunk must render
+//! in 64 KiB (`tests/tests/engine.rs`).
 
 use super::dsp::CONTROL_FRAMES;
 use super::effects::{Chorus, Limiter, Reverb};
@@ -118,7 +126,7 @@ impl Mixer {
         self.segment_on(s, active, fading, fonts, left, right);
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(auralis_unoptimised), inline(always))]
     fn segment_on<S: Lanes>(
         &mut self,
         s: S,
