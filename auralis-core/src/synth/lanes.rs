@@ -569,21 +569,30 @@ fn fast_run<S: Lanes, const CUBIC: bool>(s: S, g: &mut Group, data: &[u8], rows:
         // loop) is a frame f with 2f + 4 ≤ data.len(). Parked and unused
         // lanes sit at frame 1, and `roomy` says data has four frames.
         let y = if CUBIC {
-            // Frames i+1 and i+2 are one read, unless a lane's i+2 wraps.
             let i2 = s.uadd(idx, two);
-            // SAFETY: taps in range, as said above.
-            // SAFETY: taps in range, as said above.
-            let (w01, w2) = unsafe { (s.gather(data, s.usub(idx, one)), s.gather(data, j2)) };
             let near_end = s.uge(i2, wrap_at);
-            let p3 = if s.any(near_end) {
+            if !s.any(near_end) {
+                // No lane wraps before i+2: the four taps are one read of
+                // eight bytes, i−1 to i+2, whose last byte is that of the
+                // four-byte read at i+1 below (so in range too).
                 // SAFETY: taps in range, as said above.
-                // SAFETY: taps in range, as said above.
-                let w3 = unsafe { s.gather(data, wrap(s, i2, wrap_at, wrap_len)) };
-                s.select(near_end, s.lo16(w3), s.hi16(w2))
+                let (w01, w23) = unsafe { s.gather_pair(data, s.usub(idx, one)) };
+                cubic_v(s, s.lo16(w01), s.hi16(w01), s.lo16(w23), s.hi16(w23), x)
             } else {
-                s.hi16(w2)
-            };
-            cubic_v(s, s.lo16(w01), s.hi16(w01), s.lo16(w2), p3, x)
+                // Some lane's i+2 (and maybe i+1) wraps into its loop:
+                // i+1 and i+2 as one read where they do not, i+2 alone
+                // where it does.
+                // SAFETY: taps in range, as said above.
+                let (w01, w2, w3) = unsafe {
+                    (
+                        s.gather(data, s.usub(idx, one)),
+                        s.gather(data, j2),
+                        s.gather(data, wrap(s, i2, wrap_at, wrap_len)),
+                    )
+                };
+                let p3 = s.select(near_end, s.lo16(w3), s.hi16(w2));
+                cubic_v(s, s.lo16(w01), s.hi16(w01), s.lo16(w2), p3, x)
+            }
         } else {
             // SAFETY: taps in range, as said above.
             let (w1, w2) = unsafe { (s.gather(data, idx), s.gather(data, j2)) };

@@ -159,4 +159,12 @@ pub(crate) trait Lanes: Copy {
     /// For every lane, `2 × index + 4 <= data.len()`.
     #[allow(unsafe_code)]
     unsafe fn gather(self, data: &[u8], frame: Self::U) -> Self::U;
+    /// Eight bytes of `data` at each lane's frame index (byte offset
+    /// `2 × index`), little-endian: their first four bytes, and their last
+    /// four (what [`Lanes::gather`] gives at `index` and at `index + 2`).
+    ///
+    /// # Safety
+    /// For every lane, `2 × index + 8 <= data.len()`.
+    #[allow(unsafe_code)]
+    unsafe fn gather_pair(self, data: &[u8], frame: Self::U) -> (Self::U, Self::U);
 }

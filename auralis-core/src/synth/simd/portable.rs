@@ -194,4 +194,17 @@ impl Lanes for Portable {
             }
         })
     }
+    // Checked reads, as `gather`.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    unsafe fn gather_pair(self, data: &[u8], frame: [u32; 8]) -> ([u32; 8], [u32; 8]) {
+        // SAFETY: the portable gather checks every read.
+        unsafe { (self.gather(data, frame), self.gather(data, uadd2(frame))) }
+    }
+}
+
+/// Each lane plus two.
+#[inline(always)]
+fn uadd2(a: [u32; 8]) -> [u32; 8] {
+    a.map(|x| x.wrapping_add(2))
 }

@@ -317,6 +317,14 @@ impl Lanes for Sse2 {
         let words = unsafe { super::Portable.gather(data, idx) };
         self.uload(&words)
     }
+    #[inline(always)]
+    unsafe fn gather_pair(self, data: &[u8], frame: Self::U) -> (Self::U, Self::U) {
+        let mut idx = [0u32; 8];
+        self.ustore(frame, &mut idx);
+        // SAFETY: the portable gather checks every read.
+        let (lo, hi) = unsafe { super::Portable.gather_pair(data, idx) };
+        (self.uload(&lo), self.uload(&hi))
+    }
 }
 
 impl Lanes for Avx2 {
@@ -588,6 +596,49 @@ impl Lanes for Avx2 {
             )
         }
     }
+    #[inline(always)]
+    unsafe fn gather_pair(self, data: &[u8], frame: __m256i) -> (__m256i, __m256i) {
+        #[cfg(debug_assertions)]
+        {
+            let mut idx = [0u32; 8];
+            self.ustore(frame, &mut idx);
+            debug_assert!(
+                idx.iter().all(|&f| 2 * f as usize + 8 <= data.len()),
+                "gather out of range: {idx:?} in {} bytes",
+                data.len()
+            );
+        }
+        let p = data.as_ptr();
+        // SAFETY: each read is the eight bytes at data + 2 × frame, and
+        // the caller promised 2 × frame + 8 ≤ data.len() for every lane;
+        // unaligned reads of plain bytes are fine.
+        let at = |f: i32| unsafe { p.add(2 * f as u32 as usize).cast::<i64>().read_unaligned() };
+        let (lo, hi) = (lanes_i32(frame, false), lanes_i32(frame, true));
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe {
+            // Lanes 0–3 and 4–7 as 64-bit lanes; the low halves of all
+            // eight, and the high halves, picked out pairwise (which
+            // orders them 0, 1, 4, 5 | 2, 3, 6, 7) and put in order.
+            let a = _mm256_castsi256_ps(_mm256_setr_epi64x(
+                at(lo[0]),
+                at(lo[1]),
+                at(lo[2]),
+                at(lo[3]),
+            ));
+            let b = _mm256_castsi256_ps(_mm256_setr_epi64x(
+                at(hi[0]),
+                at(hi[1]),
+                at(hi[2]),
+                at(hi[3]),
+            ));
+            let first = _mm256_castps_si256(_mm256_shuffle_ps::<0b10_00_10_00>(a, b));
+            let last = _mm256_castps_si256(_mm256_shuffle_ps::<0b11_01_11_01>(a, b));
+            (
+                _mm256_permute4x64_epi64::<0b11_01_10_00>(first),
+                _mm256_permute4x64_epi64::<0b11_01_10_00>(last),
+            )
+        }
+    }
 }
 
 #[cfg(test)]
@@ -625,6 +676,39 @@ mod tests {
             // SAFETY: the CPU has AVX2 (checked just above).
             let avx2 = unsafe { Avx2::new() };
             assert_eq!(transposed(avx2), want, "AVX2");
+        }
+    }
+
+    /// `gather_pair` is two gathers, two frames apart, at every level.
+    #[test]
+    #[allow(unsafe_code)]
+    fn a_pair_of_gathers_reads_alike_everywhere() {
+        let data: Vec<u8> = (0..200u32).map(|i| (i * 37 % 251) as u8).collect();
+        let frames = [0u32, 1, 7, 50, 95, 3, 64, 96];
+        // SAFETY: 2 × 96 + 8 = 200 bytes: every read is inside `data`.
+        let want = unsafe { Portable.gather_pair(&data, frames) };
+        let two = frames.map(|f| f + 2);
+        // SAFETY: as above.
+        assert_eq!(want, unsafe {
+            (Portable.gather(&data, frames), Portable.gather(&data, two))
+        });
+        let read = |(a, b): (__m128i, __m128i)| {
+            let mut out = [0u32; 8];
+            Sse2.ustore((a, b), &mut out);
+            out
+        };
+        // SAFETY: as above.
+        let (lo, hi) = unsafe { Sse2.gather_pair(&data, Sse2.uload(&frames)) };
+        assert_eq!((read(lo), read(hi)), want, "SSE2");
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            let avx2 = unsafe { Avx2::new() };
+            // SAFETY: as above.
+            let (lo, hi) = unsafe { avx2.gather_pair(&data, avx2.uload(&frames)) };
+            let (mut a, mut b) = ([0u32; 8], [0u32; 8]);
+            avx2.ustore(lo, &mut a);
+            avx2.ustore(hi, &mut b);
+            assert_eq!((a, b), want, "AVX2");
         }
     }
 
