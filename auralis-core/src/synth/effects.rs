@@ -143,6 +143,9 @@ pub(crate) struct Reverb {
     ring: usize,
     /// Where this frame is written in every ring.
     write: usize,
+    /// Where each line's output for this frame is read: `len` frames
+    /// before `write`.
+    read: [usize; 8],
     /// Each line's length in frames at the current rate.
     len: [usize; 8],
     /// Each line's one-pole low-pass state (damping).
@@ -164,6 +167,7 @@ impl Reverb {
             lines: [[0.0; CAPACITY]; 8],
             ring: CAPACITY,
             write: 0,
+            read: [0; 8],
             len: [1; 8],
             lp: [0.0; 8],
             diffusers: [const { AllPass::new() }; 2],
@@ -190,14 +194,18 @@ impl Reverb {
         self.lines = [[0.0; CAPACITY]; 8];
         self.write = 0;
         self.lp = [0.0; 8];
-        for ((&nominal, l), s) in LINES
+        let ring = self.ring.clamp(1, CAPACITY);
+        for (((&nominal, l), s), r) in LINES
             .iter()
             .zip(self.len.iter_mut())
             .zip(self.stretch.iter_mut())
+            .zip(self.read.iter_mut())
         {
             let want = scale(nominal).max(MIN_LINE);
-            *l = want.min(self.ring);
+            *l = want.min(ring);
             *s = want as f32 / *l as f32;
+            // `len` frames before the write position (0), in the ring.
+            *r = (ring - *l) % ring;
         }
         for (a, &len) in self.diffusers.iter_mut().zip(DIFFUSERS.iter()) {
             *a = AllPass::new();
@@ -255,7 +263,6 @@ impl Reverb {
             return;
         }
         let half_wet = s.splat(0.5 * self.wet);
-        let (damp, undamp) = (s.splat(self.damp), s.splat(1.0 - self.damp));
         let ring = self.ring.clamp(1, CAPACITY);
         let mut lp = s.load(&self.lp);
         // The input, diffused, for the whole block first (the all-passes'
@@ -279,46 +286,135 @@ impl Reverb {
         for d in self.diffusers.iter_mut() {
             d.run(s, input);
         }
-        let ins = input.chunks(8);
-        let outs = left.chunks_mut(8).zip(right.chunks_mut(8));
-        for (x, (l, r)) in ins.zip(outs) {
-            let m = x.len();
-            // Each line's next m frames, as one row per line.
-            let mut delayed = [s.splat(0.0); 8];
-            for (d, (line, &len)) in delayed.iter_mut().zip(self.lines.iter().zip(&self.len)) {
-                // `len` ≤ ring, so this is `write - len` in the ring.
-                let at = self.write + ring - len.min(ring);
-                let at = if at >= ring { at - ring } else { at };
-                *d = read_ring(s, line, ring, at, m);
+        let mut k = 0;
+        while k < n {
+            // Frames before the write position or a read position reaches
+            // the end of the rings: whole groups of eight up to there go
+            // straight through, the rest one (short) group at a time.
+            let room = self.read.iter().fold(ring - self.write.min(ring), |r, &p| {
+                r.min(ring.saturating_sub(p))
+            });
+            let whole = (n - k).min(room) / 8 * 8;
+            let m = if whole > 0 { whole } else { (n - k).min(8) };
+            let (Some(x), Some(l), Some(r)) = (
+                input.get(k..k + m),
+                left.get_mut(k..k + m),
+                right.get_mut(k..k + m),
+            ) else {
+                break;
+            };
+            if whole > 0 {
+                self.run_whole(s, x, l, r, &mut lp, half_wet);
+            } else {
+                self.run_short(s, x, l, r, &mut lp, half_wet, ring);
             }
-            // Frame by frame: the damping, then the mixing matrix.
-            let mut mixed = [s.splat(0.0); 8];
-            for (y, out) in s.transpose8(delayed).iter().zip(mixed.iter_mut()).take(m) {
-                lp = s.flush(s.add(s.mul(*y, undamp), s.mul(lp, damp)), TINY);
-                *out = s.hadamard8(lp);
-            }
-            let mixed = s.transpose8(mixed);
-            let x = load_part(s, x);
-            for ((line, out), (&gain, &sign)) in self
-                .lines
-                .iter_mut()
-                .zip(mixed)
-                .zip(self.gain.iter().zip(&SIGNS))
-            {
-                let fed = s.add(s.mul(out, s.splat(gain)), s.mul(x, s.splat(sign)));
-                write_ring(s, line, ring, self.write, s.flush(fed, TINY), m);
-            }
-            // Lines 2 and 3 of the mixed network are the sum and the
-            // difference of the even and odd lines with alternating signs.
-            let [_, _, sum, diff, ..] = mixed;
-            add_into(s, l, s.mul(s.add(sum, diff), half_wet));
-            add_into(s, r, s.mul(s.sub(sum, diff), half_wet));
             self.write += m;
             if self.write >= ring {
                 self.write -= ring;
             }
+            for p in self.read.iter_mut() {
+                *p += m;
+                if *p >= ring {
+                    *p -= ring;
+                }
+            }
+            k += m;
         }
         s.store(lp, &mut self.lp);
+    }
+
+    /// Whole groups of eight frames (`x.len()` of them, a multiple of
+    /// eight) in which no ring position reaches the end of its ring.
+    #[cfg_attr(not(auralis_unoptimised), inline(always))]
+    fn run_whole<S: Lanes>(
+        &mut self,
+        s: S,
+        x: &[f32],
+        left: &mut [f32],
+        right: &mut [f32],
+        lp: &mut S::F,
+        half_wet: S::F,
+    ) {
+        let groups = x
+            .chunks_exact(8)
+            .zip(left.chunks_exact_mut(8).zip(right.chunks_exact_mut(8)));
+        for (g, (x, (l, r))) in groups.enumerate() {
+            let at = 8 * g;
+            let mut delayed = [s.splat(0.0); 8];
+            for ((d, line), &p) in delayed.iter_mut().zip(&self.lines).zip(&self.read) {
+                if let Some(Ok(v)) = line.get(p + at..p + at + 8).map(<&[f32; 8]>::try_from) {
+                    *d = s.load(v);
+                }
+            }
+            let (fed, sum, diff) = self.network(s, delayed, load_part(s, x), lp, 8);
+            let w = self.write + at;
+            for (line, f) in self.lines.iter_mut().zip(fed) {
+                if let Some(Ok(v)) = line.get_mut(w..w + 8).map(<&mut [f32; 8]>::try_from) {
+                    s.store(f, v);
+                }
+            }
+            add_into(s, l, s.mul(s.add(sum, diff), half_wet));
+            add_into(s, r, s.mul(s.sub(sum, diff), half_wet));
+        }
+    }
+
+    /// One group of up to eight frames, any of whose ring positions may
+    /// wrap inside it.
+    #[allow(clippy::too_many_arguments)]
+    fn run_short<S: Lanes>(
+        &mut self,
+        s: S,
+        x: &[f32],
+        left: &mut [f32],
+        right: &mut [f32],
+        lp: &mut S::F,
+        half_wet: S::F,
+        ring: usize,
+    ) {
+        let m = x.len().min(8);
+        let mut delayed = [s.splat(0.0); 8];
+        for ((d, line), &p) in delayed.iter_mut().zip(&self.lines).zip(&self.read) {
+            *d = read_ring(s, line, ring, p, m);
+        }
+        let (fed, sum, diff) = self.network(s, delayed, load_part(s, x), lp, m);
+        for (line, f) in self.lines.iter_mut().zip(fed) {
+            write_ring(s, line, ring, self.write, f, m);
+        }
+        add_into(s, left, s.mul(s.add(sum, diff), half_wet));
+        add_into(s, right, s.mul(s.sub(sum, diff), half_wet));
+    }
+
+    /// The network for `m` (at most eight) frames. `delayed` holds what
+    /// each line gives in them (a row per line); returns what each line
+    /// is fed (a row per line) and the mixed network's lines 2 and 3,
+    /// which are the sum and the difference of the even and odd lines
+    /// with alternating signs (a row each). Only the damping runs frame
+    /// by frame.
+    #[cfg_attr(not(auralis_unoptimised), inline(always))]
+    fn network<S: Lanes>(
+        &self,
+        s: S,
+        delayed: [S::F; 8],
+        x: S::F,
+        lp: &mut S::F,
+        m: usize,
+    ) -> ([S::F; 8], S::F, S::F) {
+        let (damp, undamp) = (s.splat(self.damp), s.splat(1.0 - self.damp));
+        let mut mixed = [s.splat(0.0); 8];
+        for (y, out) in s.transpose8(delayed).iter().zip(mixed.iter_mut()).take(m) {
+            *lp = s.flush(s.add(s.mul(*y, undamp), s.mul(*lp, damp)), TINY);
+            *out = s.hadamard8(*lp);
+        }
+        let mixed = s.transpose8(mixed);
+        let mut fed = mixed;
+        for ((f, &gain), &sign) in fed.iter_mut().zip(&self.gain).zip(&SIGNS) {
+            *f = s.flush(
+                s.add(s.mul(*f, s.splat(gain)), s.mul(x, s.splat(sign))),
+                TINY,
+            );
+        }
+        let [_, _, sum, diff, ..] = mixed;
+        (fed, sum, diff)
     }
 }
 
