@@ -269,8 +269,11 @@ extern "C" {
  * Returns the library version as a static, NUL-terminated string such as
  * `"0.1.0"`.
  *
- * Ownership: the string is static; never free it.
- * Thread safety: any thread, any time. Real-time safe.
+ * - Ownership: the string is static; never free it.
+ * - Threads: any thread.
+ * - Real-time safe: yes.
+ * - Errors: none.
+ * - Safety: nothing to uphold (no pointers).
  */
 const char *auralis_version(void);
 
@@ -278,8 +281,11 @@ const char *auralis_version(void);
  * A static, NUL-terminated description of a status, such as
  * `"ok"`; unknown numbers give `"unknown status"`.
  *
- * Ownership: static; never free it.
- * Thread safety: any thread. Real-time safe.
+ * - Ownership: the string is static; never free it.
+ * - Threads: any thread.
+ * - Real-time safe: yes.
+ * - Errors: none.
+ * - Safety: nothing to uphold (no pointers).
  */
 const char *auralis_status_str(int32_t status);
 
@@ -287,7 +293,11 @@ const char *auralis_status_str(int32_t status);
  * The default configuration: 44100 Hz, `AURALIS_MAX_VOICES` voices,
  * seed 0.
  *
- * Thread safety: any thread. Real-time safe.
+ * - Ownership: returns a value; nothing to free.
+ * - Threads: any thread.
+ * - Real-time safe: yes.
+ * - Errors: none.
+ * - Safety: nothing to uphold (no pointers).
  */
 AuralisConfig auralis_config_default(void);
 
@@ -295,25 +305,38 @@ AuralisConfig auralis_config_default(void);
  * Makes an engine on the heap playing the built-in bank, and stores it in
  * `*out` (written only on success).
  *
- * Ownership: the caller owns the engine and frees it with
- * `auralis_engine_free`. `config` is only read during the call.
- * Thread safety: any thread. Not real-time safe (allocates the engine,
- * `auralis_engine_size()` bytes, and builds it in place).
- * Errors: NULL_POINTER, INVALID_ARGUMENT (sample rate, polyphony).
+ * - Ownership: the caller owns the engine and frees it with `auralis_engine_free`;
+ *   `config` is only read during the call.
+ * - Threads: any thread.
+ * - Real-time safe: no (allocates the engine, `auralis_engine_size()` bytes, and builds it
+ *   in place).
+ * - Errors: NULL_POINTER, INVALID_ARGUMENT (sample rate, polyphony).
+ *
+ * # Safety
+ * `config` is NULL or points to a readable `AuralisConfig`; `out` is NULL
+ * or points to a writable `AuralisEngine *`.
  */
 AuralisStatus auralis_engine_new(const AuralisConfig *config, AuralisEngine **out);
 
 /**
  * Bytes an engine needs in caller memory (for `auralis_engine_init`).
  *
- * Thread safety: any thread. Real-time safe.
+ * - Ownership: returns a value.
+ * - Threads: any thread.
+ * - Real-time safe: yes.
+ * - Errors: none.
+ * - Safety: nothing to uphold (no pointers).
  */
 size_t auralis_engine_size(void);
 
 /**
  * Alignment an engine needs in caller memory.
  *
- * Thread safety: any thread. Real-time safe.
+ * - Ownership: returns a value.
+ * - Threads: any thread.
+ * - Real-time safe: yes.
+ * - Errors: none.
+ * - Safety: nothing to uphold (no pointers).
  */
 size_t auralis_engine_align(void);
 
@@ -322,14 +345,22 @@ size_t auralis_engine_align(void);
  * least `auralis_engine_size()` bytes aligned to `auralis_engine_align()` —
  * and stores its handle in `*out` (written only on success). Nothing this
  * engine does afterwards allocates: it plays the built-in bank or a
- * borrowed SoundFont (copying and file loading say UNSUPPORTED).
+ * borrowed SoundFont (copying and file loading say UNSUPPORTED). The
+ * engine is built in place, never on the stack (128 KB of stack is
+ * plenty, tested).
  *
- * Ownership: the memory stays the caller's; it must outlive the engine
- * and not be touched until `auralis_engine_free(engine)` (which releases
- * nothing but the engine's own state); then it may be reused.
- * Thread safety: any thread. Allocation-free; the engine is built in
- * place, never on the stack (128 KB of stack is plenty, tested).
- * Errors: NULL_POINTER, BUFFER_TOO_SMALL, MISALIGNED, INVALID_ARGUMENT.
+ * - Ownership: the memory stays the caller's; it must outlive the engine and not be
+ *   touched until `auralis_engine_free(engine)` (which releases nothing but
+ *   the engine's own state); then it may be reused. `config` is only read.
+ * - Threads: any thread.
+ * - Real-time safe: allocation-free, but builds a whole engine: not for the audio thread.
+ * - Errors: NULL_POINTER, BUFFER_TOO_SMALL, MISALIGNED, INVALID_ARGUMENT.
+ *
+ * # Safety
+ * `memory` is NULL or valid for reads and writes of `len` bytes and used
+ * by nothing else while the engine lives; `config` is NULL or points to a
+ * readable `AuralisConfig`; `out` is NULL or points to a writable
+ * `AuralisEngine *`.
  */
 AuralisStatus auralis_engine_init(void *memory,
                                   size_t len,
@@ -341,8 +372,14 @@ AuralisStatus auralis_engine_init(void *memory,
  * `auralis_engine_init` (its memory is the caller's again). NULL is
  * fine. The handle is invalid afterwards.
  *
- * Thread safety: the thread that owns the engine. Not real-time safe
- * (frees memory).
+ * - Ownership: takes the engine back; a borrowed SoundFont is the caller's again.
+ * - Threads: the engine's thread.
+ * - Real-time safe: no (frees memory).
+ * - Errors: none (returns nothing).
+ *
+ * # Safety
+ * `engine` is NULL or a live handle, not yet freed, that no other call
+ * uses during this one or afterwards.
  */
 void auralis_engine_free(AuralisEngine *engine);
 
@@ -351,11 +388,18 @@ void auralis_engine_free(AuralisEngine *engine);
  * a NUL-terminated string into `buf` (`len` bytes; `AURALIS_ERROR_MAX`
  * always suffices) and its length without the NUL into `*written`.
  *
- * Ownership: `buf` stays the caller's. `written` may be NULL.
- * Thread safety: read-only: any number of `const` calls may run on one
- * engine at once, from any threads, but never beside a call that changes
- * it. Real-time safe.
- * Errors: NULL_POINTER, BUFFER_TOO_SMALL (nothing written).
+ * - Ownership: `buf` stays the caller's; `written` may be NULL.
+ * - Threads: read-only: any number of `const` calls may run on one engine at
+ *   /// once, from any threads, never beside a call that changes it.
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER, BUFFER_TOO_SMALL (nothing written).
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no call through a non-`const`
+ * handle uses it during this one.
+ * `buf` is NULL or valid for writes of `len` bytes; `written` is NULL or
+ * points to a writable `size_t`.
  */
 AuralisStatus auralis_engine_error(const AuralisEngine *engine,
                                    char *buf,
@@ -370,36 +414,59 @@ AuralisStatus auralis_engine_error(const AuralisEngine *engine,
  * IO. The stream restarts from its beginning with the same seed,
  * parameters, polyphony and reverb.
  *
- * Ownership: `path` is only read during the call.
- * Thread safety: the engine's thread. Not real-time safe (reads a file,
- * allocates).
- * Errors: NULL_POINTER, INVALID_ARGUMENT (path not UTF-8), IO,
- * SOUNDFONT_INVALID (the engine keeps its font), UNSUPPORTED (engine in
- * caller memory).
+ * - Ownership: `path` is only read during the call; the library owns the mapping or
+ *   copy and drops it when the engine is freed or loads another font.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: no (reads a file, allocates).
+ * - Errors: NULL_POINTER, INVALID_ARGUMENT (path not UTF-8), IO,
+ *   SOUNDFONT_INVALID (the engine keeps its font), UNSUPPORTED (engine in
+ *   caller memory).
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
+ * `path` is NULL or a NUL-terminated string.
  */
 AuralisStatus auralis_engine_load_soundfont_file(AuralisEngine *engine, const char *path);
 
 /**
- * Plays the SoundFont in `data[0..len]`, copied: the caller may free its
- * bytes as soon as this returns. The stream restarts as with
- * `auralis_engine_load_soundfont_file`.
+ * Plays the SoundFont in `data[0..len]`, copied. The stream restarts as
+ * with `auralis_engine_load_soundfont_file`.
  *
- * Thread safety: the engine's thread. Not real-time safe (allocates).
- * Errors: NULL_POINTER, SOUNDFONT_INVALID, UNSUPPORTED (engine in caller
- * memory: use the borrowed form).
+ * - Ownership: the caller may free its bytes as soon as this returns.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: no (allocates).
+ * - Errors: NULL_POINTER, SOUNDFONT_INVALID, UNSUPPORTED (engine in caller
+ *   memory: use the borrowed form).
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
+ * `data` is NULL or valid for reads of `len` bytes during the call.
  */
 AuralisStatus auralis_engine_load_soundfont_copy(AuralisEngine *engine,
                                                  const uint8_t *data,
                                                  size_t len);
 
 /**
- * Plays the SoundFont in `data[0..len]` without copying it: the bytes
- * must stay valid and unchanged until the engine is freed or loads
- * another font. The stream restarts as with the file form.
+ * Plays the SoundFont in `data[0..len]` without copying it. The stream
+ * restarts as with the file form.
  *
- * Thread safety: the engine's thread. Allocation-free (checks the whole
- * file once: not for the audio thread).
- * Errors: NULL_POINTER, SOUNDFONT_INVALID (the engine keeps its font).
+ * - Ownership: the bytes stay the caller's; they must stay valid and unchanged until
+ *   the engine is freed or loads another font.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: allocation-free, but checks the whole file once: not for the audio
+ *   thread.
+ * - Errors: NULL_POINTER, SOUNDFONT_INVALID (the engine keeps its font).
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
+ * `data` is NULL or valid for reads of `len` bytes, unchanged, for as
+ * long as the engine plays it.
  */
 AuralisStatus auralis_engine_load_soundfont_borrowed(AuralisEngine *engine,
                                                      const uint8_t *data,
@@ -410,17 +477,33 @@ AuralisStatus auralis_engine_load_soundfont_borrowed(AuralisEngine *engine,
  * 1.5 s at 40 BPM), and `auralis_engine_next_chunk` reports the chunk.
  * Changes before then replace each other.
  *
- * Thread safety: the engine's thread. Real-time safe.
- * Errors: NULL_POINTER, INVALID_ARGUMENT (nothing changes).
+ * - Ownership: `params` is only read during the call.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER, INVALID_ARGUMENT (nothing changes).
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
+ * `params` is NULL or points to a readable `AuralisParams`.
  */
 AuralisStatus auralis_engine_set_params(AuralisEngine *engine, const AuralisParams *params);
 
 /**
  * Stores the parameters last asked for (sounding now or soon) in `*out`.
  *
- * Thread safety: read-only: any number of `const` calls may run on one
- * engine at once, from any threads, but never beside a call that changes
- * it. Real-time safe.
+ * - Ownership: `*out` is the caller's; written only on success.
+ * - Threads: read-only: any number of `const` calls may run on one engine at
+ *   /// once, from any threads, never beside a call that changes it.
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER.
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no call through a non-`const`
+ * handle uses it during this one.
+ * `out` is NULL or points to a writable `AuralisParams`.
  */
 AuralisStatus auralis_engine_get_params(const AuralisEngine *engine, AuralisParams *out);
 
@@ -428,8 +511,15 @@ AuralisStatus auralis_engine_get_params(const AuralisEngine *engine, AuralisPara
  * Asks for a preset (one of `AuralisPreset`): its mode, tempo and
  * intensity; the key stays. Takes effect as `auralis_engine_set_params`.
  *
- * Thread safety: the engine's thread. Real-time safe.
- * Errors: NULL_POINTER, INVALID_ARGUMENT.
+ * - Ownership: nothing to own.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER, INVALID_ARGUMENT.
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
  */
 AuralisStatus auralis_engine_set_preset(AuralisEngine *engine, int32_t preset);
 
@@ -438,9 +528,16 @@ AuralisStatus auralis_engine_set_preset(AuralisEngine *engine, int32_t preset);
  * floats in [-1, 1] into `out` (`len` floats; any even count, 0 is fine).
  * Rendering in pieces of any size gives the same samples as one call.
  *
- * Thread safety: the engine's thread. Real-time safe: no allocation, no
- * lock, O(len × voices).
- * Errors: NULL_POINTER, BUFFER_TOO_SMALL (odd `len`).
+ * - Ownership: `out` stays the caller's.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: yes: no allocation, no lock, O(len × voices).
+ * - Errors: NULL_POINTER, BUFFER_TOO_SMALL (odd `len`).
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
+ * `out` is NULL or valid for writes of `len` floats.
  */
 AuralisStatus auralis_engine_render_f32(AuralisEngine *engine, float *out, size_t len);
 
@@ -448,8 +545,16 @@ AuralisStatus auralis_engine_render_f32(AuralisEngine *engine, float *out, size_
  * As `auralis_engine_render_f32`, as signed 16-bit samples (scaled by
  * 32767, rounded, clamped: the same conversion as the chunks).
  *
- * Thread safety: the engine's thread. Real-time safe.
- * Errors: NULL_POINTER, BUFFER_TOO_SMALL (odd `len`).
+ * - Ownership: `out` stays the caller's.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER, BUFFER_TOO_SMALL (odd `len`).
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
+ * `out` is NULL or valid for writes of `len` 16-bit samples.
  */
 AuralisStatus auralis_engine_render_i16(AuralisEngine *engine, int16_t *out, size_t len);
 
@@ -458,8 +563,18 @@ AuralisStatus auralis_engine_render_i16(AuralisEngine *engine, int16_t *out, siz
  * (`len` samples, at least 2 × sample rate / 10) and describes it in
  * `*info` (may be NULL). Same samples as the Rust `Engine::next_chunk`.
  *
- * Thread safety: the engine's thread. Real-time safe.
- * Errors: NULL_POINTER, BUFFER_TOO_SMALL (nothing rendered).
+ * - Ownership: `out` and `*info` stay the caller's; `*info` is written only on
+ *   success.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER, BUFFER_TOO_SMALL (nothing rendered).
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
+ * `out` is NULL or valid for writes of `len` 16-bit samples; `info` is
+ * NULL or points to a writable `AuralisChunkInfo`.
  */
 AuralisStatus auralis_engine_next_chunk(AuralisEngine *engine,
                                         int16_t *out,
@@ -471,7 +586,15 @@ AuralisStatus auralis_engine_next_chunk(AuralisEngine *engine,
  * `auralis_engine_note_on` and friends; the composer's notes are
  * released) or on again (0 → 1: a new phrase starts at once).
  *
- * Thread safety: the engine's thread. Real-time safe.
+ * - Ownership: nothing to own.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER.
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
  */
 AuralisStatus auralis_engine_set_composing(AuralisEngine *engine, bool on);
 
@@ -480,8 +603,15 @@ AuralisStatus auralis_engine_set_composing(AuralisEngine *engine, bool on);
  * (keys, program 0) and 1 (pad) are the composer's too; while it plays,
  * use others or turn it off (`auralis_engine_set_composing`).
  *
- * Thread safety: the engine's thread. Real-time safe.
- * Errors: NULL_POINTER, INVALID_ARGUMENT.
+ * - Ownership: nothing to own.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER, INVALID_ARGUMENT.
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
  */
 AuralisStatus auralis_engine_note_on(AuralisEngine *engine,
                                      uint8_t channel,
@@ -491,16 +621,30 @@ AuralisStatus auralis_engine_note_on(AuralisEngine *engine,
 /**
  * Releases a note now.
  *
- * Thread safety: the engine's thread. Real-time safe.
- * Errors: NULL_POINTER, INVALID_ARGUMENT.
+ * - Ownership: nothing to own.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER, INVALID_ARGUMENT.
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
  */
 AuralisStatus auralis_engine_note_off(AuralisEngine *engine, uint8_t channel, uint8_t key);
 
 /**
  * Sends a MIDI control change now (controller and value 0–127).
  *
- * Thread safety: the engine's thread. Real-time safe.
- * Errors: NULL_POINTER, INVALID_ARGUMENT.
+ * - Ownership: nothing to own.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER, INVALID_ARGUMENT.
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
  */
 AuralisStatus auralis_engine_control_change(AuralisEngine *engine,
                                             uint8_t channel,
@@ -510,8 +654,15 @@ AuralisStatus auralis_engine_control_change(AuralisEngine *engine,
 /**
  * Selects a program (0–127) of the SoundFont on a channel now.
  *
- * Thread safety: the engine's thread. Real-time safe.
- * Errors: NULL_POINTER, INVALID_ARGUMENT.
+ * - Ownership: nothing to own.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER, INVALID_ARGUMENT.
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
  */
 AuralisStatus auralis_engine_program_change(AuralisEngine *engine,
                                             uint8_t channel,
@@ -521,8 +672,15 @@ AuralisStatus auralis_engine_program_change(AuralisEngine *engine,
  * Sets the reverb: room size, damping and wet level, each 0–1 (0 wet
  * turns it off). The default is 0.82, 0.45, 0.35.
  *
- * Thread safety: the engine's thread. Real-time safe.
- * Errors: NULL_POINTER, INVALID_ARGUMENT (a value outside 0–1 or NaN).
+ * - Ownership: nothing to own.
+ * - Threads: the engine's thread (one call at a time per engine).
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER, INVALID_ARGUMENT (a value outside 0–1 or NaN).
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no other call uses it during
+ * this one.
  */
 AuralisStatus auralis_engine_set_reverb(AuralisEngine *engine,
                                         float room_size,
@@ -532,9 +690,17 @@ AuralisStatus auralis_engine_set_reverb(AuralisEngine *engine,
 /**
  * Stores a snapshot of the engine's figures in `*out`.
  *
- * Thread safety: read-only: any number of `const` calls may run on one
- * engine at once, from any threads, but never beside a call that changes
- * it. Real-time safe.
+ * - Ownership: `*out` is the caller's; written only on success.
+ * - Threads: read-only: any number of `const` calls may run on one engine at
+ *   /// once, from any threads, never beside a call that changes it.
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER.
+ *
+ * # Safety
+ * `engine` is NULL or a live handle from `auralis_engine_new` or
+ * `auralis_engine_init`, not yet freed, and no call through a non-`const`
+ * handle uses it during this one.
+ * `out` is NULL or points to a writable `AuralisMetrics`.
  */
 AuralisStatus auralis_engine_metrics(const AuralisEngine *engine, AuralisMetrics *out);
 

@@ -5,8 +5,15 @@ use crate::*;
 /// Sets the reverb: room size, damping and wet level, each 0–1 (0 wet
 /// turns it off). The default is 0.82, 0.45, 0.35.
 ///
-/// Thread safety: the engine's thread. Real-time safe.
-/// Errors: NULL_POINTER, INVALID_ARGUMENT (a value outside 0–1 or NaN).
+/// - Ownership: nothing to own.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: yes.
+/// - Errors: NULL_POINTER, INVALID_ARGUMENT (a value outside 0–1 or NaN).
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_set_reverb(
     engine: *mut AuralisEngine,

@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
-#![allow(clippy::missing_safety_doc)] // every function documents its contract in prose
 
 use core::ffi::{c_char, c_void, CStr};
 use core::mem::{align_of, size_of};

@@ -12,7 +12,11 @@ pub(crate) const DEFAULT_CONFIG: AuralisConfig = AuralisConfig {
 /// The default configuration: 44100 Hz, `AURALIS_MAX_VOICES` voices,
 /// seed 0.
 ///
-/// Thread safety: any thread. Real-time safe.
+/// - Ownership: returns a value; nothing to free.
+/// - Threads: any thread.
+/// - Real-time safe: yes.
+/// - Errors: none.
+/// - Safety: nothing to uphold (no pointers).
 #[no_mangle]
 pub extern "C" fn auralis_config_default() -> AuralisConfig {
     DEFAULT_CONFIG
@@ -21,11 +25,16 @@ pub extern "C" fn auralis_config_default() -> AuralisConfig {
 /// Makes an engine on the heap playing the built-in bank, and stores it in
 /// `*out` (written only on success).
 ///
-/// Ownership: the caller owns the engine and frees it with
-/// `auralis_engine_free`. `config` is only read during the call.
-/// Thread safety: any thread. Not real-time safe (allocates the engine,
-/// `auralis_engine_size()` bytes, and builds it in place).
-/// Errors: NULL_POINTER, INVALID_ARGUMENT (sample rate, polyphony).
+/// - Ownership: the caller owns the engine and frees it with `auralis_engine_free`;
+///   `config` is only read during the call.
+/// - Threads: any thread.
+/// - Real-time safe: no (allocates the engine, `auralis_engine_size()` bytes, and builds it
+///   in place).
+/// - Errors: NULL_POINTER, INVALID_ARGUMENT (sample rate, polyphony).
+///
+/// # Safety
+/// `config` is NULL or points to a readable `AuralisConfig`; `out` is NULL
+/// or points to a writable `AuralisEngine *`.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_new(
     config: *const AuralisConfig,
@@ -57,7 +66,11 @@ pub unsafe extern "C" fn auralis_engine_new(
 
 /// Bytes an engine needs in caller memory (for `auralis_engine_init`).
 ///
-/// Thread safety: any thread. Real-time safe.
+/// - Ownership: returns a value.
+/// - Threads: any thread.
+/// - Real-time safe: yes.
+/// - Errors: none.
+/// - Safety: nothing to uphold (no pointers).
 #[no_mangle]
 pub extern "C" fn auralis_engine_size() -> usize {
     size_of::<AuralisEngine>()
@@ -65,7 +78,11 @@ pub extern "C" fn auralis_engine_size() -> usize {
 
 /// Alignment an engine needs in caller memory.
 ///
-/// Thread safety: any thread. Real-time safe.
+/// - Ownership: returns a value.
+/// - Threads: any thread.
+/// - Real-time safe: yes.
+/// - Errors: none.
+/// - Safety: nothing to uphold (no pointers).
 #[no_mangle]
 pub extern "C" fn auralis_engine_align() -> usize {
     align_of::<AuralisEngine>()
@@ -75,14 +92,22 @@ pub extern "C" fn auralis_engine_align() -> usize {
 /// least `auralis_engine_size()` bytes aligned to `auralis_engine_align()` —
 /// and stores its handle in `*out` (written only on success). Nothing this
 /// engine does afterwards allocates: it plays the built-in bank or a
-/// borrowed SoundFont (copying and file loading say UNSUPPORTED).
+/// borrowed SoundFont (copying and file loading say UNSUPPORTED). The
+/// engine is built in place, never on the stack (128 KB of stack is
+/// plenty, tested).
 ///
-/// Ownership: the memory stays the caller's; it must outlive the engine
-/// and not be touched until `auralis_engine_free(engine)` (which releases
-/// nothing but the engine's own state); then it may be reused.
-/// Thread safety: any thread. Allocation-free; the engine is built in
-/// place, never on the stack (128 KB of stack is plenty, tested).
-/// Errors: NULL_POINTER, BUFFER_TOO_SMALL, MISALIGNED, INVALID_ARGUMENT.
+/// - Ownership: the memory stays the caller's; it must outlive the engine and not be
+///   touched until `auralis_engine_free(engine)` (which releases nothing but
+///   the engine's own state); then it may be reused. `config` is only read.
+/// - Threads: any thread.
+/// - Real-time safe: allocation-free, but builds a whole engine: not for the audio thread.
+/// - Errors: NULL_POINTER, BUFFER_TOO_SMALL, MISALIGNED, INVALID_ARGUMENT.
+///
+/// # Safety
+/// `memory` is NULL or valid for reads and writes of `len` bytes and used
+/// by nothing else while the engine lives; `config` is NULL or points to a
+/// readable `AuralisConfig`; `out` is NULL or points to a writable
+/// `AuralisEngine *`.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_init(
     memory: *mut c_void,
@@ -132,8 +157,14 @@ pub unsafe extern "C" fn auralis_engine_init(
 /// `auralis_engine_init` (its memory is the caller's again). NULL is
 /// fine. The handle is invalid afterwards.
 ///
-/// Thread safety: the thread that owns the engine. Not real-time safe
-/// (frees memory).
+/// - Ownership: takes the engine back; a borrowed SoundFont is the caller's again.
+/// - Threads: the engine's thread.
+/// - Real-time safe: no (frees memory).
+/// - Errors: none (returns nothing).
+///
+/// # Safety
+/// `engine` is NULL or a live handle, not yet freed, that no other call
+/// uses during this one or afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_free(engine: *mut AuralisEngine) {
     if engine.is_null() {
@@ -156,11 +187,18 @@ pub unsafe extern "C" fn auralis_engine_free(engine: *mut AuralisEngine) {
 /// a NUL-terminated string into `buf` (`len` bytes; `AURALIS_ERROR_MAX`
 /// always suffices) and its length without the NUL into `*written`.
 ///
-/// Ownership: `buf` stays the caller's. `written` may be NULL.
-/// Thread safety: read-only: any number of `const` calls may run on one
-/// engine at once, from any threads, but never beside a call that changes
-/// it. Real-time safe.
-/// Errors: NULL_POINTER, BUFFER_TOO_SMALL (nothing written).
+/// - Ownership: `buf` stays the caller's; `written` may be NULL.
+/// - Threads: read-only: any number of `const` calls may run on one engine at
+///   /// once, from any threads, never beside a call that changes it.
+/// - Real-time safe: yes.
+/// - Errors: NULL_POINTER, BUFFER_TOO_SMALL (nothing written).
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no call through a non-`const`
+/// handle uses it during this one.
+/// `buf` is NULL or valid for writes of `len` bytes; `written` is NULL or
+/// points to a writable `size_t`.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_error(
     engine: *const AuralisEngine,

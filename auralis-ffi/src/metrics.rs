@@ -4,9 +4,17 @@ use crate::*;
 
 /// Stores a snapshot of the engine's figures in `*out`.
 ///
-/// Thread safety: read-only: any number of `const` calls may run on one
-/// engine at once, from any threads, but never beside a call that changes
-/// it. Real-time safe.
+/// - Ownership: `*out` is the caller's; written only on success.
+/// - Threads: read-only: any number of `const` calls may run on one engine at
+///   /// once, from any threads, never beside a call that changes it.
+/// - Real-time safe: yes.
+/// - Errors: NULL_POINTER.
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no call through a non-`const`
+/// handle uses it during this one.
+/// `out` is NULL or points to a writable `AuralisMetrics`.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_metrics(
     engine: *const AuralisEngine,

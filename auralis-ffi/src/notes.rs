@@ -27,8 +27,15 @@ pub(crate) fn midi_ok(
 /// (keys, program 0) and 1 (pad) are the composer's too; while it plays,
 /// use others or turn it off (`auralis_engine_set_composing`).
 ///
-/// Thread safety: the engine's thread. Real-time safe.
-/// Errors: NULL_POINTER, INVALID_ARGUMENT.
+/// - Ownership: nothing to own.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: yes.
+/// - Errors: NULL_POINTER, INVALID_ARGUMENT.
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_note_on(
     engine: *mut AuralisEngine,
@@ -51,8 +58,15 @@ pub unsafe extern "C" fn auralis_engine_note_on(
 
 /// Releases a note now.
 ///
-/// Thread safety: the engine's thread. Real-time safe.
-/// Errors: NULL_POINTER, INVALID_ARGUMENT.
+/// - Ownership: nothing to own.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: yes.
+/// - Errors: NULL_POINTER, INVALID_ARGUMENT.
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_note_off(
     engine: *mut AuralisEngine,
@@ -70,8 +84,15 @@ pub unsafe extern "C" fn auralis_engine_note_off(
 
 /// Sends a MIDI control change now (controller and value 0–127).
 ///
-/// Thread safety: the engine's thread. Real-time safe.
-/// Errors: NULL_POINTER, INVALID_ARGUMENT.
+/// - Ownership: nothing to own.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: yes.
+/// - Errors: NULL_POINTER, INVALID_ARGUMENT.
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_control_change(
     engine: *mut AuralisEngine,
@@ -94,8 +115,15 @@ pub unsafe extern "C" fn auralis_engine_control_change(
 
 /// Selects a program (0–127) of the SoundFont on a channel now.
 ///
-/// Thread safety: the engine's thread. Real-time safe.
-/// Errors: NULL_POINTER, INVALID_ARGUMENT.
+/// - Ownership: nothing to own.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: yes.
+/// - Errors: NULL_POINTER, INVALID_ARGUMENT.
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_program_change(
     engine: *mut AuralisEngine,

@@ -6,8 +6,16 @@ use crate::*;
 /// 1.5 s at 40 BPM), and `auralis_engine_next_chunk` reports the chunk.
 /// Changes before then replace each other.
 ///
-/// Thread safety: the engine's thread. Real-time safe.
-/// Errors: NULL_POINTER, INVALID_ARGUMENT (nothing changes).
+/// - Ownership: `params` is only read during the call.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: yes.
+/// - Errors: NULL_POINTER, INVALID_ARGUMENT (nothing changes).
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
+/// `params` is NULL or points to a readable `AuralisParams`.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_set_params(
     engine: *mut AuralisEngine,
@@ -34,9 +42,17 @@ pub unsafe extern "C" fn auralis_engine_set_params(
 
 /// Stores the parameters last asked for (sounding now or soon) in `*out`.
 ///
-/// Thread safety: read-only: any number of `const` calls may run on one
-/// engine at once, from any threads, but never beside a call that changes
-/// it. Real-time safe.
+/// - Ownership: `*out` is the caller's; written only on success.
+/// - Threads: read-only: any number of `const` calls may run on one engine at
+///   /// once, from any threads, never beside a call that changes it.
+/// - Real-time safe: yes.
+/// - Errors: NULL_POINTER.
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no call through a non-`const`
+/// handle uses it during this one.
+/// `out` is NULL or points to a writable `AuralisParams`.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_get_params(
     engine: *const AuralisEngine,
@@ -53,8 +69,15 @@ pub unsafe extern "C" fn auralis_engine_get_params(
 /// Asks for a preset (one of `AuralisPreset`): its mode, tempo and
 /// intensity; the key stays. Takes effect as `auralis_engine_set_params`.
 ///
-/// Thread safety: the engine's thread. Real-time safe.
-/// Errors: NULL_POINTER, INVALID_ARGUMENT.
+/// - Ownership: nothing to own.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: yes.
+/// - Errors: NULL_POINTER, INVALID_ARGUMENT.
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_set_preset(
     engine: *mut AuralisEngine,

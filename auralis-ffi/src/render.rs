@@ -7,9 +7,16 @@ use crate::*;
 /// floats in [-1, 1] into `out` (`len` floats; any even count, 0 is fine).
 /// Rendering in pieces of any size gives the same samples as one call.
 ///
-/// Thread safety: the engine's thread. Real-time safe: no allocation, no
-/// lock, O(len × voices).
-/// Errors: NULL_POINTER, BUFFER_TOO_SMALL (odd `len`).
+/// - Ownership: `out` stays the caller's.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: yes: no allocation, no lock, O(len × voices).
+/// - Errors: NULL_POINTER, BUFFER_TOO_SMALL (odd `len`).
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
+/// `out` is NULL or valid for writes of `len` floats.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_render_f32(
     engine: *mut AuralisEngine,
@@ -23,8 +30,16 @@ pub unsafe extern "C" fn auralis_engine_render_f32(
 /// As `auralis_engine_render_f32`, as signed 16-bit samples (scaled by
 /// 32767, rounded, clamped: the same conversion as the chunks).
 ///
-/// Thread safety: the engine's thread. Real-time safe.
-/// Errors: NULL_POINTER, BUFFER_TOO_SMALL (odd `len`).
+/// - Ownership: `out` stays the caller's.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: yes.
+/// - Errors: NULL_POINTER, BUFFER_TOO_SMALL (odd `len`).
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
+/// `out` is NULL or valid for writes of `len` 16-bit samples.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_render_i16(
     engine: *mut AuralisEngine,
@@ -75,8 +90,18 @@ pub(crate) unsafe fn render_interleaved<T: Copy>(
 /// (`len` samples, at least 2 × sample rate / 10) and describes it in
 /// `*info` (may be NULL). Same samples as the Rust `Engine::next_chunk`.
 ///
-/// Thread safety: the engine's thread. Real-time safe.
-/// Errors: NULL_POINTER, BUFFER_TOO_SMALL (nothing rendered).
+/// - Ownership: `out` and `*info` stay the caller's; `*info` is written only on
+///   success.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: yes.
+/// - Errors: NULL_POINTER, BUFFER_TOO_SMALL (nothing rendered).
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
+/// `out` is NULL or valid for writes of `len` 16-bit samples; `info` is
+/// NULL or points to a writable `AuralisChunkInfo`.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_next_chunk(
     engine: *mut AuralisEngine,
@@ -124,7 +149,15 @@ pub unsafe extern "C" fn auralis_engine_next_chunk(
 /// `auralis_engine_note_on` and friends; the composer's notes are
 /// released) or on again (0 → 1: a new phrase starts at once).
 ///
-/// Thread safety: the engine's thread. Real-time safe.
+/// - Ownership: nothing to own.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: yes.
+/// - Errors: NULL_POINTER.
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_set_composing(
     engine: *mut AuralisEngine,

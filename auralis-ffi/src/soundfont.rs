@@ -10,12 +10,19 @@ use crate::*;
 /// IO. The stream restarts from its beginning with the same seed,
 /// parameters, polyphony and reverb.
 ///
-/// Ownership: `path` is only read during the call.
-/// Thread safety: the engine's thread. Not real-time safe (reads a file,
-/// allocates).
-/// Errors: NULL_POINTER, INVALID_ARGUMENT (path not UTF-8), IO,
-/// SOUNDFONT_INVALID (the engine keeps its font), UNSUPPORTED (engine in
-/// caller memory).
+/// - Ownership: `path` is only read during the call; the library owns the mapping or
+///   copy and drops it when the engine is freed or loads another font.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: no (reads a file, allocates).
+/// - Errors: NULL_POINTER, INVALID_ARGUMENT (path not UTF-8), IO,
+///   SOUNDFONT_INVALID (the engine keeps its font), UNSUPPORTED (engine in
+///   caller memory).
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
+/// `path` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_load_soundfont_file(
     engine: *mut AuralisEngine,
@@ -45,13 +52,20 @@ pub unsafe extern "C" fn auralis_engine_load_soundfont_file(
     })
 }
 
-/// Plays the SoundFont in `data[0..len]`, copied: the caller may free its
-/// bytes as soon as this returns. The stream restarts as with
-/// `auralis_engine_load_soundfont_file`.
+/// Plays the SoundFont in `data[0..len]`, copied. The stream restarts as
+/// with `auralis_engine_load_soundfont_file`.
 ///
-/// Thread safety: the engine's thread. Not real-time safe (allocates).
-/// Errors: NULL_POINTER, SOUNDFONT_INVALID, UNSUPPORTED (engine in caller
-/// memory: use the borrowed form).
+/// - Ownership: the caller may free its bytes as soon as this returns.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: no (allocates).
+/// - Errors: NULL_POINTER, SOUNDFONT_INVALID, UNSUPPORTED (engine in caller
+///   memory: use the borrowed form).
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
+/// `data` is NULL or valid for reads of `len` bytes during the call.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_load_soundfont_copy(
     engine: *mut AuralisEngine,
@@ -71,13 +85,22 @@ pub unsafe extern "C" fn auralis_engine_load_soundfont_copy(
     })
 }
 
-/// Plays the SoundFont in `data[0..len]` without copying it: the bytes
-/// must stay valid and unchanged until the engine is freed or loads
-/// another font. The stream restarts as with the file form.
+/// Plays the SoundFont in `data[0..len]` without copying it. The stream
+/// restarts as with the file form.
 ///
-/// Thread safety: the engine's thread. Allocation-free (checks the whole
-/// file once: not for the audio thread).
-/// Errors: NULL_POINTER, SOUNDFONT_INVALID (the engine keeps its font).
+/// - Ownership: the bytes stay the caller's; they must stay valid and unchanged until
+///   the engine is freed or loads another font.
+/// - Threads: the engine's thread (one call at a time per engine).
+/// - Real-time safe: allocation-free, but checks the whole file once: not for the audio
+///   thread.
+/// - Errors: NULL_POINTER, SOUNDFONT_INVALID (the engine keeps its font).
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `auralis_engine_new` or
+/// `auralis_engine_init`, not yet freed, and no other call uses it during
+/// this one.
+/// `data` is NULL or valid for reads of `len` bytes, unchanged, for as
+/// long as the engine plays it.
 #[no_mangle]
 pub unsafe extern "C" fn auralis_engine_load_soundfont_borrowed(
     engine: *mut AuralisEngine,

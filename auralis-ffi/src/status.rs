@@ -5,8 +5,11 @@ use crate::*;
 /// Returns the library version as a static, NUL-terminated string such as
 /// `"0.1.0"`.
 ///
-/// Ownership: the string is static; never free it.
-/// Thread safety: any thread, any time. Real-time safe.
+/// - Ownership: the string is static; never free it.
+/// - Threads: any thread.
+/// - Real-time safe: yes.
+/// - Errors: none.
+/// - Safety: nothing to uphold (no pointers).
 #[no_mangle]
 pub extern "C" fn auralis_version() -> *const c_char {
     VERSION.as_ptr().cast()
@@ -15,8 +18,11 @@ pub extern "C" fn auralis_version() -> *const c_char {
 /// A static, NUL-terminated description of a status, such as
 /// `"ok"`; unknown numbers give `"unknown status"`.
 ///
-/// Ownership: static; never free it.
-/// Thread safety: any thread. Real-time safe.
+/// - Ownership: the string is static; never free it.
+/// - Threads: any thread.
+/// - Real-time safe: yes.
+/// - Errors: none.
+/// - Safety: nothing to uphold (no pointers).
 #[no_mangle]
 pub extern "C" fn auralis_status_str(status: i32) -> *const c_char {
     let s: &'static CStr = match status {
