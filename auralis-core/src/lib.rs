@@ -8,7 +8,6 @@
 )]
 
 pub mod bank;
-pub mod buffer;
 pub mod engine;
 #[cfg(feature = "std")]
 pub mod font_file;
