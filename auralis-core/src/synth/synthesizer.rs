@@ -46,7 +46,7 @@ pub struct SynthStats {
 
 /// The synthesizer, with a pool of `VOICES` voices (default 64).
 ///
-/// Methods: [`Synth::new`], [`Synth::schedule`], [`Synth::cancel_from`],
+/// Methods: [`Synth::new`], [`Synth::schedule`],
 /// [`Synth::frame`], [`Synth::set_interpolation`], [`Synth::set_gain`],
 /// [`Synth::set_chorus`], [`Synth::set_polyphony`],
 /// [`Synth::active_voices`], [`Synth::stats`], and the
@@ -170,7 +170,7 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
         self.pool.polyphony()
     }
 
-    /// How long the reverb's lines may be ([`ReverbSize::Compact`] plays
+    /// How long the reverb's lines may be ([`super::ReverbSize::Compact`] plays
     /// what a build with the `compact` feature plays); empties the reverb.
     pub fn set_reverb_size(&mut self, size: super::ReverbSize) {
         self.mixer.set_reverb_size(size, self.sample_rate);

@@ -4,7 +4,7 @@
 /// (SSE2 on x86-64, the scalar FPU on a Cortex-M4F), or AVX2 where the
 /// CPU has it. Every level computes the same samples, bit for bit.
 ///
-/// A `Simd` can say AVX2 only when the CPU has it: [`Simd::detect`] asks
+/// A `Simd` can say AVX2 only when the CPU has it: `Simd::detect` asks
 /// the CPU (with the `std` feature), and [`Simd::avx2_unchecked`] takes
 /// the caller's word for it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -32,7 +32,7 @@ impl Simd {
     }
 
     /// What a synthesizer starts with: with the `std` feature the widest
-    /// level this CPU runs ([`Simd::detect`]), without it the baseline.
+    /// level this CPU runs (`Simd::detect`), without it the baseline.
     pub fn best() -> Simd {
         #[cfg(feature = "std")]
         return Simd::detect();

@@ -1,13 +1,26 @@
 //! The engine: the composer and the synthesizer joined into an endless
 //! stream of 100 ms chunks, after the seed's `ISynthesisEngine`.
+//!
+//! - `mod.rs`: the streaming [`Engine`] (phrases queued as they are
+//!   composed, parameter changes on the beat, chunk numbering);
+//! - `chunk.rs`: [`AudioChunk`], [`ChunkInfo`] and the 16-bit conversion;
+//! - `score.rs`: how a phrase becomes MIDI events, and the engine's mix;
+//! - `phrases.rs`: the seed's phrase-at-a-time [`SynthesisEngine`].
 
 use core::fmt;
 
-use crate::bank::{
-    DEFAULT_SF2, PROGRAM_AIR_PAD, PROGRAM_GLASS_PAD, PROGRAM_KEYS, PROGRAM_WARM_PAD,
-};
-use crate::music::{Composer, ComposerError, Mode, MusicalContext, NoteAction, Phrase, PhraseBars};
+use crate::bank::{DEFAULT_SF2, PROGRAM_KEYS, PROGRAM_WARM_PAD};
+use crate::music::{Composer, ComposerError, MusicalContext, Phrase, PhraseBars};
 use crate::synth::{cc, MidiEvent, SoundFontRenderer, Synth, SynthError};
+
+mod chunk;
+mod phrases;
+mod score;
+
+pub use chunk::{to_pcm, AudioChunk, ChunkInfo, MAX_CHUNK_SAMPLES};
+pub use phrases::SynthesisEngine;
+use score::{drone_root, phrase_events};
+pub use score::{expression_for, pad_program, GAIN, MIX};
 
 /// Channel of the keys (melody).
 pub const KEYS_CHANNEL: u8 = 0;
@@ -17,8 +30,6 @@ pub const PAD_CHANNEL: u8 = 1;
 pub const DRONE_CHANNEL: u8 = 2;
 /// The drone is soft: a floor under the music, not a voice in it.
 const DRONE_VELOCITY: u8 = 44;
-/// Longest chunk: 100 ms at 48 kHz, stereo.
-pub const MAX_CHUNK_SAMPLES: usize = 2 * 4800;
 /// Most events one phrase turns into (melody on/off pairs and pad events).
 const QUEUE: usize = 2 * crate::music::MAX_MELODY_NOTES + crate::music::MAX_PAD_EVENTS + 12;
 
@@ -62,80 +73,6 @@ impl From<SynthError> for EngineError {
     fn from(e: SynthError) -> Self {
         EngineError::Synth(e)
     }
-}
-
-/// 100 ms of interleaved stereo 16-bit PCM.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AudioChunk {
-    /// Sequence number: 0, 1, 2, … with no gaps.
-    pub seq: u64,
-    /// Frame of the stream at which the chunk starts.
-    pub start_frame: u64,
-    /// Frames in the chunk (4410 at 44.1 kHz, 4800 at 48 kHz).
-    pub frames: u16,
-    /// Always 2.
-    pub channels: u8,
-    /// Sample rate in Hz.
-    pub sample_rate: u32,
-    /// Interleaved L, R samples; the first `2 × frames` are valid.
-    pub pcm: [i16; MAX_CHUNK_SAMPLES],
-}
-
-impl AudioChunk {
-    /// An empty chunk to render into.
-    pub const fn new() -> Self {
-        Self {
-            seq: 0,
-            start_frame: 0,
-            frames: 0,
-            channels: 2,
-            sample_rate: 0,
-            pcm: [0; MAX_CHUNK_SAMPLES],
-        }
-    }
-
-    /// The valid samples.
-    pub fn samples(&self) -> &[i16] {
-        self.pcm.get(..2 * usize::from(self.frames)).unwrap_or(&[])
-    }
-
-    /// Start time in seconds from the start of the stream.
-    pub fn timestamp(&self) -> f64 {
-        self.start_frame as f64 / f64::from(self.sample_rate.max(1))
-    }
-}
-
-impl Default for AudioChunk {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// What happened in a chunk besides its audio.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ChunkInfo {
-    /// The chunk's sequence number.
-    pub seq: u64,
-    /// `Some` in the first chunk rendered with new parameters.
-    pub params: Option<MusicalContext>,
-}
-
-/// Converts a float sample to 16-bit PCM: scaled by 32767, rounded to
-/// nearest, clamped. Deterministic everywhere.
-#[inline]
-#[allow(unsafe_code)]
-pub fn to_pcm(x: f32) -> i16 {
-    let v = x * 32_767.0;
-    // Half away from zero, then toward zero: rounds to nearest (and ±0
-    // to 0). Branch-free, so that a block of them vectorises.
-    let r = v + 0.5f32.copysign(v);
-    let r = if r.is_nan() { 0.0 } else { r };
-    let r = r.clamp(-32_768.0, 32_767.0);
-    // SAFETY: `r` is not NaN and is clamped to the range of i16, so it is
-    // finite and its truncation fits in i32. (`as` would be the same
-    // number, but its saturation keeps the loop from vectorising.)
-    let i = unsafe { r.to_int_unchecked::<i32>() };
-    i as i16
 }
 
 /// The engine: endless, seamless ambient music in chunks.
@@ -649,153 +586,4 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         self.composer.restart_at(at);
         self.switch_at = Some(at);
     }
-}
-
-/// The drone's note: the key's root two octaves below the keys' octave.
-fn drone_root(context: &MusicalContext) -> u8 {
-    context.key().saturating_sub(24)
-}
-
-/// Every event a phrase plays, in no particular order: the expression
-/// for its intensity at its start, the pad, and the melody's ons and offs.
-fn phrase_events(phrase: &Phrase, mut push: impl FnMut(u64, MidiEvent)) {
-    // Loudness follows intensity, but only half as much as the notes
-    // alone would make it: expression at the phrase start (ramped by the
-    // voices over one control block, so it cannot click).
-    let expression = expression_for(phrase.context.intensity());
-    for channel in [KEYS_CHANNEL, PAD_CHANNEL] {
-        push(
-            phrase.start,
-            MidiEvent::ControlChange {
-                channel,
-                controller: cc::EXPRESSION,
-                value: expression,
-            },
-        );
-    }
-    // The pad's colour follows the mode (for the notes the phrase starts;
-    // sounding ones keep theirs).
-    let program = pad_program(phrase.context.mode());
-    push(
-        phrase.start,
-        MidiEvent::ProgramChange {
-            channel: PAD_CHANNEL,
-            program,
-        },
-    );
-    for e in phrase.chords.pad() {
-        let ev = match e.action {
-            NoteAction::On { velocity } => MidiEvent::NoteOn {
-                channel: PAD_CHANNEL,
-                key: e.pitch,
-                velocity,
-            },
-            NoteAction::Off => MidiEvent::NoteOff {
-                channel: PAD_CHANNEL,
-                key: e.pitch,
-            },
-        };
-        push(e.time, ev);
-    }
-    for n in phrase.melody.notes() {
-        push(
-            n.start,
-            MidiEvent::NoteOn {
-                channel: KEYS_CHANNEL,
-                key: n.pitch,
-                velocity: n.velocity,
-            },
-        );
-        push(
-            n.end,
-            MidiEvent::NoteOff {
-                channel: KEYS_CHANNEL,
-                key: n.pitch,
-            },
-        );
-    }
-}
-
-/// The seed's `ISynthesisEngine`: compose a phrase, then render it.
-///
-/// An engine may serve this phrase-at-a-time interface and the streaming
-/// one ([`Engine::next_chunk`]) both: phrases are composed by a composer
-/// of their own (with the engine's seed), and a rendered phrase delays
-/// the stream on the synthesizer's timeline without moving the stream's
-/// frame count or its composition. They share the synthesizer, so notes
-/// of one ring on into the other.
-pub trait SynthesisEngine {
-    /// Composes the next phrase in `context` (applied at once).
-    fn generate_phrase(&mut self, context: MusicalContext, bars: PhraseBars) -> Phrase;
-    /// Renders `phrase` from the synthesizer's current position into
-    /// `left`/`right` (stereo f32, every sample in [-1, 1]); returns the
-    /// frames written: the phrase's length, or the buffers' if shorter.
-    /// Notes still sounding at its end ring on into the next phrase.
-    fn render_phrase(&mut self, phrase: &Phrase, left: &mut [f32], right: &mut [f32]) -> usize;
-    /// "CPU" and the instruction-set level in use.
-    fn device(&self) -> &'static str;
-}
-
-impl<const VOICES: usize> SynthesisEngine for Engine<'_, VOICES> {
-    fn generate_phrase(&mut self, context: MusicalContext, bars: PhraseBars) -> Phrase {
-        self.phrases.set_context(context);
-        self.phrases.next_phrase(bars)
-    }
-
-    fn render_phrase(&mut self, phrase: &Phrase, left: &mut [f32], right: &mut [f32]) -> usize {
-        let len = phrase
-            .end
-            .saturating_sub(phrase.start)
-            .min(left.len().min(right.len()) as u64) as usize;
-        // The phrase starts now, whatever its own timeline says.
-        let base = self.synth.frame();
-        let synth = &mut self.synth;
-        phrase_events(phrase, |t, ev| {
-            // At most ~400 events against a queue of 1024: always fits.
-            let _ = synth.schedule(base + t.saturating_sub(phrase.start), ev);
-        });
-        if let (Some(l), Some(r)) = (left.get_mut(..len), right.get_mut(..len)) {
-            self.synth.render(l, r);
-            self.lag += len as u64;
-        }
-        len
-    }
-
-    fn device(&self) -> &'static str {
-        Engine::device(self)
-    }
-}
-
-/// The pad for a mode: the air pad for the bright major modes, the glass
-/// pad for mixolydian, the warm pad for the minor ones.
-pub const fn pad_program(mode: Mode) -> u8 {
-    match mode {
-        Mode::Lydian | Mode::Ionian => PROGRAM_AIR_PAD,
-        Mode::Mixolydian => PROGRAM_GLASS_PAD,
-        Mode::Aeolian | Mode::Dorian | Mode::Phrygian => PROGRAM_WARM_PAD,
-    }
-}
-
-/// Master gain before the limiter, set so that intensity 0.5 plays at
-/// about −18 LUFS with the built-in bank (see the loudness test).
-pub const GAIN: f32 = 5.4;
-
-/// The engine's mix as (channel, controller, value): keys a little above
-/// the pad, both well into the reverb. A MIDI file that should sound like
-/// the stream (`auralis-host compose`) sets the same.
-pub const MIX: [(u8, u8, u8); 4] = [
-    (KEYS_CHANNEL, cc::VOLUME, 112),
-    (PAD_CHANNEL, cc::VOLUME, 92),
-    (KEYS_CHANNEL, cc::REVERB_SEND, 70),
-    (PAD_CHANNEL, cc::REVERB_SEND, 90),
-];
-
-/// Expression (CC11) for an intensity: 100 (−4.2 dB) at 0.5, up to
-/// +3.5 dB at 0 and down 3.5 dB at 1, which halves how much louder dense,
-/// hard-played music gets. The default expression modulator gives
-/// 40·log10(v/127) dB. Each phrase starts with it on both channels.
-pub fn expression_for(intensity: f32) -> u8 {
-    let db = -4.15 + 7.0 * (0.5 - intensity);
-    let v = 127.0 * libm::powf(10.0, db / 40.0);
-    (v + 0.5).clamp(1.0, 127.0) as u8
 }
