@@ -11,7 +11,8 @@ use std::str::FromStr;
 use auralis_core::engine::AudioChunk;
 use auralis_core::music::{Mode, MusicalContext, Preset};
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// The protocol name and version sent in `welcome`.
 pub const PROTOCOL: &str = "auralis/1";
@@ -64,14 +65,100 @@ pub fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Every message the server sends as text, as serde writes it: an object
+/// whose `"type"` names the variant (`"now_playing"`, …).
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum ServerMessage<'a> {
+    /// The first message of a stream: who, what and how.
+    Welcome {
+        client_id: &'a str,
+        protocol: &'a str,
+        sample_rate: u32,
+        channels: u8,
+        chunk_ms: u32,
+        format: &'a str,
+        seed: u64,
+        params: Params,
+        timestamp: f64,
+    },
+    /// One chunk of PCM, base64.
+    Audio {
+        seq: u64,
+        timestamp: f64,
+        duration_ms: u32,
+        sample_rate: u32,
+        channels: u8,
+        data: String,
+    },
+    /// New parameters, sounding from chunk `seq` on.
+    Params {
+        params: Params,
+        seq: u64,
+        timestamp: f64,
+    },
+    /// The key, mode and chord sounding from chunk `seq` on.
+    NowPlaying {
+        seq: u64,
+        key: &'a str,
+        mode: &'a str,
+        chord: Option<&'a str>,
+        timestamp: f64,
+    },
+    /// The stream's state.
+    Status {
+        state: &'a str,
+        message: &'a str,
+        buffer_depth: usize,
+        timestamp: f64,
+    },
+    /// A refused message or a failed stream.
+    Error {
+        code: &'a str,
+        message: &'a str,
+        recoverable: bool,
+        timestamp: f64,
+    },
+    /// The answer to a `ping`.
+    Pong {
+        client_timestamp: Option<f64>,
+        server_timestamp: f64,
+    },
+}
+
+impl ServerMessage<'_> {
+    /// The message as JSON text.
+    pub(crate) fn to_text(&self) -> String {
+        // Serialising these plain fields cannot fail; an empty object
+        // would be the answer if it did.
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())
+    }
+}
+
 /// The parameters as the protocol shows them.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Params {
+    key: u8,
+    mode: &'static str,
+    bpm: f64,
+    intensity: f64,
+}
+
+impl From<&MusicalContext> for Params {
+    fn from(ctx: &MusicalContext) -> Self {
+        Self {
+            key: ctx.key(),
+            mode: ctx.mode().name(),
+            bpm: round3(ctx.bpm()),
+            intensity: round3(ctx.intensity()),
+        }
+    }
+}
+
+/// The parameters as the protocol shows them, as a JSON value (for the
+/// status API).
 pub fn params_json(ctx: &MusicalContext) -> Value {
-    json!({
-        "key": ctx.key(),
-        "mode": ctx.mode().name(),
-        "bpm": round3(ctx.bpm()),
-        "intensity": round3(ctx.intensity()),
-    })
+    serde_json::to_value(Params::from(ctx)).unwrap_or(Value::Null)
 }
 
 /// Rounds to three decimals so that 0.3 is sent as 0.3, not 0.30000001.
@@ -94,16 +181,15 @@ pub fn encode_json(chunk: &AudioChunk, timestamp: f64) -> String {
     pcm_bytes(chunk, &mut pcm);
     let data = base64::engine::general_purpose::STANDARD.encode(&pcm);
     let duration_ms = u32::from(chunk.frames) * 1000 / chunk.sample_rate.max(1);
-    json!({
-        "type": "audio",
-        "seq": chunk.seq,
-        "timestamp": timestamp,
-        "duration_ms": duration_ms,
-        "sample_rate": chunk.sample_rate,
-        "channels": chunk.channels,
-        "data": data,
-    })
-    .to_string()
+    ServerMessage::Audio {
+        seq: chunk.seq,
+        timestamp,
+        duration_ms,
+        sample_rate: chunk.sample_rate,
+        channels: chunk.channels,
+        data,
+    }
+    .to_text()
 }
 
 /// A binary audio frame for `chunk`. Layout, all little-endian:
@@ -322,30 +408,71 @@ impl Refusal {
     }
 }
 
+/// Every message a client may send, as serde reads it: an object whose
+/// `"type"` names the variant. Fields are read as loosely as the protocol
+/// promises (a non-number timestamp is ignored, not refused); their
+/// meaning is checked in [`parse_request`], which gives each refusal its
+/// code and its words.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    #[serde(alias = "control")]
+    UpdateParams {
+        #[serde(default)]
+        params: Value,
+    },
+    SelectPreset {
+        #[serde(default)]
+        preset: Value,
+    },
+    Ping {
+        #[serde(default)]
+        timestamp: Value,
+    },
+    Pause,
+    Resume,
+    Report {
+        #[serde(default)]
+        seq: Value,
+        #[serde(default)]
+        buffer_ms: Value,
+        #[serde(default)]
+        underruns: Value,
+    },
+}
+
+/// The message types a client may send (what an unknown one is told).
+const CLIENT_TYPES: &str = "update_params, select_preset, ping, report, pause or resume";
+
 /// Parses one text message from a client against the parameters in force
 /// (`current`). Nothing changes unless every field is valid.
 pub fn parse_request(text: &str, current: &MusicalContext) -> Result<Request, Refusal> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| Refusal::message(format!("not JSON: {e}")))?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| Refusal::message("a message is a JSON object with a \"type\""))?;
-    let kind = obj
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Refusal::message("missing string field \"type\""))?;
-    match kind {
-        "update_params" | "control" => {
-            let params = obj
-                .get("params")
-                .and_then(Value::as_object)
+    let kind = match value.as_object().map(|o| o.get("type")) {
+        None => {
+            return Err(Refusal::message(
+                "a message is a JSON object with a \"type\"",
+            ))
+        }
+        Some(kind) => kind
+            .and_then(Value::as_str)
+            .ok_or_else(|| Refusal::message("missing string field \"type\""))?
+            .to_string(),
+    };
+    let message: ClientMessage = serde_json::from_value(value).map_err(|_| {
+        Refusal::message(format!("unknown message type {kind:?}: use {CLIENT_TYPES}"))
+    })?;
+    match message {
+        ClientMessage::UpdateParams { params } => {
+            let params = params
+                .as_object()
                 .ok_or_else(|| Refusal::params("update_params needs a \"params\" object"))?;
             parse_params(params, current).map(Request::Params)
         }
-        "select_preset" => {
-            let name = obj
-                .get("preset")
-                .and_then(Value::as_str)
+        ClientMessage::SelectPreset { preset } => {
+            let name = preset
+                .as_str()
                 .ok_or_else(|| Refusal::params("select_preset needs a \"preset\" string"))?;
             Preset::from_str(name).map(Request::Preset).map_err(|_| {
                 Refusal::params(format!(
@@ -353,23 +480,23 @@ pub fn parse_request(text: &str, current: &MusicalContext) -> Result<Request, Re
                 ))
             })
         }
-        "ping" => Ok(Request::Ping(obj.get("timestamp").and_then(Value::as_f64))),
-        "pause" => Ok(Request::Pause),
-        "resume" => Ok(Request::Resume),
-        "report" => {
-            let seq = obj
-                .get("seq")
-                .and_then(Value::as_u64)
+        ClientMessage::Ping { timestamp } => Ok(Request::Ping(timestamp.as_f64())),
+        ClientMessage::Pause => Ok(Request::Pause),
+        ClientMessage::Resume => Ok(Request::Resume),
+        ClientMessage::Report {
+            seq,
+            buffer_ms,
+            underruns,
+        } => {
+            let seq = seq
+                .as_u64()
                 .ok_or_else(|| Refusal::message("report needs an integer \"seq\""))?;
             Ok(Request::Report {
                 seq,
-                buffer_ms: obj.get("buffer_ms").and_then(Value::as_f64),
-                underruns: obj.get("underruns").and_then(Value::as_u64),
+                buffer_ms: buffer_ms.as_f64(),
+                underruns: underruns.as_u64(),
             })
         }
-        other => Err(Refusal::message(format!(
-            "unknown message type {other:?}: use update_params, select_preset, ping, report, pause or resume"
-        ))),
     }
 }
 
@@ -441,78 +568,78 @@ pub fn welcome(
     format: AudioFormat,
     ctx: &MusicalContext,
 ) -> String {
-    json!({
-        "type": "welcome",
-        "client_id": client_id,
-        "protocol": PROTOCOL,
-        "sample_rate": sample_rate,
-        "channels": 2,
-        "chunk_ms": 100,
-        "format": format.name(),
-        "seed": seed,
-        "params": params_json(ctx),
-        "timestamp": unix_now(),
-    })
-    .to_string()
+    ServerMessage::Welcome {
+        client_id,
+        protocol: PROTOCOL,
+        sample_rate,
+        channels: 2,
+        chunk_ms: 100,
+        format: format.name(),
+        seed,
+        params: ctx.into(),
+        timestamp: unix_now(),
+    }
+    .to_text()
 }
 
 /// The `params` message: `ctx` sounds from chunk `seq` on.
 pub fn params_message(ctx: &MusicalContext, seq: u64) -> String {
-    json!({"type": "params", "params": params_json(ctx), "seq": seq, "timestamp": unix_now()})
-        .to_string()
+    ServerMessage::Params {
+        params: ctx.into(),
+        seq,
+        timestamp: unix_now(),
+    }
+    .to_text()
 }
 
 /// The `now_playing` message: from chunk `seq` on, `chord` (Harte
 /// notation, `D:min7`) sounds in `ctx`'s key and mode.
 pub fn now_playing(ctx: &MusicalContext, chord: Option<&str>, seq: u64) -> String {
-    json!({
-        "type": "now_playing",
-        "seq": seq,
-        "key": ctx.spelling().name(ctx.key_pc()),
-        "mode": ctx.mode().name(),
-        "chord": chord,
-        "timestamp": unix_now(),
-    })
-    .to_string()
+    ServerMessage::NowPlaying {
+        seq,
+        key: ctx.spelling().name(ctx.key_pc()),
+        mode: ctx.mode().name(),
+        chord,
+        timestamp: unix_now(),
+    }
+    .to_text()
 }
 
 /// A `status` message.
 pub fn status(state: &str, message: &str, buffer_depth: usize) -> String {
-    json!({
-        "type": "status",
-        "state": state,
-        "message": message,
-        "buffer_depth": buffer_depth,
-        "timestamp": unix_now(),
-    })
-    .to_string()
+    ServerMessage::Status {
+        state,
+        message,
+        buffer_depth,
+        timestamp: unix_now(),
+    }
+    .to_text()
 }
 
 /// An `error` message.
 pub fn error(code: &str, message: &str, recoverable: bool) -> String {
-    json!({
-        "type": "error",
-        "code": code,
-        "message": message,
-        "recoverable": recoverable,
-        "timestamp": unix_now(),
-    })
-    .to_string()
+    ServerMessage::Error {
+        code,
+        message,
+        recoverable,
+        timestamp: unix_now(),
+    }
+    .to_text()
 }
 
 /// A `pong` message.
 pub fn pong(client_timestamp: Option<f64>) -> String {
-    json!({
-        "type": "pong",
-        "client_timestamp": client_timestamp,
-        "server_timestamp": unix_now(),
-    })
-    .to_string()
+    ServerMessage::Pong {
+        client_timestamp,
+        server_timestamp: unix_now(),
+    }
+    .to_text()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn chunk() -> AudioChunk {
         let mut c = AudioChunk::new();
@@ -677,5 +804,154 @@ mod tests {
                 &json!(12)
             )
         );
+    }
+
+    /// Each client message type, its alias and its refusals, through the
+    /// serde-derived envelope: the same requests and the same error codes
+    /// and words as the hand-written parser gave.
+    #[test]
+    fn every_client_message_and_refusal() {
+        let now = MusicalContext::DEFAULT;
+        let ok = |t: &str| parse_request(t, &now).unwrap();
+        let refused = |t: &str| parse_request(t, &now).unwrap_err();
+        assert_eq!(ok(r#"{"type":"pause"}"#), Request::Pause);
+        assert_eq!(ok(r#"{"type":"resume","extra":[1]}"#), Request::Resume);
+        assert_eq!(
+            ok(r#"{"type":"ping","timestamp":"soon"}"#),
+            Request::Ping(None)
+        );
+        assert_eq!(ok(r#"{"type":"ping"}"#), Request::Ping(None));
+        let bpm70 = now.with_bpm(70.0).unwrap();
+        assert_eq!(
+            ok(r#"{"type":"control","params":{"bpm":70}}"#),
+            Request::Params(bpm70)
+        );
+        assert_eq!(
+            ok(r#"{"type":"update_params","params":{"bpm":70}}"#),
+            Request::Params(bpm70)
+        );
+        assert_eq!(
+            ok(r#"{"type":"report","seq":9,"buffer_ms":"x"}"#),
+            Request::Report {
+                seq: 9,
+                buffer_ms: None,
+                underruns: None
+            }
+        );
+        for (text, code, words) in [
+            ("[1, 2]", "INVALID_MESSAGE", "a message is a JSON object"),
+            ("{nope", "INVALID_MESSAGE", "not JSON"),
+            (
+                r#"{"kind":"pause"}"#,
+                "INVALID_MESSAGE",
+                "missing string field",
+            ),
+            (r#"{"type":7}"#, "INVALID_MESSAGE", "missing string field"),
+            (
+                r#"{"type":"dance"}"#,
+                "INVALID_MESSAGE",
+                "unknown message type \"dance\": use update_params",
+            ),
+            (
+                r#"{"type":"report"}"#,
+                "INVALID_MESSAGE",
+                "report needs an integer",
+            ),
+            (
+                r#"{"type":"report","seq":-1}"#,
+                "INVALID_MESSAGE",
+                "report needs an integer",
+            ),
+            (
+                r#"{"type":"update_params","params":3}"#,
+                "INVALID_PARAMS",
+                "needs a \"params\" object",
+            ),
+            (
+                r#"{"type":"select_preset"}"#,
+                "INVALID_PARAMS",
+                "needs a \"preset\" string",
+            ),
+            (
+                r#"{"type":"select_preset","preset":"loud"}"#,
+                "INVALID_PARAMS",
+                "unknown preset",
+            ),
+        ] {
+            let r = refused(text);
+            assert_eq!(r.code, code, "{text}");
+            assert!(r.message.contains(words), "{text}: {}", r.message);
+        }
+    }
+
+    /// Every server message is an object whose `type` comes first and
+    /// names it, with the fields the protocol documents.
+    #[test]
+    fn every_server_message_has_its_type_and_fields() {
+        let ctx = MusicalContext::DEFAULT;
+        let cases = [
+            (
+                welcome("c1", 7, 48_000, AudioFormat::Opus, &ctx),
+                "welcome",
+                vec![
+                    "client_id",
+                    "protocol",
+                    "sample_rate",
+                    "channels",
+                    "chunk_ms",
+                    "format",
+                    "seed",
+                    "params",
+                    "timestamp",
+                ],
+            ),
+            (
+                params_message(&ctx, 3),
+                "params",
+                vec!["params", "seq", "timestamp"],
+            ),
+            (
+                status("paused", "why", 2),
+                "status",
+                vec!["state", "message", "buffer_depth", "timestamp"],
+            ),
+            (
+                error("X", "y", true),
+                "error",
+                vec!["code", "message", "recoverable", "timestamp"],
+            ),
+            (
+                pong(None),
+                "pong",
+                vec!["client_timestamp", "server_timestamp"],
+            ),
+            (
+                encode_json(&chunk(), 1.0),
+                "audio",
+                vec![
+                    "seq",
+                    "timestamp",
+                    "duration_ms",
+                    "sample_rate",
+                    "channels",
+                    "data",
+                ],
+            ),
+        ];
+        for (text, kind, fields) in cases {
+            assert!(
+                text.starts_with(&format!("{{\"type\":\"{kind}\"")),
+                "{text}"
+            );
+            let v: Value = serde_json::from_str(&text).unwrap();
+            for f in fields {
+                assert!(v.get(f).is_some(), "{kind} lacks {f}: {text}");
+            }
+        }
+        let w: Value =
+            serde_json::from_str(&welcome("c1", 7, 48_000, AudioFormat::Opus, &ctx)).unwrap();
+        assert_eq!(w["params"], params_json(&ctx));
+        assert_eq!(w["format"], "opus");
+        assert_eq!(w["protocol"], PROTOCOL);
     }
 }
