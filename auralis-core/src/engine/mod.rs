@@ -185,7 +185,8 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         }
         let composer = Composer::new(seed, sample_rate, context)?;
         let phrases = Composer::new(seed, sample_rate, context)?;
-        crate::synth::SoundFont::parse(font)
+        // Parsed (and checked) once, here; the synthesizer takes it as is.
+        let parsed = crate::synth::SoundFont::parse(font)
             .map_err(|e| EngineError::Synth(SynthError::from(e)))?;
         if !(8_000..=192_000).contains(&sample_rate) {
             return Err(EngineError::Synth(SynthError::SampleRate(sample_rate)));
@@ -195,7 +196,7 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         self.lag = 0;
         let synth = &mut self.synth;
         synth.reinit(sample_rate)?;
-        synth.load_soundfont(font)?;
+        synth.add_font(parsed)?;
         synth.program_change(KEYS_CHANNEL, PROGRAM_KEYS)?;
         synth.program_change(PAD_CHANNEL, PROGRAM_WARM_PAD)?;
         // Balance: keys a little above the pad, both well into the reverb.

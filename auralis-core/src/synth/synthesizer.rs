@@ -263,6 +263,31 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
         self.fonts.get(i).and_then(Option::as_ref)
     }
 
+    /// Adds a font already parsed (and so checked) to the first free
+    /// slot, as [`SoundFontRenderer::load_soundfont`] does with bytes.
+    pub(crate) fn add_font(&mut self, font: SoundFont<'a>) -> Result<FontId, SynthError> {
+        let slot = self
+            .fonts
+            .iter()
+            .position(Option::is_none)
+            .ok_or(SynthError::TooManyFonts)?;
+        if let Some(s) = self.fonts.get_mut(slot) {
+            *s = Some(font);
+        }
+        // Channels without a preset pick theirs up from the new font.
+        for ch in 0..CHANNELS as u8 {
+            if self
+                .channels
+                .get(usize::from(ch))
+                .is_some_and(|c| c.preset.is_none())
+            {
+                let program = self.channels.get(usize::from(ch)).map_or(0, |c| c.program);
+                self.program(ch, program);
+            }
+        }
+        Ok(FontId(slot as u8))
+    }
+
     /// Finds a preset in the loaded fonts, newest first: the exact bank,
     /// then bank 0 (or, for percussion, program 0 of bank 128), then, for
     /// a melodic program no font has at all, program 0 — as other
@@ -523,27 +548,7 @@ struct Note {
 
 impl<'a, const VOICES: usize> SoundFontRenderer<'a> for Synth<'a, VOICES> {
     fn load_soundfont(&mut self, bytes: &'a [u8]) -> Result<FontId, SynthError> {
-        let font = SoundFont::parse(bytes)?;
-        let slot = self
-            .fonts
-            .iter()
-            .position(Option::is_none)
-            .ok_or(SynthError::TooManyFonts)?;
-        if let Some(s) = self.fonts.get_mut(slot) {
-            *s = Some(font);
-        }
-        // Channels without a preset pick theirs up from the new font.
-        for ch in 0..CHANNELS as u8 {
-            if self
-                .channels
-                .get(usize::from(ch))
-                .is_some_and(|c| c.preset.is_none())
-            {
-                let program = self.channels.get(usize::from(ch)).map_or(0, |c| c.program);
-                self.program(ch, program);
-            }
-        }
-        Ok(FontId(slot as u8))
+        self.add_font(SoundFont::parse(bytes)?)
     }
 
     fn select_preset(
