@@ -152,7 +152,7 @@ async fn play(
             None => break "engine failed",
         };
         let len = bytes.len() as u64;
-        match timeout(pacing.send_timeout, body.send(Bytes::from(bytes))).await {
+        match timeout(pacing.send_timeout, body.send(bytes)).await {
             Ok(Ok(())) => {
                 app.metrics.chunks_sent.fetch_add(1, Relaxed);
                 app.metrics.bytes_out.fetch_add(len, Relaxed);

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use auralis_core::engine::AudioChunk;
 use auralis_core::music::{Mode, MusicalContext, Preset};
 use base64::Engine as _;
+use bytes::BufMut;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -206,17 +207,30 @@ pub fn encode_json(chunk: &AudioChunk, timestamp: f64) -> String {
 /// | 28–31 | reserved, zero |
 /// | 32– | interleaved i16 PCM, L R L R … |
 pub fn encode_binary(chunk: &AudioChunk, timestamp: f64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(BINARY_HEADER + chunk.samples().len() * 2);
-    out.extend_from_slice(&BINARY_MAGIC);
-    out.push(BINARY_VERSION);
-    out.push(chunk.channels);
-    out.extend_from_slice(&chunk.frames.to_le_bytes());
-    out.extend_from_slice(&chunk.sample_rate.to_le_bytes());
-    out.extend_from_slice(&chunk.seq.to_le_bytes());
-    out.extend_from_slice(&timestamp.to_le_bytes());
-    out.extend_from_slice(&[0; 4]);
-    pcm_bytes(chunk, &mut out);
+    let mut out = Vec::with_capacity(binary_len(chunk));
+    write_binary(chunk, timestamp, &mut out);
     out
+}
+
+/// Bytes of [`encode_binary`]'s frame for `chunk`.
+pub fn binary_len(chunk: &AudioChunk) -> usize {
+    BINARY_HEADER + chunk.samples().len() * 2
+}
+
+/// [`encode_binary`]'s frame, written at the end of `out` (a reused
+/// buffer: nothing allocated when it has room).
+pub fn write_binary(chunk: &AudioChunk, timestamp: f64, out: &mut impl BufMut) {
+    out.put_slice(&BINARY_MAGIC);
+    out.put_u8(BINARY_VERSION);
+    out.put_u8(chunk.channels);
+    out.put_u16_le(chunk.frames);
+    out.put_u32_le(chunk.sample_rate);
+    out.put_u64_le(chunk.seq);
+    out.put_f64_le(timestamp);
+    out.put_slice(&[0; 4]);
+    for s in chunk.samples() {
+        out.put_i16_le(*s);
+    }
 }
 
 /// A binary audio frame of Opus for one chunk: the PCM frame's header with
@@ -241,21 +255,37 @@ pub fn encode_opus(
     frames: u16,
     packets: &crate::opus::Packets,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(BINARY_HEADER + packets.total_bytes() + 2 * packets.len());
-    out.extend_from_slice(&BINARY_MAGIC);
-    out.push(OPUS_VERSION);
-    out.push(2);
-    out.extend_from_slice(&frames.to_le_bytes());
-    out.extend_from_slice(&crate::opus::RATE.to_le_bytes());
-    out.extend_from_slice(&seq.to_le_bytes());
-    out.extend_from_slice(&timestamp.to_le_bytes());
-    out.push(u8::try_from(packets.len()).unwrap_or(0));
-    out.extend_from_slice(&[0; 3]);
-    for p in packets.iter() {
-        out.extend_from_slice(&u16::try_from(p.len()).unwrap_or(0).to_le_bytes());
-        out.extend_from_slice(p);
-    }
+    let mut out = Vec::with_capacity(opus_len(packets));
+    write_opus(seq, timestamp, frames, packets, &mut out);
     out
+}
+
+/// Bytes of [`encode_opus`]'s frame for `packets`.
+pub fn opus_len(packets: &crate::opus::Packets) -> usize {
+    BINARY_HEADER + packets.total_bytes() + 2 * packets.len()
+}
+
+/// [`encode_opus`]'s frame, written at the end of `out`.
+pub fn write_opus(
+    seq: u64,
+    timestamp: f64,
+    frames: u16,
+    packets: &crate::opus::Packets,
+    out: &mut impl BufMut,
+) {
+    out.put_slice(&BINARY_MAGIC);
+    out.put_u8(OPUS_VERSION);
+    out.put_u8(2);
+    out.put_u16_le(frames);
+    out.put_u32_le(crate::opus::RATE);
+    out.put_u64_le(seq);
+    out.put_f64_le(timestamp);
+    out.put_u8(u8::try_from(packets.len()).unwrap_or(0));
+    out.put_slice(&[0; 3]);
+    for p in packets.iter() {
+        out.put_u16_le(u16::try_from(p.len()).unwrap_or(0));
+        out.put_slice(p);
+    }
 }
 
 /// A decoded binary Opus frame (tests and the load tester).

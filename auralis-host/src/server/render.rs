@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use auralis_core::engine::{AudioChunk, Engine};
 use auralis_core::music::{Chord, MusicalContext};
+use bytes::{Bytes, BytesMut};
 use crossbeam_channel::{Receiver, Sender};
 use tokio::sync::mpsc;
 
@@ -30,7 +31,7 @@ pub enum Payload {
     /// A JSON text message (`format=json`).
     Text(String),
     /// A binary WebSocket message, or Ogg pages for `/listen`.
-    Binary(Vec<u8>),
+    Binary(Bytes),
 }
 
 impl Payload {
@@ -77,6 +78,30 @@ struct Live {
     opus: Option<(ChunkEncoder, Packets)>,
     ogg: Option<OggOpus>,
     chord: Option<Chord>,
+    frames: Frames,
+}
+
+/// The binary frames of one stream, written into one buffer that is used
+/// again and again: a frame is handed out as shared bytes, and its space
+/// comes back once it has been sent (dropped), so a stream in steady
+/// state allocates nothing for its frames.
+#[derive(Default)]
+struct Frames(BytesMut);
+
+impl Frames {
+    /// Room for this many frames before the buffer must come back.
+    const AHEAD: usize = 3;
+
+    /// A frame of at most `len` bytes, written by `write`.
+    fn frame(&mut self, len: usize, write: impl FnOnce(&mut BytesMut)) -> Bytes {
+        if self.0.capacity() < len {
+            // Takes the whole buffer back when every frame handed out
+            // from it has been dropped; allocates only when one has not.
+            self.0.reserve(Self::AHEAD * len);
+        }
+        write(&mut self.0);
+        self.0.split().freeze()
+    }
 }
 
 /// The render side of one listener's stream.
@@ -225,6 +250,7 @@ impl Stream {
             opus,
             ogg,
             chord: None,
+            frames: Frames::default(),
         }))
     }
 
@@ -261,7 +287,11 @@ impl Stream {
         let payload = match (self.format, &mut live.opus) {
             (AudioFormat::Json, _) => Payload::Text(protocol::encode_json(scratch, stamp)),
             (AudioFormat::Binary, _) | (_, None) => {
-                Payload::Binary(protocol::encode_binary(scratch, stamp))
+                let len = protocol::binary_len(scratch);
+                Payload::Binary(
+                    live.frames
+                        .frame(len, |out| protocol::write_binary(scratch, stamp, out)),
+                )
             }
             (format, Some((encoder, packets))) => {
                 let t = Instant::now();
@@ -277,14 +307,15 @@ impl Stream {
                     (AudioFormat::Ogg, Some(ogg)) => {
                         // Cannot fail: the pages go to a Vec.
                         let _ = ogg.push(packets);
-                        Payload::Binary(ogg.take())
+                        Payload::Binary(Bytes::from(ogg.take()))
                     }
-                    _ => Payload::Binary(protocol::encode_opus(
-                        info.seq,
-                        stamp,
-                        scratch.frames,
-                        packets,
-                    )),
+                    _ => {
+                        let len = protocol::opus_len(packets);
+                        let frames = scratch.frames;
+                        Payload::Binary(live.frames.frame(len, |out| {
+                            protocol::write_opus(info.seq, stamp, frames, packets, out)
+                        }))
+                    }
                 }
             }
         };
@@ -409,5 +440,35 @@ fn render_loop(
         if more && !stream.closed.load(Ordering::Acquire) {
             let _ = requeue.send(stream);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::BufMut;
+
+    #[test]
+    fn frames_take_their_buffer_back_once_sent() {
+        let mut f = Frames::default();
+        let fill = |v: u8| move |o: &mut BytesMut| o.put_slice(&[v; 100]);
+        let a = f.frame(100, fill(1));
+        let first = a.as_ptr();
+        let (b, c) = (f.frame(100, fill(2)), f.frame(100, fill(3)));
+        // Three frames from one allocation, each intact.
+        assert_eq!(b.as_ptr(), first.wrapping_add(100));
+        assert_eq!(c.as_ptr(), first.wrapping_add(200));
+        assert!(a.iter().all(|&x| x == 1) && c.iter().all(|&x| x == 3));
+        drop((a, b, c));
+        // All sent: the next frame is written where the first was.
+        let d = f.frame(100, fill(4));
+        assert_eq!(d.as_ptr(), first, "the buffer came back");
+        let (e, g) = (f.frame(100, fill(5)), f.frame(100, fill(6)));
+        drop((e, g));
+        // One frame still held: the next goes to new memory, and the held
+        // one is untouched.
+        let h = f.frame(100, fill(7));
+        assert_ne!(h.as_ptr(), first);
+        assert!(d.iter().all(|&x| x == 4) && h.iter().all(|&x| x == 7));
     }
 }
