@@ -46,10 +46,8 @@ fn const_calls_from_many_threads_at_once() {
             intensity: 0.0,
         };
         // SAFETY: a live engine and a writable out-pointer.
-        assert_eq!(
-            unsafe { auralis_engine_get_params(engine, &mut p) },
-            AuralisStatus::Ok
-        );
+        let status = unsafe { auralis_engine_get_params(engine, &mut p) };
+        assert_eq!(status, AuralisStatus::Ok);
         (p.key, p.mode, p.bpm.to_bits())
     };
     let rounds = if cfg!(miri) { 3 } else { 2_000 };
