@@ -106,8 +106,6 @@ pub struct Engine<'a, const VOICES: usize = 64> {
     queue: heapless::Vec<(u64, u16, MidiEvent), QUEUE>,
     next: usize,
     phrase: Phrase,
-    /// A parameter change waiting for its beat.
-    pending: Option<MusicalContext>,
     switch_at: Option<u64>,
     frame: u64,
     seq: u64,
@@ -154,7 +152,6 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
             queue: heapless::Vec::new(),
             next: 0,
             phrase: Phrase::empty(),
-            pending: None,
             switch_at: None,
             frame: 0,
             seq: 0,
@@ -214,7 +211,6 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         self.queue.clear();
         self.next = 0;
         self.phrase = Phrase::empty();
-        self.pending = None;
         self.switch_at = None;
         self.frame = 0;
         self.seq = 0;
@@ -267,8 +263,7 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         self.switch_at = None;
         if on {
             self.composer.resume_at(self.frame);
-            if let Some(ctx) = self.pending {
-                self.composer.set_context(ctx);
+            if self.composer.pending().is_some() {
                 self.switch_at = Some(self.frame);
             }
         } else {
@@ -401,12 +396,11 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         } else {
             self.phrase.context
         };
-        self.pending.unwrap_or(sounding)
+        self.composer.pending().unwrap_or(sounding)
     }
 
     /// Asks for new parameters; they take effect at the next beat.
     pub fn set_context(&mut self, context: MusicalContext) {
-        self.pending = Some(context);
         self.composer.set_context(context);
     }
 
@@ -496,7 +490,7 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
             self.frame = end;
             return None;
         }
-        if self.pending.is_some() && self.switch_at.is_none() && self.phrase.end > 0 {
+        if self.composer.pending().is_some() && self.switch_at.is_none() && self.phrase.end > 0 {
             self.cut_at_next_beat();
         }
         // Hand the synthesizer every event before `end`, composing the
@@ -514,8 +508,9 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
                 break;
             }
             let new_params = self.switch_at.take().is_some() || self.phrase.end == 0;
+            let asked = self.composer.pending().is_some();
             self.compose_next();
-            if new_params && self.pending.take().is_some() {
+            if new_params && asked {
                 changed = Some(self.phrase.context);
             }
         }

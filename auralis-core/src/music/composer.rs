@@ -354,6 +354,12 @@ impl Composer {
         self.pending = Some(context);
     }
 
+    /// The context asked for with [`Composer::set_context`] that no
+    /// phrase has taken up yet.
+    pub fn pending(&self) -> Option<MusicalContext> {
+        self.pending
+    }
+
     /// The context of the phrase composed last (or of the first phrase).
     pub fn context(&self) -> MusicalContext {
         self.context
