@@ -36,7 +36,7 @@ impl Font {
 /// `auralis_engine_free`.
 pub struct AuralisEngine {
     // Declared first, so dropped first: it borrows the font below.
-    pub(crate) engine: Engine<'static, VOICES>,
+    pub(crate) engine: Engine<'static, auralis_core::synth::Synth<'static, VOICES>>,
     pub(crate) font: HeldFont,
     pub(crate) in_caller_memory: bool,
     /// A call panicked inside this engine: its state may be half-updated,

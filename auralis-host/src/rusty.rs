@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use auralis_core::synth::{FontId, SoundFont, SoundFontRenderer, SynthError};
+use auralis_core::synth::{
+    cc, FontId, MidiEvent, SoundFont, SoundFontRenderer, StreamRenderer, SynthError,
+};
 use rustysynth::{SoundFont as RsFont, Synthesizer, SynthesizerSettings};
 
 /// A rustysynth synthesizer behind Auralis's renderer trait.
@@ -13,9 +15,19 @@ use rustysynth::{SoundFont as RsFont, Synthesizer, SynthesizerSettings};
 /// `configure_reverb` cannot change them. Fonts are checked with
 /// Auralis's parser first, so both renderers refuse the same files with
 /// the same errors.
+///
+/// As a [`StreamRenderer`] it can carry Auralis's engine
+/// (`Engine::with_renderer`): scheduled events wait in a queue and each
+/// render stops at the next one, so they land on their frame (rustysynth
+/// itself applies them at its 64-frame block boundaries). It has no
+/// limiter: the engine's gain goes to rustysynth's master volume as is.
 pub struct RustyRenderer {
     settings: SynthesizerSettings,
     synth: Option<Synthesizer>,
+    /// Frames rendered so far.
+    frame: u64,
+    /// Scheduled events, (frame, event), in the order they are due.
+    queue: std::collections::VecDeque<(u64, MidiEvent)>,
 }
 
 impl RustyRenderer {
@@ -27,6 +39,8 @@ impl RustyRenderer {
         Self {
             settings,
             synth: None,
+            frame: 0,
+            queue: std::collections::VecDeque::new(),
         }
     }
 
@@ -106,30 +120,81 @@ impl<'a> SoundFontRenderer<'a> for RustyRenderer {
     }
 
     fn all_notes_off(&mut self, channel: u8) -> Result<(), SynthError> {
-        self.midi(channel, 0xB0, 123, 0)
+        self.midi(channel, 0xB0, cc::ALL_NOTES_OFF, 0)
     }
 
     fn all_sound_off(&mut self, channel: u8) -> Result<(), SynthError> {
-        self.midi(channel, 0xB0, 120, 0)
+        self.midi(channel, 0xB0, cc::ALL_SOUND_OFF, 0)
     }
 
     fn reset(&mut self) {
+        self.queue.clear();
         if let Some(s) = self.synth.as_mut() {
             s.reset();
         }
     }
 
     fn render(&mut self, left: &mut [f32], right: &mut [f32]) {
-        match self.synth.as_mut() {
-            Some(s) => s.render(left, right),
-            None => {
-                left.fill(0.0);
-                right.fill(0.0);
+        let n = left.len().min(right.len());
+        let mut done = 0;
+        while done < n {
+            while let Some(&(at, event)) = self.queue.front() {
+                if at > self.frame {
+                    break;
+                }
+                self.queue.pop_front();
+                // Checked when scheduled.
+                let _ = StreamRenderer::play(self, event);
             }
+            let until_event = self
+                .queue
+                .front()
+                .map_or(u64::MAX, |&(at, _)| at - self.frame);
+            let len = (n - done).min(usize::try_from(until_event).unwrap_or(usize::MAX));
+            let (l, r) = (&mut left[done..done + len], &mut right[done..done + len]);
+            match self.synth.as_mut() {
+                Some(s) => s.render(l, r),
+                None => {
+                    l.fill(0.0);
+                    r.fill(0.0);
+                }
+            }
+            self.frame += len as u64;
+            done += len;
         }
     }
 
     fn configure_reverb(&mut self, _room_size: f32, _damping: f32, _wet_level: f32) {
         // rustysynth's reverb has fixed settings; see the type's docs.
+    }
+}
+
+impl<'a> StreamRenderer<'a> for RustyRenderer {
+    fn sample_rate(&self) -> u32 {
+        self.settings.sample_rate as u32
+    }
+
+    fn frame(&self) -> u64 {
+        self.frame
+    }
+
+    fn schedule(&mut self, frame: u64, event: MidiEvent) -> Result<(), SynthError> {
+        if event.channel() >= 16 {
+            return Err(SynthError::Channel(event.channel()));
+        }
+        // After every event due at or before the same frame.
+        let at = self.queue.partition_point(|&(t, _)| t <= frame);
+        self.queue.insert(at, (frame, event));
+        Ok(())
+    }
+
+    fn set_gain(&mut self, gain: f32) {
+        if let Some(s) = self.synth.as_mut() {
+            s.set_master_volume(gain);
+        }
+    }
+
+    fn set_chorus(&mut self, _level: f32) {
+        // Fixed at creation; see the type's docs.
     }
 }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use auralis_core::engine::{AudioChunk, Engine};
 use auralis_core::music::{Chord, MusicalContext};
+use auralis_core::synth::SoundFont;
 use hyper::body::Bytes;
 use tokio::sync::broadcast;
 
@@ -176,7 +177,7 @@ pub struct Station {
     reseed: Mutex<Option<u64>>,
     /// Whether the seed is the day's.
     daily: bool,
-    font: &'static [u8],
+    font: SoundFont<'static>,
     tx: broadcast::Sender<Arc<Encoded>>,
     preroll: Mutex<VecDeque<Arc<Encoded>>>,
     ogg_headers: Bytes,
@@ -194,8 +195,9 @@ pub struct Station {
 }
 
 impl Station {
-    /// Starts rendering `spec` with `font` on a thread of its own.
-    pub fn start(spec: &StationSpec, font: &'static [u8]) -> Result<Arc<Self>, String> {
+    /// Starts rendering `spec` with `font` (parsed once for the whole
+    /// process) on a thread of its own.
+    pub fn start(spec: &StationSpec, font: SoundFont<'static>) -> Result<Arc<Self>, String> {
         spec.check()?;
         let seed = spec.seed.resolve(&spec.name);
         let encoder = ChunkEncoder::new().map_err(|e| format!("station {}: {e}", spec.name))?;
@@ -232,17 +234,15 @@ impl Station {
             .name(format!("auralis-station-{}", spec.name))
             // The engine is made here, on a stack with room for it.
             .stack_size(16 << 20)
-            .spawn(
-                move || match Engine::with_soundfont(seed, RATE, context, font) {
-                    Ok(engine) => {
-                        let _ = ready_tx.send(Ok(()));
-                        s.run(Box::new(engine), encoder, ogg);
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e.to_string()));
-                    }
-                },
-            )
+            .spawn(move || match Engine::with_font(seed, RATE, context, font) {
+                Ok(engine) => {
+                    let _ = ready_tx.send(Ok(()));
+                    s.run(Box::new(engine), encoder, ogg);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                }
+            })
             .map_err(|e| format!("station {}: cannot start its thread: {e}", spec.name))?;
         ready_rx
             .recv()
@@ -334,7 +334,7 @@ impl Station {
                 self.reseed(Seed::Daily.resolve(&self.name));
             }
             if let Some(seed) = self.reseed.lock().ok().and_then(|mut r| r.take()) {
-                match Engine::with_soundfont(seed, RATE, self.context(), self.font) {
+                match Engine::with_font(seed, RATE, self.context(), self.font) {
                     Ok(new) => {
                         old = Some((core::mem::replace(&mut engine, Box::new(new)), 0));
                         self.seed.store(seed, Relaxed);
@@ -445,7 +445,11 @@ mod tests {
     #[test]
     fn a_station_publishes_chunks_to_every_subscriber_alike() {
         let spec = StationSpec::parse_flag("t=focus:3").unwrap();
-        let station = Station::start(&spec, auralis_core::bank::DEFAULT_SF2).unwrap();
+        let station = Station::start(
+            &spec,
+            SoundFont::parse(auralis_core::bank::DEFAULT_SF2).unwrap(),
+        )
+        .unwrap();
         let (_, mut a) = station.subscribe();
         let (_, mut b) = station.subscribe();
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -476,7 +480,11 @@ mod tests {
     #[test]
     fn a_new_seed_crossfades_into_a_new_composition_and_the_numbers_go_on() {
         let spec = StationSpec::parse_flag("t=focus:3").unwrap();
-        let station = Station::start(&spec, auralis_core::bank::DEFAULT_SF2).unwrap();
+        let station = Station::start(
+            &spec,
+            SoundFont::parse(auralis_core::bank::DEFAULT_SF2).unwrap(),
+        )
+        .unwrap();
         let (_, mut rx) = station.subscribe();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -101,14 +101,19 @@ pub(crate) fn run(args: &StationArgs) -> Result<(), String> {
     let spec = args.spec()?;
     let target = Target::parse(&args.icecast)?;
     crate::serve::init_logging();
-    let font: &'static [u8] = match &args.soundfont {
-        None => auralis_core::bank::DEFAULT_SF2,
+    let (font, font_name): (&'static [u8], String) = match &args.soundfont {
+        None => (auralis_core::bank::DEFAULT_SF2, "the built-in bank".into()),
         Some(path) => {
             let file = auralis_core::font_file::FontFile::open(path)
                 .map_err(|e| format!("cannot use SoundFont: {e}"))?;
-            Box::leak(Box::new(file)).bytes()
+            (
+                Box::leak(Box::new(file)).bytes(),
+                path.display().to_string(),
+            )
         }
     };
+    let font = auralis_core::synth::SoundFont::parse(font)
+        .map_err(|e| format!("cannot play {font_name}: {e}"))?;
     let station = Station::start(&spec, font)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

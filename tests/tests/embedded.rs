@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use auralis_core::engine::{AudioChunk, Engine};
-use auralis_core::synth::ReverbSize;
+use auralis_core::synth::{ReverbSize, Synth};
 use auralis_core::MusicalContext;
 
 /// What the firmware prints and what it was asked to render.
@@ -122,7 +122,7 @@ fn run_firmware() -> Report {
 /// 16-bit samples.
 fn host_hash(seed: u64, chunks: u32) -> u64 {
     const VOICES: usize = 16;
-    let mut e: Box<Engine<'static, VOICES>> =
+    let mut e: Box<Engine<'static, Synth<'static, VOICES>>> =
         Box::new(Engine::new(seed, 44_100, MusicalContext::DEFAULT).expect("engine"));
     e.set_reverb_size(ReverbSize::Compact);
     let mut chunk = Box::new(AudioChunk::new());

@@ -3,6 +3,7 @@
 
 use auralis_core::engine::{AudioChunk, Engine};
 use auralis_core::music::{Mode, MusicalContext, Preset};
+use auralis_core::synth::Synth;
 use auralis_tests::loudness::integrated_lufs;
 
 fn ctx(key: u8, mode: Mode, bpm: f32, intensity: f32) -> MusicalContext {
@@ -67,8 +68,14 @@ fn chunks_are_numbered_without_gaps_and_sized_by_rate() {
                 assert!((chunk.timestamp() - i as f64 * 0.1).abs() < 1e-9);
             }
         }
-        assert!(Engine::<'static, 8>::new(1, 44_105, MusicalContext::default()).is_err());
-        assert!(Engine::<'static, 8>::new(1, 96_000, MusicalContext::default()).is_err());
+        assert!(
+            Engine::<'static, Synth<'static, 8>>::new(1, 44_105, MusicalContext::default())
+                .is_err()
+        );
+        assert!(
+            Engine::<'static, Synth<'static, 8>>::new(1, 96_000, MusicalContext::default())
+                .is_err()
+        );
     });
 }
 

@@ -8,14 +8,17 @@
 //! - `phrases.rs`: the seed's phrase-at-a-time [`SynthesisEngine`].
 
 use core::fmt;
+use core::marker::PhantomData;
 
 use crate::bank::{DEFAULT_SF2, PROGRAM_KEYS, PROGRAM_WARM_PAD};
 use crate::music::{Composer, ComposerError, MusicalContext, Phrase, PhraseBars};
-use crate::synth::{cc, MidiEvent, SoundFontRenderer, Synth, SynthError};
+use crate::synth::{cc, MidiEvent, StreamRenderer, Synth, SynthError};
 
 mod chunk;
 mod phrases;
 mod score;
+#[cfg(test)]
+mod tests;
 
 pub use chunk::{to_pcm, AudioChunk, ChunkInfo, MAX_CHUNK_SAMPLES};
 pub use phrases::SynthesisEngine;
@@ -87,9 +90,14 @@ impl From<SynthError> for EngineError {
 /// cut there, its notes released, and the next phrase starts with the new
 /// parameters. Changes before that beat replace each other.
 ///
+/// The engine plays through any [`StreamRenderer`]: the built-in
+/// [`Synth`] (the default, with 64 voices), or another renderer given to
+/// [`Engine::with_renderer`] — the host's rustysynth renderer, or a
+/// recording mock in tests.
+///
 /// # Real-time
 /// After construction nothing allocates, locks or panics.
-pub struct Engine<'a, const VOICES: usize = 64> {
+pub struct Engine<'a, R = Synth<'a, 64>> {
     composer: Composer,
     /// The composer of the phrase-at-a-time interface
     /// ([`SynthesisEngine`]): its own, with the same seed, so that
@@ -99,7 +107,9 @@ pub struct Engine<'a, const VOICES: usize = 64> {
     /// through [`SynthesisEngine::render_phrase`]): stream frame `f` plays
     /// at synthesizer frame `f + lag`.
     lag: u64,
-    synth: Synth<'a, VOICES>,
+    synth: R,
+    /// The renderer may borrow its font for `'a`.
+    font: PhantomData<&'a [u8]>,
     bars: PhraseBars,
     /// Events of the current phrase, (frame, push order, event), in time
     /// order; those from `next` on are not yet handed to the synthesizer.
@@ -116,7 +126,16 @@ pub struct Engine<'a, const VOICES: usize = 64> {
     chunk_frames: usize,
 }
 
-impl<const VOICES: usize> Engine<'static, VOICES> {
+/// Chunks are 100 ms and fit [`AudioChunk`]: the rate must be a multiple
+/// of 10 Hz, at most 48 kHz.
+fn check_chunk_rate(sample_rate: u32) -> Result<(), EngineError> {
+    if sample_rate % 10 != 0 || sample_rate as usize / 10 > MAX_CHUNK_SAMPLES / 2 {
+        return Err(EngineError::ChunkRate(sample_rate));
+    }
+    Ok(())
+}
+
+impl<const VOICES: usize> Engine<'static, Synth<'static, VOICES>> {
     /// An engine at `sample_rate` (44100 or 48000) playing the built-in
     /// bank, composing from `seed` in `context`.
     pub fn new(seed: u64, sample_rate: u32, context: MusicalContext) -> Result<Self, EngineError> {
@@ -124,7 +143,7 @@ impl<const VOICES: usize> Engine<'static, VOICES> {
     }
 }
 
-impl<'a, const VOICES: usize> Engine<'a, VOICES> {
+impl<'a, const VOICES: usize> Engine<'a, Synth<'a, VOICES>> {
     /// An engine playing the SoundFont in `font` (its programs 0 and 89,
     /// or the nearest the font has).
     pub fn with_soundfont(
@@ -148,6 +167,7 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
             phrases: Composer::idle(),
             lag: 0,
             synth: Synth::idle(),
+            font: PhantomData,
             bars: PhraseBars::Eight,
             queue: heapless::Vec::new(),
             next: 0,
@@ -160,6 +180,20 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
             drone_note: None,
             chunk_frames: 4410,
         }
+    }
+
+    /// An engine playing a font parsed once (by
+    /// [`crate::synth::SoundFont::parse`]) for any number of engines: no
+    /// engine checks it again.
+    pub fn with_font(
+        seed: u64,
+        sample_rate: u32,
+        context: MusicalContext,
+        font: crate::synth::SoundFont<'a>,
+    ) -> Result<Self, EngineError> {
+        let mut e = Self::idle();
+        e.init_with_font(seed, sample_rate, context, font)?;
+        Ok(e)
     }
 
     /// Makes this engine, in place, exactly what
@@ -177,23 +211,114 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         context: MusicalContext,
         font: &'a [u8],
     ) -> Result<(), EngineError> {
-        if sample_rate % 10 != 0 || sample_rate as usize / 10 > MAX_CHUNK_SAMPLES / 2 {
-            return Err(EngineError::ChunkRate(sample_rate));
-        }
-        let composer = Composer::new(seed, sample_rate, context)?;
-        let phrases = Composer::new(seed, sample_rate, context)?;
+        check_chunk_rate(sample_rate)?;
         // Parsed (and checked) once, here; the synthesizer takes it as is.
         let parsed = crate::synth::SoundFont::parse(font)
             .map_err(|e| EngineError::Synth(SynthError::from(e)))?;
+        self.init_with_font(seed, sample_rate, context, parsed)
+    }
+
+    /// [`Engine::init`] with a font already parsed: nothing is checked
+    /// twice, so making a stream costs no pass over the font.
+    ///
+    /// # Real-time
+    /// No allocation; clears the engine's voices and effect lines.
+    pub fn init_with_font(
+        &mut self,
+        seed: u64,
+        sample_rate: u32,
+        context: MusicalContext,
+        font: crate::synth::SoundFont<'a>,
+    ) -> Result<(), EngineError> {
+        check_chunk_rate(sample_rate)?;
+        let composer = Composer::new(seed, sample_rate, context)?;
+        let phrases = Composer::new(seed, sample_rate, context)?;
         if !(8_000..=192_000).contains(&sample_rate) {
             return Err(EngineError::Synth(SynthError::SampleRate(sample_rate)));
         }
-        self.composer = composer;
-        self.phrases = phrases;
-        self.lag = 0;
+        self.synth.reinit(sample_rate)?;
+        self.synth.add_font(font)?;
+        self.start(composer, phrases)
+    }
+
+    /// Linear or cubic (the default) sample interpolation.
+    pub fn set_interpolation(&mut self, interpolation: crate::synth::Interpolation) {
+        self.synth.set_interpolation(interpolation);
+    }
+
+    /// How long the reverb's lines may be (see
+    /// [`crate::synth::ReverbSize`]); empties the reverb.
+    pub fn set_reverb_size(&mut self, size: crate::synth::ReverbSize) {
+        self.synth.set_reverb_size(size);
+    }
+
+    /// Voices that may sound at once, 1 to the pool's size (clamped).
+    pub fn set_polyphony(&mut self, voices: usize) {
+        self.synth.set_polyphony(voices);
+    }
+
+    /// The instruction set the voices render with (every level gives the
+    /// same samples, bit for bit).
+    pub fn set_simd(&mut self, simd: crate::synth::Simd) {
+        self.synth.set_simd(simd);
+    }
+
+    /// The polyphony limit in force.
+    pub fn polyphony(&self) -> usize {
+        self.synth.polyphony()
+    }
+
+    /// Voices sounding now.
+    pub fn active_voices(&self) -> usize {
+        self.synth.active_voices()
+    }
+}
+
+impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
+    /// An engine playing through `renderer`, which has its font loaded
+    /// (programs 0 and 89 are asked for on the keys and pad channels) and
+    /// has not started: the stream starts at the renderer's current
+    /// frame, at its sample rate.
+    pub fn with_renderer(
+        renderer: R,
+        seed: u64,
+        context: MusicalContext,
+    ) -> Result<Self, EngineError> {
+        let sample_rate = renderer.sample_rate();
+        check_chunk_rate(sample_rate)?;
+        let composer = Composer::new(seed, sample_rate, context)?;
+        let phrases = Composer::new(seed, sample_rate, context)?;
+        let mut e = Self {
+            composer: Composer::idle(),
+            phrases: Composer::idle(),
+            lag: 0,
+            synth: renderer,
+            font: PhantomData,
+            bars: PhraseBars::Eight,
+            queue: heapless::Vec::new(),
+            next: 0,
+            phrase: Phrase::empty(),
+            switch_at: None,
+            frame: 0,
+            seq: 0,
+            composing: true,
+            drone: false,
+            drone_note: None,
+            chunk_frames: 4410,
+        };
+        e.start(composer, phrases)?;
+        Ok(e)
+    }
+
+    /// The renderer: voices, events, counters (read-only).
+    pub fn synth(&self) -> &R {
+        &self.synth
+    }
+
+    /// Sets up the renderer's programs and mix and starts the stream from
+    /// its first frame with these composers.
+    fn start(&mut self, composer: Composer, phrases: Composer) -> Result<(), EngineError> {
         let synth = &mut self.synth;
-        synth.reinit(sample_rate)?;
-        synth.add_font(parsed)?;
         synth.program_change(KEYS_CHANNEL, PROGRAM_KEYS)?;
         synth.program_change(PAD_CHANNEL, PROGRAM_WARM_PAD)?;
         // Balance: keys a little above the pad, both well into the reverb.
@@ -207,6 +332,10 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         synth.program_change(DRONE_CHANNEL, PROGRAM_WARM_PAD)?;
         synth.control_change(DRONE_CHANNEL, cc::VOLUME, 84)?;
         synth.control_change(DRONE_CHANNEL, cc::REVERB_SEND, 100)?;
+        self.chunk_frames = composer.sample_rate() as usize / 10;
+        self.composer = composer;
+        self.phrases = phrases;
+        self.lag = self.synth.frame();
         self.bars = PhraseBars::Eight;
         self.queue.clear();
         self.next = 0;
@@ -217,25 +346,13 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
         self.composing = true;
         self.drone = false;
         self.drone_note = None;
-        self.chunk_frames = sample_rate as usize / 10;
         Ok(())
-    }
-
-    /// Linear or cubic (the default) sample interpolation.
-    pub fn set_interpolation(&mut self, interpolation: crate::synth::Interpolation) {
-        self.synth.set_interpolation(interpolation);
     }
 
     /// Master gain before the limiter, 0–8 (the engine's default, 5.4,
     /// plays intensity 0.5 at about −18 LUFS with the built-in bank).
     pub fn set_gain(&mut self, gain: f32) {
         self.synth.set_gain(gain);
-    }
-
-    /// How long the reverb's lines may be (see
-    /// [`crate::synth::ReverbSize`]); empties the reverb.
-    pub fn set_reverb_size(&mut self, size: crate::synth::ReverbSize) {
-        self.synth.set_reverb_size(size);
     }
 
     /// Reverb and chorus on (the default) or off.
@@ -321,33 +438,12 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
     /// # Real-time
     /// No allocation, no locks.
     pub fn play(&mut self, event: MidiEvent) -> Result<(), SynthError> {
-        self.synth.apply(event)
-    }
-
-    /// Voices that may sound at once, 1 to the pool's size (clamped).
-    pub fn set_polyphony(&mut self, voices: usize) {
-        self.synth.set_polyphony(voices);
+        self.synth.play(event)
     }
 
     /// The reverb's room size, damping and wet level, each 0–1.
     pub fn configure_reverb(&mut self, room_size: f32, damping: f32, wet: f32) {
         self.synth.configure_reverb(room_size, damping, wet);
-    }
-
-    /// What the synthesizer is doing: voices, events, CPU of the last
-    /// render (read-only).
-    pub fn synth(&self) -> &Synth<'a, VOICES> {
-        &self.synth
-    }
-
-    /// The polyphony limit in force.
-    pub fn polyphony(&self) -> usize {
-        self.synth.polyphony()
-    }
-
-    /// Voices sounding now.
-    pub fn active_voices(&self) -> usize {
-        self.synth.active_voices()
     }
 
     /// The phrase being played (empty before the first render).
@@ -358,13 +454,7 @@ impl<'a, const VOICES: usize> Engine<'a, VOICES> {
     /// "CPU" and the instruction-set level the voice loop uses, as
     /// "CPU (AVX2)" (see [`crate::synth::Simd::device`]).
     pub fn device(&self) -> &'static str {
-        self.synth.simd().device()
-    }
-
-    /// The instruction set the voices render with (every level gives the
-    /// same samples, bit for bit).
-    pub fn set_simd(&mut self, simd: crate::synth::Simd) {
-        self.synth.set_simd(simd);
+        self.synth.device()
     }
 
     /// The chord sounding at the last frame rendered (`None` before the

@@ -2,7 +2,7 @@
 
 use super::{phrase_events, Engine};
 use crate::music::{MusicalContext, Phrase, PhraseBars};
-use crate::synth::SoundFontRenderer;
+use crate::synth::StreamRenderer;
 
 /// The seed's `ISynthesisEngine`: compose a phrase, then render it.
 ///
@@ -24,7 +24,7 @@ pub trait SynthesisEngine {
     fn device(&self) -> &'static str;
 }
 
-impl<const VOICES: usize> SynthesisEngine for Engine<'_, VOICES> {
+impl<'a, R: StreamRenderer<'a>> SynthesisEngine for Engine<'a, R> {
     fn generate_phrase(&mut self, context: MusicalContext, bars: PhraseBars) -> Phrase {
         self.phrases.set_context(context);
         self.phrases.next_phrase(bars)

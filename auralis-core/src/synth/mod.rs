@@ -31,7 +31,7 @@ mod voice;
 pub use effects::ReverbSize;
 pub use error::SynthError;
 pub use event::{MidiEvent, EVENT_CAPACITY};
-pub use renderer::{FontId, SoundFontRenderer};
+pub use renderer::{FontId, SoundFontRenderer, StreamRenderer};
 pub use sf2::{
     Generator, InstrumentHeader, ModulatorRecord, PresetHeader, SampleHeader, SampleProblem,
     Sf2Error, SoundFont, Zone,

@@ -2,6 +2,7 @@
 //! play through the built-in synthesizer or any other.
 
 use super::error::SynthError;
+use super::event::MidiEvent;
 
 /// A loaded SoundFont's handle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,4 +41,55 @@ pub trait SoundFontRenderer<'a> {
     fn render(&mut self, left: &mut [f32], right: &mut [f32]);
     /// Reverb room size, damping and wet level, each 0–1.
     fn configure_reverb(&mut self, room_size: f32, damping: f32, wet_level: f32);
+}
+
+/// What the streaming engine ([`crate::engine::Engine`]) needs of a
+/// renderer beyond the seed's trait: a sample clock, events placed on it
+/// ahead of time, and the master gain and chorus level.
+///
+/// The engine hands a renderer only the events due before the end of the
+/// render call that follows, so a renderer never holds a phrase's future
+/// beyond one render: cutting a phrase short is the engine's own business
+/// and needs no cancelling here.
+pub trait StreamRenderer<'a>: SoundFontRenderer<'a> {
+    /// The output sample rate, Hz.
+    fn sample_rate(&self) -> u32;
+    /// Frames rendered so far: the clock [`StreamRenderer::schedule`]
+    /// refers to.
+    fn frame(&self) -> u64;
+    /// Plays `event` at frame `frame` of this renderer's clock,
+    /// sample-accurately, during a later [`SoundFontRenderer::render`]
+    /// (at the start of the next one if `frame` is past).
+    fn schedule(&mut self, frame: u64, event: MidiEvent) -> Result<(), SynthError>;
+    /// Master gain before any limiter (the engine sets 0–8).
+    fn set_gain(&mut self, gain: f32);
+    /// Chorus return level, 0 (off) to 1.
+    fn set_chorus(&mut self, level: f32);
+    /// Plays `event` now. The default checks its ranges and goes through
+    /// the seed trait's methods (which have no channel pressure: that is
+    /// accepted and ignored).
+    fn play(&mut self, event: MidiEvent) -> Result<(), SynthError> {
+        event.validate()?;
+        match event {
+            MidiEvent::NoteOn {
+                channel,
+                key,
+                velocity,
+            } => self.note_on(channel, key, velocity),
+            MidiEvent::NoteOff { channel, key } => self.note_off(channel, key),
+            MidiEvent::ControlChange {
+                channel,
+                controller,
+                value,
+            } => self.control_change(channel, controller, value),
+            MidiEvent::ProgramChange { channel, program } => self.program_change(channel, program),
+            MidiEvent::PitchBend { channel, value } => self.pitch_bend(channel, value),
+            MidiEvent::ChannelPressure { .. } => Ok(()),
+        }
+    }
+    /// What renders, for status pages: "CPU" unless the renderer says
+    /// more.
+    fn device(&self) -> &'static str {
+        "CPU"
+    }
 }

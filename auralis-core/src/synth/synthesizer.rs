@@ -9,7 +9,7 @@ use super::event::{EventQueue, MidiEvent};
 use super::mixer::Mixer;
 use super::params::{apply, collect_modulators, preset_may_add, Modulator, DEFAULTS, GEN_COUNT};
 use super::pool::VoicePool;
-use super::renderer::{FontId, SoundFontRenderer};
+use super::renderer::{FontId, SoundFontRenderer, StreamRenderer};
 use super::sf2::{SoundFont, Zone};
 use super::simd::Simd;
 use super::voice::{Interpolation, Voice, VoiceStart, MAX_MODULATORS};
@@ -71,6 +71,36 @@ pub struct Synth<'a, const VOICES: usize = 64> {
     events_dropped: u64,
     notes_without_preset: u64,
     substituted: Substitutions,
+}
+
+impl<'a, const VOICES: usize> StreamRenderer<'a> for Synth<'a, VOICES> {
+    fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    fn frame(&self) -> u64 {
+        self.frame
+    }
+
+    fn schedule(&mut self, frame: u64, event: MidiEvent) -> Result<(), SynthError> {
+        Synth::schedule(self, frame, event)
+    }
+
+    fn set_gain(&mut self, gain: f32) {
+        Synth::set_gain(self, gain);
+    }
+
+    fn set_chorus(&mut self, level: f32) {
+        Synth::set_chorus(self, level);
+    }
+
+    fn play(&mut self, event: MidiEvent) -> Result<(), SynthError> {
+        self.apply(event)
+    }
+
+    fn device(&self) -> &'static str {
+        self.mixer.simd.device()
+    }
 }
 
 impl<'a, const VOICES: usize> Synth<'a, VOICES> {
@@ -263,9 +293,15 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
         self.fonts.get(i).and_then(Option::as_ref)
     }
 
-    /// Adds a font already parsed (and so checked) to the first free
-    /// slot, as [`SoundFontRenderer::load_soundfont`] does with bytes.
-    pub(crate) fn add_font(&mut self, font: SoundFont<'a>) -> Result<FontId, SynthError> {
+    /// Adds a font already parsed (and so checked) by
+    /// [`SoundFont::parse`] to the first free slot, as
+    /// [`SoundFontRenderer::load_soundfont`] does with bytes: a font parsed
+    /// once can serve any number of synthesizers without being checked
+    /// again.
+    ///
+    /// # Errors
+    /// [`SynthError::TooManyFonts`] when every slot is taken.
+    pub fn add_font(&mut self, font: SoundFont<'a>) -> Result<FontId, SynthError> {
         let slot = self
             .fonts
             .iter()

@@ -68,7 +68,7 @@ fn full(bytes: impl Into<Bytes>) -> Body {
 #[derive(Debug)]
 pub struct App {
     config: ServerConfig,
-    font: &'static [u8],
+    font: auralis_core::synth::SoundFont<'static>,
     font_name: String,
     /// The server's metrics.
     pub metrics: Arc<Metrics>,
@@ -105,8 +105,11 @@ impl App {
                 (file.bytes(), path.display().to_string())
             }
         };
-        // Check the font and the rate once, so that sessions cannot fail.
-        auralis_core::engine::Engine::<8>::with_soundfont(
+        // Check the font and the rate once, so that sessions cannot fail:
+        // every stream's engine takes the parsed font as it is.
+        let font = auralis_core::synth::SoundFont::parse(font)
+            .map_err(|e| format!("cannot play {font_name}: {e}"))?;
+        auralis_core::engine::Engine::<auralis_core::synth::Synth<'_, 8>>::with_font(
             1,
             config.sample_rate,
             auralis_core::music::MusicalContext::DEFAULT,

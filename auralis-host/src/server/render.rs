@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use auralis_core::engine::{AudioChunk, Engine};
 use auralis_core::music::{Chord, MusicalContext};
+use auralis_core::synth::SoundFont;
 use bytes::{Bytes, BytesMut};
 use crossbeam_channel::{Receiver, Sender};
 use tokio::sync::mpsc;
@@ -111,7 +112,9 @@ pub struct Stream {
     seed: u64,
     sample_rate: u32,
     context: MusicalContext,
-    font: &'static [u8],
+    /// Parsed once for the whole server: a stream's engine takes it as
+    /// it is, with no pass over the font.
+    font: SoundFont<'static>,
     format: AudioFormat,
     owed: AtomicUsize,
     closed: AtomicBool,
@@ -156,7 +159,7 @@ impl Stream {
         seed: u64,
         sample_rate: u32,
         context: MusicalContext,
-        font: &'static [u8],
+        font: SoundFont<'static>,
         format: AudioFormat,
         out: mpsc::Sender<Rendered>,
     ) -> Arc<Self> {
@@ -217,7 +220,7 @@ impl Stream {
 
     /// The engine and encoders for this stream's format.
     fn start(&self) -> Result<Box<Live>, String> {
-        let engine = Engine::with_soundfont(self.seed, self.sample_rate, self.context, self.font)
+        let engine = Engine::with_font(self.seed, self.sample_rate, self.context, self.font)
             .map_err(|e| e.to_string())?;
         let opus = if self.format.is_opus() {
             Some((

@@ -83,7 +83,7 @@ pub struct SessionConfig {
     /// Audio framing.
     pub format: AudioFormat,
     /// The SoundFont played.
-    pub font: &'static [u8],
+    pub font: auralis_core::synth::SoundFont<'static>,
     /// Starting parameters.
     pub context: MusicalContext,
     /// Pacing and limits.

@@ -19,7 +19,7 @@
 use core::ptr::addr_of_mut;
 
 use auralis_core::engine::{AudioChunk, Engine};
-use auralis_core::synth::ReverbSize;
+use auralis_core::synth::{ReverbSize, Synth};
 use auralis_core::MusicalContext;
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
@@ -33,7 +33,7 @@ const SAMPLE_RATE: u32 = 44_100;
 
 /// The engine and a chunk, in static memory: never on the stack, never on
 /// a heap (there is none).
-static mut ENGINE: Engine<'static, VOICES> = Engine::idle();
+static mut ENGINE: Engine<'static, Synth<'static, VOICES>> = Engine::idle();
 static mut CHUNK: AudioChunk = AudioChunk::new();
 
 /// Written over the free stack before the work, to find how deep it went.
@@ -115,7 +115,7 @@ fn main() -> ! {
     let stack_peak = top - deepest_touched(free_stack_bottom, top);
     hprintln!(
         "auralis-qemu-sizes engine_bytes={} chunk_bytes={} static_ram_bytes={} flash_bytes={} stack_peak_bytes={} instructions_per_chunk_mean={} instructions_per_chunk_max={}",
-        core::mem::size_of::<Engine<'static, VOICES>>(),
+        core::mem::size_of::<Engine<'static, Synth<'static, VOICES>>>(),
         core::mem::size_of::<AudioChunk>(),
         ebss - sdata,
         sidata + (edata - sdata),
@@ -125,10 +125,10 @@ fn main() -> ! {
     );
     hprintln!(
         "auralis-qemu-engines engine8={} engine16={} engine32={} engine64={}",
-        core::mem::size_of::<Engine<'static, 8>>(),
-        core::mem::size_of::<Engine<'static, 16>>(),
-        core::mem::size_of::<Engine<'static, 32>>(),
-        core::mem::size_of::<Engine<'static, 64>>()
+        core::mem::size_of::<Engine<'static, Synth<'static, 8>>>(),
+        core::mem::size_of::<Engine<'static, Synth<'static, 16>>>(),
+        core::mem::size_of::<Engine<'static, Synth<'static, 32>>>(),
+        core::mem::size_of::<Engine<'static, Synth<'static, 64>>>()
     );
     debug::exit(debug::EXIT_SUCCESS);
     halt()
