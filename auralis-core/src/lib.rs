@@ -13,7 +13,9 @@ pub mod engine;
 pub mod font_file;
 pub mod metrics;
 pub mod music;
+pub mod rate;
 pub mod rng;
 pub mod synth;
 
 pub use music::{Composer, Mode, MusicalContext, Phrase, PhraseBars, Preset};
+pub use rate::{SampleRate, SampleRateError};

@@ -7,6 +7,7 @@ use auralis_core::music::{
     Chord, ChordSpan, Composer, ContextError, MelodyNote, Mode, MusicalContext, NoteAction, Phrase,
     PhraseBars, Preset, Quality,
 };
+use auralis_core::SampleRate;
 use proptest::prelude::*;
 
 const SR: u32 = 44_100;
@@ -17,7 +18,7 @@ fn ctx(key: u8, mode: Mode, bpm: f32, intensity: f32) -> MusicalContext {
 
 /// Composes phrases until `minutes` of music exist.
 fn stream(seed: u64, sr: u32, c: MusicalContext, bars: PhraseBars, minutes: f64) -> Vec<Phrase> {
-    let mut composer = Composer::new(seed, sr, c).unwrap();
+    let mut composer = Composer::new(seed, SampleRate::new(sr).unwrap(), c);
     let limit = (minutes * 60.0 * f64::from(sr)) as u64;
     let mut out = Vec::new();
     while composer.position() < limit {
@@ -431,7 +432,7 @@ fn no_eight_bar_melody_repeats_within_an_hour() {
 
 #[test]
 fn context_changes_apply_at_the_next_phrase_and_last_wins() {
-    let mut composer = Composer::new(1, SR, ctx(60, Mode::Aeolian, 60.0, 0.5)).unwrap();
+    let mut composer = Composer::new(1, SampleRate::HZ_44100, ctx(60, Mode::Aeolian, 60.0, 0.5));
     let first = composer.next_phrase(PhraseBars::Eight);
     composer.set_context(ctx(62, Mode::Ionian, 80.0, 0.9));
     composer.set_context(ctx(64, Mode::Lydian, 90.0, 0.2));
@@ -484,8 +485,9 @@ fn bad_input_is_refused_with_clear_errors() {
         MusicalContext::new(12, Mode::Aeolian, 60.0, 0.5),
         Err(ContextError::Key(12))
     ));
-    assert!(Composer::new(1, 1000, MusicalContext::default()).is_err());
-    let e = Composer::new(1, 1_000_000, MusicalContext::default()).unwrap_err();
+    // Composers take a checked rate: the check is SampleRate's.
+    assert!(SampleRate::new(1000).is_err());
+    let e = SampleRate::new(1_000_000).unwrap_err();
     assert!(e.to_string().contains("1000000"), "{e}");
     let e = PhraseBars::try_from(12).unwrap_err();
     assert!(e.to_string().contains("8 or 16"), "{e}");
@@ -509,7 +511,7 @@ proptest! {
         sr in prop_oneof![Just(44_100u32), Just(48_000u32)],
     ) {
         let bars = if sixteen { PhraseBars::Sixteen } else { PhraseBars::Eight };
-        let mut composer = Composer::new(seed, sr, contexts[0]).unwrap();
+        let mut composer = Composer::new(seed, SampleRate::new(sr).unwrap(), contexts[0]);
         let mut prev_end = 0;
         for c in contexts.iter().cycle().take(12) {
             composer.set_context(*c);
@@ -540,7 +542,7 @@ fn restarting_before_a_chord_change_inside_the_phrase_is_safe() {
     let mut checked = 0;
     for seed in 0..200 {
         let c = ctx(60, Mode::Dorian, 40.0, 0.5);
-        let mut composer = Composer::new(seed, SR, c).unwrap();
+        let mut composer = Composer::new(seed, SampleRate::HZ_44100, c);
         for _ in 0..6 {
             let p = composer.next_phrase(PhraseBars::Sixteen);
             let Some(late) = p

@@ -12,6 +12,7 @@ use auralis_core::font_file::FontFile;
 use auralis_core::metrics::Histogram;
 use auralis_core::music::{Mode, MusicalContext, Preset};
 use auralis_core::synth::{MidiEvent, SynthError};
+use auralis_core::SampleRate;
 
 /// The library version, NUL-terminated, taken from `Cargo.toml`.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");

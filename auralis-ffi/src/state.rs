@@ -123,11 +123,11 @@ impl AuralisEngine {
         config: &AuralisConfig,
         in_caller_memory: bool,
     ) -> Result<(), AuralisStatus> {
-        check_config(config)?;
+        let rate = check_config(config)?;
         self.engine
             .init(
                 config.seed,
-                config.sample_rate,
+                rate,
                 MusicalContext::DEFAULT,
                 auralis_core::bank::DEFAULT_SF2,
             )
@@ -145,9 +145,10 @@ impl AuralisEngine {
         let c = self.config;
         // What the rebuilt engine keeps from this one.
         let (context, composing) = (self.engine.context(), self.engine.is_composing());
+        let rate = self.engine.sample_rate();
         match self
             .engine
-            .init(c.seed, c.sample_rate, MusicalContext::DEFAULT, font)
+            .init(c.seed, rate, MusicalContext::DEFAULT, font)
         {
             Ok(()) => {
                 let engine = &mut self.engine;
@@ -203,14 +204,15 @@ impl AuralisEngine {
     }
 }
 
-pub(crate) fn check_config(c: &AuralisConfig) -> Result<(), AuralisStatus> {
-    let rate_ok = c.sample_rate % 10 == 0 && (8_000..=48_000).contains(&c.sample_rate);
-    let voices_ok = (1..=AURALIS_MAX_VOICES).contains(&c.polyphony);
-    if rate_ok && voices_ok {
-        Ok(())
-    } else {
-        Err(AuralisStatus::InvalidArgument)
+/// The configuration's rate, checked (the one place a rate from C is
+/// checked), and its polyphony in range.
+pub(crate) fn check_config(c: &AuralisConfig) -> Result<SampleRate, AuralisStatus> {
+    let rate = auralis_core::engine::stream_rate(c.sample_rate)
+        .map_err(|_| AuralisStatus::InvalidArgument)?;
+    if !(1..=AURALIS_MAX_VOICES).contains(&c.polyphony) {
+        return Err(AuralisStatus::InvalidArgument);
     }
+    Ok(rate)
 }
 
 pub(crate) fn context_of(p: &AuralisParams) -> Option<MusicalContext> {

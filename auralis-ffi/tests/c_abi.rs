@@ -21,6 +21,7 @@ use std::process::{Command, Output};
 
 use auralis_core::engine::{AudioChunk, Engine};
 use auralis_core::music::{Mode, MusicalContext};
+use auralis_core::SampleRate;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -156,7 +157,7 @@ fn rust_reference() -> Vec<u8> {
 fn rust_reference_here() -> Vec<u8> {
     let ctx = MusicalContext::new(62, Mode::Dorian, 66.0, 0.7).unwrap();
     let mut e: Box<Engine<'static>> =
-        Box::new(Engine::new(42, 44_100, MusicalContext::DEFAULT).unwrap());
+        Box::new(Engine::new(42, SampleRate::HZ_44100, MusicalContext::DEFAULT).unwrap());
     e.set_context(ctx);
     let mut bytes = Vec::new();
     let mut chunk = Box::new(AudioChunk::new());

@@ -84,7 +84,7 @@ pub(crate) fn run(args: &ComposeArgs) -> Result<(), String> {
     let context = args.music.context()?;
     let bars = PhraseBars::try_from(args.phrase_bars).map_err(|e| e.to_string())?;
     let seed = args.music.seed();
-    let mut composer = Composer::new(seed, SAMPLE_RATE, context).map_err(|e| e.to_string())?;
+    let mut composer = Composer::new(seed, auralis_core::SampleRate::HZ_44100, context);
     let limit = (args.music.minutes * 60.0 * f64::from(SAMPLE_RATE)).ceil() as u64;
     let mut phrases: Vec<Phrase> = Vec::new();
     while composer.position() < limit {

@@ -8,7 +8,7 @@
 use std::fmt;
 
 /// Opus streams run at 48 kHz (the engine renders them at this rate).
-pub const RATE: u32 = 48_000;
+pub const RATE: u32 = auralis_core::SampleRate::HZ_48000.hz();
 /// Samples per channel in one Opus frame: 20 ms.
 pub const FRAME: usize = 960;
 /// Opus frames in one 100 ms chunk.

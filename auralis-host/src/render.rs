@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use auralis_core::engine::{to_pcm, Engine};
 use auralis_core::font_file::FontFile;
 use auralis_core::synth::{Interpolation, SoundFontRenderer, Synth};
+use auralis_core::SampleRate;
 use auralis_host::midi_file;
 use clap::{Args, ValueEnum};
 
@@ -57,8 +58,8 @@ pub(crate) struct RenderArgs {
 
     /// Output sample rate in Hz (the generative stream needs a multiple of
     /// 10 Hz up to 48000, for its 100 ms chunks).
-    #[arg(long, default_value_t = 44_100, value_parser = clap::value_parser!(u32).range(8_000..=192_000))]
-    sample_rate: u32,
+    #[arg(long, default_value = "44100", value_parser = parse_rate)]
+    sample_rate: SampleRate,
 
     /// Write 32-bit float samples instead of 16-bit integers.
     #[arg(long)]
@@ -81,6 +82,10 @@ pub(crate) struct RenderArgs {
     /// when complete: an error leaves no partial file).
     #[arg(long, short)]
     out: PathBuf,
+}
+
+fn parse_rate(s: &str) -> Result<SampleRate, String> {
+    s.parse::<SampleRate>().map_err(|e| format!("'{s}': {e}"))
 }
 
 fn parse_gain(s: &str) -> Result<f32, String> {
@@ -129,14 +134,14 @@ impl RenderArgs {
         }
         let fits = (MAX_WAV_BYTES - WAV_HEADER_BYTES)
             / self.frame_bytes()
-            / u64::from(self.sample_rate)
+            / u64::from(self.sample_rate.hz())
             / 60;
         Err(format!(
             "{} minutes of {}-bit stereo at {} Hz is {:.1} GiB, more than a WAV file can hold (4 GiB): \
              at most {fits} minutes fit{}",
-            frames / u64::from(self.sample_rate) / 60,
+            frames / u64::from(self.sample_rate.hz()) / 60,
             self.frame_bytes() * 4,
-            self.sample_rate,
+            self.sample_rate.hz(),
             bytes as f64 / f64::from(1u32 << 30),
             if self.float { " (16-bit samples, without --float, fit twice as many)" } else { "" }
         ))
@@ -147,7 +152,7 @@ impl RenderArgs {
     fn wav(&self) -> Result<Wav, String> {
         let spec = hound::WavSpec {
             channels: 2,
-            sample_rate: self.sample_rate,
+            sample_rate: self.sample_rate.hz(),
             bits_per_sample: if self.float { 32 } else { 16 },
             sample_format: if self.float {
                 hound::SampleFormat::Float
@@ -332,7 +337,7 @@ fn render_stream(args: &RenderArgs, font: &[u8], font_name: &str) -> Result<(), 
     if let Some(g) = args.gain {
         engine.set_gain(g);
     }
-    let sr = u64::from(args.sample_rate);
+    let sr = u64::from(args.sample_rate.hz());
     let total = (args.music.minutes * 60.0 * sr as f64).ceil() as u64;
     args.check_size(total)?;
     let mut wav = args.wav()?;
@@ -377,9 +382,9 @@ fn render_midi(
         auralis_host::files::MAX_MIDI_BYTES,
         "MIDI file",
     )?;
-    let timeline = midi_file::read(&midi, args.sample_rate)
+    let timeline = midi_file::read(&midi, args.sample_rate.hz())
         .map_err(|e| format!("{}: {e}", midi_path.display()))?;
-    let sr = u64::from(args.sample_rate);
+    let sr = u64::from(args.sample_rate.hz());
     let minutes = timeline.end as f64 / sr as f64 / 60.0;
     if minutes > args.max_minutes {
         return Err(format!(
@@ -389,8 +394,7 @@ fn render_midi(
         ));
     }
     args.check_size(timeline.end + MAX_TAIL_SECS * sr)?;
-    let mut synth: Box<Synth<'_, 256>> =
-        Box::new(Synth::new(args.sample_rate).map_err(|e| e.to_string())?);
+    let mut synth: Box<Synth<'_, 256>> = Box::new(Synth::new(args.sample_rate));
     synth
         .load_soundfont(font)
         .map_err(|e| format!("{font_name} is not a usable SoundFont: {e}"))?;
@@ -448,7 +452,7 @@ fn render_midi(
         "wrote {}: {:.1} s at {} Hz from {} with {} ({} voices stolen)",
         args.out.display(),
         frame as f64 / sr as f64,
-        args.sample_rate,
+        args.sample_rate.hz(),
         midi_path.display(),
         font_name,
         synth.stats().voices_stolen

@@ -22,6 +22,7 @@ use rustysynth::{SoundFont as RsFont, Synthesizer, SynthesizerSettings};
 /// itself applies them at its 64-frame block boundaries). It has no
 /// limiter: the engine's gain goes to rustysynth's master volume as is.
 pub struct RustyRenderer {
+    rate: auralis_core::SampleRate,
     settings: SynthesizerSettings,
     synth: Option<Synthesizer>,
     /// Frames rendered so far.
@@ -32,11 +33,12 @@ pub struct RustyRenderer {
 
 impl RustyRenderer {
     /// A renderer at `sample_rate` with `voices` voices, effects on or off.
-    pub fn new(sample_rate: u32, voices: usize, effects: bool) -> Self {
-        let mut settings = SynthesizerSettings::new(sample_rate as i32);
+    pub fn new(sample_rate: auralis_core::SampleRate, voices: usize, effects: bool) -> Self {
+        let mut settings = SynthesizerSettings::new(sample_rate.hz() as i32);
         settings.maximum_polyphony = voices;
         settings.enable_reverb_and_chorus = effects;
         Self {
+            rate: sample_rate,
             settings,
             synth: None,
             frame: 0,
@@ -170,8 +172,8 @@ impl<'a> SoundFontRenderer<'a> for RustyRenderer {
 }
 
 impl<'a> StreamRenderer<'a> for RustyRenderer {
-    fn sample_rate(&self) -> u32 {
-        self.settings.sample_rate as u32
+    fn sample_rate(&self) -> auralis_core::SampleRate {
+        self.rate
     }
 
     fn frame(&self) -> u64 {

@@ -31,6 +31,8 @@ pub const PREROLL: usize = 5;
 pub const LISTENER_QUEUE: usize = 32;
 /// A station always renders at 48 kHz (Opus's rate).
 pub const RATE: u32 = crate::opus::RATE;
+/// [`RATE`] as the engine takes it.
+const SAMPLE_RATE: auralis_core::SampleRate = auralis_core::SampleRate::HZ_48000;
 /// Chunks over which a new composition (a new day's seed) fades in while
 /// the old one fades out: three seconds.
 pub const RESEED_FADE_CHUNKS: u32 = 30;
@@ -234,15 +236,17 @@ impl Station {
             .name(format!("auralis-station-{}", spec.name))
             // The engine is made here, on a stack with room for it.
             .stack_size(16 << 20)
-            .spawn(move || match Engine::with_font(seed, RATE, context, font) {
-                Ok(engine) => {
-                    let _ = ready_tx.send(Ok(()));
-                    s.run(Box::new(engine), encoder, ogg);
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e.to_string()));
-                }
-            })
+            .spawn(
+                move || match Engine::with_font(seed, SAMPLE_RATE, context, font) {
+                    Ok(engine) => {
+                        let _ = ready_tx.send(Ok(()));
+                        s.run(Box::new(engine), encoder, ogg);
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                    }
+                },
+            )
             .map_err(|e| format!("station {}: cannot start its thread: {e}", spec.name))?;
         ready_rx
             .recv()
@@ -334,7 +338,7 @@ impl Station {
                 self.reseed(Seed::Daily.resolve(&self.name));
             }
             if let Some(seed) = self.reseed.lock().ok().and_then(|mut r| r.take()) {
-                match Engine::with_font(seed, RATE, self.context(), self.font) {
+                match Engine::with_font(seed, SAMPLE_RATE, self.context(), self.font) {
                     Ok(new) => {
                         old = Some((core::mem::replace(&mut engine, Box::new(new)), 0));
                         self.seed.store(seed, Relaxed);

@@ -614,7 +614,7 @@ async fn opus_frames_decode_to_the_same_music_as_pcm() {
     use auralis_host::opus::ChunkDecoder;
     use auralis_host::server::protocol::decode_opus;
     let config = ServerConfig {
-        sample_rate: 48_000,
+        sample_rate: auralis_core::SampleRate::HZ_48000,
         ..ServerConfig::default()
     };
     let server = start(config).await;

@@ -3,6 +3,7 @@
 //! check). Throughput is in samples of music composed at 44.1 kHz.
 
 use auralis_core::music::{Composer, Mode, MusicalContext, Phrase, PhraseBars};
+use auralis_core::SampleRate;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 
@@ -14,7 +15,7 @@ fn compose(c: &mut Criterion) {
         (PhraseBars::Eight, 1.0),
     ] {
         let ctx = MusicalContext::new(62, Mode::Dorian, 60.0, intensity).expect("valid context");
-        let mut composer = Composer::new(7, 44_100, ctx).expect("valid composer");
+        let mut composer = Composer::new(7, SampleRate::HZ_44100, ctx);
         // Warm the variety memory with an hour of music, as in a long stream.
         let mut phrase = Phrase::empty();
         while composer.position() < 3600 * 44_100 {

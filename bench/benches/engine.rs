@@ -6,6 +6,7 @@ use std::hint::black_box;
 
 use auralis_core::engine::{AudioChunk, Engine};
 use auralis_core::music::{Mode, MusicalContext};
+use auralis_core::SampleRate;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn engine(c: &mut Criterion) {
@@ -19,7 +20,8 @@ fn engine(c: &mut Criterion) {
 
     // One phrase: 32 s of audio, in 100 ms chunks, after a minute of warm-up
     // so pads, melody and reverb are all going.
-    let mut e: Box<Engine<'static>> = Box::new(Engine::new(7, 44_100, ctx).expect("engine"));
+    let mut e: Box<Engine<'static>> =
+        Box::new(Engine::new(7, SampleRate::HZ_44100, ctx).expect("engine"));
     let mut chunk = Box::new(AudioChunk::new());
     let mut voices = 0;
     for _ in 0..600 {
@@ -70,7 +72,7 @@ fn c_abi(c: &mut Criterion) {
     assert_eq!(status, AuralisStatus::Ok);
     let mut pcm = vec![0i16; AURALIS_CHUNK_MAX_SAMPLES as usize];
     let mut rust: Box<Engine<'static>> =
-        Box::new(Engine::new(7, 44_100, MusicalContext::DEFAULT).expect("engine"));
+        Box::new(Engine::new(7, SampleRate::HZ_44100, MusicalContext::DEFAULT).expect("engine"));
     let mut chunk = Box::new(AudioChunk::new());
     // A minute of warm-up for both, so the music is in full flow.
     for _ in 0..600 {

@@ -14,9 +14,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use auralis_core::synth::{Interpolation, SoundFontRenderer, Synth};
+use auralis_core::SampleRate;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 const SR: u32 = 44_100;
+const RATE: SampleRate = SampleRate::HZ_44100;
 const BLOCK: usize = 4410;
 const FONT: &str = "/usr/share/sounds/sf2/TimGM6mb.sf2";
 const MIDI: &str = "/usr/share/games/openttd/baseset/openmsx/be_sharp_bw_redfarn.mid";
@@ -41,7 +43,7 @@ fn voices(c: &mut Criterion) {
     let mut group = c.benchmark_group("voices");
     for n in [16usize, 64, 256] {
         for interp in [Interpolation::Cubic, Interpolation::Linear] {
-            let mut s: Box<Synth<'_, 256>> = Box::new(Synth::new(SR).expect("rate"));
+            let mut s: Box<Synth<'_, 256>> = Box::new(Synth::new(RATE));
             s.load_soundfont(&font).expect("font");
             s.set_interpolation(interp);
             s.configure_reverb(0.0, 0.0, 0.0);
@@ -138,7 +140,7 @@ fn midi_file(c: &mut Criterion) {
         };
         group.bench_function(name, |b| {
             b.iter(|| {
-                let mut s: Box<Synth<'_, 64>> = Box::new(Synth::new(SR).expect("rate"));
+                let mut s: Box<Synth<'_, 64>> = Box::new(Synth::new(RATE));
                 s.load_soundfont(&font).expect("font");
                 s.set_interpolation(interp);
                 let (mut l, mut r) = (vec![0f32; 4096], vec![0f32; 4096]);

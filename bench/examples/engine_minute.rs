@@ -5,10 +5,12 @@
 
 use auralis_core::engine::{AudioChunk, Engine};
 use auralis_core::music::{Mode, MusicalContext};
+use auralis_core::SampleRate;
 
 fn main() {
     let ctx = MusicalContext::new(62, Mode::Dorian, 60.0, 0.5).expect("context");
-    let mut e: Box<Engine<'static>> = Box::new(Engine::new(7, 44_100, ctx).expect("engine"));
+    let mut e: Box<Engine<'static>> =
+        Box::new(Engine::new(7, SampleRate::HZ_44100, ctx).expect("engine"));
     let mut chunk = Box::new(AudioChunk::new());
     let mut sum = 0i64;
     let chunks: u32 = std::env::var("AURALIS_CHUNKS")

@@ -16,6 +16,7 @@ use auralis_core::bank::{
     DEFAULT_SF2, PROGRAM_AIR_PAD, PROGRAM_GLASS_PAD, PROGRAM_KEYS, PROGRAM_WARM_PAD,
 };
 use auralis_core::synth::{SoundFontRenderer, Synth};
+use auralis_core::SampleRate;
 
 const PROGRAMS: [u8; 4] = [
     PROGRAM_KEYS,
@@ -50,7 +51,7 @@ fn rustysynth_loads_and_plays_every_preset() {
 #[test]
 fn auralis_plays_every_preset_with_a_swell_for_pads() {
     for program in PROGRAMS {
-        let mut s: Box<Synth<'_>> = Box::new(Synth::new(44_100).unwrap());
+        let mut s: Box<Synth<'_>> = Box::new(Synth::new(SampleRate::HZ_44100));
         s.load_soundfont(DEFAULT_SF2).unwrap();
         s.configure_reverb(0.5, 0.5, 0.0);
         s.program_change(0, program).unwrap();

@@ -23,9 +23,11 @@ macro_rules! skipped {
 }
 
 use auralis_core::synth::{FontId, Interpolation, SoundFontRenderer, Synth};
+use auralis_core::SampleRate;
 use auralis_host::rusty::RustyRenderer;
 
 const SR: u32 = 44_100;
+const RATE: SampleRate = SampleRate::HZ_44100;
 const TIM: &str = "/usr/share/sounds/sf2/TimGM6mb.sf2";
 const FLUID: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
 
@@ -116,11 +118,11 @@ fn auralis_matches_rustysynth_on_single_notes() {
             }
             for key in [48u8, 60, 72] {
                 for vel in [127u8, 90] {
-                    let mut ours: Box<Synth<'_, 64>> = Box::new(Synth::new(SR).unwrap());
+                    let mut ours: Box<Synth<'_, 64>> = Box::new(Synth::new(RATE));
                     ours.set_interpolation(Interpolation::Linear);
                     ours.set_chorus(0.0);
                     let a = play(&mut *ours, &bytes, program, key, vel);
-                    let mut theirs = RustyRenderer::new(SR, 64, false);
+                    let mut theirs = RustyRenderer::new(RATE, 64, false);
                     let b = play(&mut theirs, &bytes, program, key, vel);
                     let what = format!("{path} program {program} key {key} velocity {vel}");
 
@@ -183,8 +185,8 @@ fn auralis_matches_rustysynth_on_single_notes() {
 #[test]
 fn both_renderers_refuse_the_same_bad_requests() {
     let Some(bytes) = font(TIM) else { return };
-    let mut ours: Box<Synth<'_, 8>> = Box::new(Synth::new(SR).unwrap());
-    let mut theirs = RustyRenderer::new(SR, 8, false);
+    let mut ours: Box<Synth<'_, 8>> = Box::new(Synth::new(RATE));
+    let mut theirs = RustyRenderer::new(RATE, 8, false);
     let renderers: [&mut dyn SoundFontRenderer<'_>; 2] = [&mut *ours, &mut theirs];
     for r in renderers {
         assert!(r.load_soundfont(b"RIFF garbage").is_err());
@@ -224,12 +226,12 @@ fn the_engine_plays_the_same_music_through_rustysynth() {
     let ctx = MusicalContext::DEFAULT;
     let chunks = 300;
     let rusty = |seed| {
-        let mut r = RustyRenderer::new(SR, 64, false);
+        let mut r = RustyRenderer::new(RATE, 64, false);
         r.load_soundfont(DEFAULT_SF2).unwrap();
         let mut e = Engine::with_renderer(r, seed, ctx).unwrap();
         chunk_levels(&mut e, chunks)
     };
-    let mut ours: Box<Engine<'static>> = Box::new(Engine::new(21, SR, ctx).unwrap());
+    let mut ours: Box<Engine<'static>> = Box::new(Engine::new(21, RATE, ctx).unwrap());
     ours.set_effects(false);
     let ours = chunk_levels(&mut *ours, chunks);
     let theirs = rusty(21);

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use auralis_core::engine::{AudioChunk, Engine};
 use auralis_core::synth::{ReverbSize, Synth};
 use auralis_core::MusicalContext;
+use auralis_core::SampleRate;
 
 /// What the firmware prints and what it was asked to render.
 struct Report {
@@ -123,7 +124,7 @@ fn run_firmware() -> Report {
 fn host_hash(seed: u64, chunks: u32) -> u64 {
     const VOICES: usize = 16;
     let mut e: Box<Engine<'static, Synth<'static, VOICES>>> =
-        Box::new(Engine::new(seed, 44_100, MusicalContext::DEFAULT).expect("engine"));
+        Box::new(Engine::new(seed, SampleRate::HZ_44100, MusicalContext::DEFAULT).expect("engine"));
     e.set_reverb_size(ReverbSize::Compact);
     let mut chunk = Box::new(AudioChunk::new());
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;

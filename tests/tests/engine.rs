@@ -4,6 +4,7 @@
 use auralis_core::engine::{AudioChunk, Engine};
 use auralis_core::music::{Mode, MusicalContext, Preset};
 use auralis_core::synth::Synth;
+use auralis_core::SampleRate;
 use auralis_tests::loudness::integrated_lufs;
 
 fn ctx(key: u8, mode: Mode, bpm: f32, intensity: f32) -> MusicalContext {
@@ -22,7 +23,8 @@ fn big_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
 
 /// `secs` of interleaved float audio from a fresh engine.
 fn stream(seed: u64, rate: u32, c: MusicalContext, secs: u32) -> Vec<f32> {
-    let mut e: Box<Engine<'static>> = Box::new(Engine::new(seed, rate, c).unwrap());
+    let mut e: Box<Engine<'static>> =
+        Box::new(Engine::new(seed, SampleRate::new(rate).unwrap(), c).unwrap());
     let n = (rate / 10) as usize;
     let (mut l, mut r) = (vec![0f32; n], vec![0f32; n]);
     let mut out = Vec::with_capacity(2 * n * 10 * secs as usize);
@@ -55,8 +57,9 @@ fn listening_level_is_about_minus_18_lufs_with_headroom() {
 fn chunks_are_numbered_without_gaps_and_sized_by_rate() {
     big_stack(|| {
         for (rate, frames) in [(44_100u32, 4410u16), (48_000, 4800)] {
-            let mut e: Box<Engine<'static>> =
-                Box::new(Engine::new(1, rate, MusicalContext::default()).unwrap());
+            let mut e: Box<Engine<'static>> = Box::new(
+                Engine::new(1, SampleRate::new(rate).unwrap(), MusicalContext::default()).unwrap(),
+            );
             let mut chunk = Box::new(AudioChunk::new());
             for i in 0..50u64 {
                 let info = e.next_chunk(&mut chunk);
@@ -68,13 +71,19 @@ fn chunks_are_numbered_without_gaps_and_sized_by_rate() {
                 assert!((chunk.timestamp() - i as f64 * 0.1).abs() < 1e-9);
             }
         }
-        assert!(
-            Engine::<'static, Synth<'static, 8>>::new(1, 44_105, MusicalContext::default())
-                .is_err()
-        );
-        assert!(
-            Engine::<'static, Synth<'static, 8>>::new(1, 96_000, MusicalContext::default())
-                .is_err()
+        // A rate the synthesizer plays but 100 ms chunks cannot hold.
+        for hz in [44_105, 96_000] {
+            let rate = SampleRate::new(hz).unwrap();
+            assert!(
+                Engine::<'static, Synth<'static, 8>>::new(1, rate, MusicalContext::default())
+                    .is_err()
+            );
+            assert!(auralis_core::engine::stream_rate(hz).is_err());
+        }
+        assert!(auralis_core::engine::stream_rate(7_990).is_err());
+        assert_eq!(
+            auralis_core::engine::stream_rate(48_000),
+            Ok(SampleRate::HZ_48000)
         );
     });
 }
@@ -85,7 +94,8 @@ fn chunks_of_any_size_give_the_same_samples_as_one_long_render() {
         let c = ctx(64, Mode::Lydian, 72.0, 0.7);
         let total = 44_100 * 40;
         let run = |sizes: &[usize]| {
-            let mut e: Box<Engine<'static>> = Box::new(Engine::new(9, 44_100, c).unwrap());
+            let mut e: Box<Engine<'static>> =
+                Box::new(Engine::new(9, SampleRate::HZ_44100, c).unwrap());
             let (mut l, mut r) = (vec![0f32; total], vec![0f32; total]);
             let mut at = 0;
             let mut k = 0;
@@ -149,8 +159,9 @@ fn phrases_join_without_seams_or_silence() {
 fn a_parameter_change_lands_at_the_next_beat_within_five_seconds() {
     big_stack(|| {
         for bpm in [40.0, 60.0, 90.0] {
-            let mut e: Box<Engine<'static>> =
-                Box::new(Engine::new(2, 48_000, ctx(60, Mode::Aeolian, bpm, 0.5)).unwrap());
+            let mut e: Box<Engine<'static>> = Box::new(
+                Engine::new(2, SampleRate::HZ_48000, ctx(60, Mode::Aeolian, bpm, 0.5)).unwrap(),
+            );
             let mut chunk = Box::new(AudioChunk::new());
             for _ in 0..77 {
                 e.next_chunk(&mut chunk);
@@ -212,8 +223,9 @@ fn the_engine_plays_exactly_what_the_composer_writes() {
     big_stack(|| {
         use auralis_core::music::{Composer, PhraseBars};
         let c = ctx(62, Mode::Dorian, 66.0, 0.5);
-        let mut composer = Composer::new(7, 44_100, c).unwrap();
-        let mut e: Box<Engine<'static>> = Box::new(Engine::new(7, 44_100, c).unwrap());
+        let mut composer = Composer::new(7, SampleRate::HZ_44100, c);
+        let mut e: Box<Engine<'static>> =
+            Box::new(Engine::new(7, SampleRate::HZ_44100, c).unwrap());
         let (mut l, mut r) = (vec![0f32; 4410], vec![0f32; 4410]);
         let mut compared = 0;
         while compared < 5 {
@@ -233,7 +245,7 @@ fn the_seed_interface_composes_then_renders_phrases() {
     use auralis_core::music::PhraseBars;
     big_stack(|| {
         let mut e: Box<Engine<'static>> =
-            Box::new(Engine::new(4, 44_100, MusicalContext::default()).unwrap());
+            Box::new(Engine::new(4, SampleRate::HZ_44100, MusicalContext::default()).unwrap());
         assert!(SynthesisEngine::device(&*e).starts_with("CPU"));
         let mut out_l = Vec::new();
         for (c, bars) in [
@@ -275,8 +287,10 @@ fn the_seed_interface_does_not_move_a_running_stream() {
     use auralis_core::music::PhraseBars;
     big_stack(|| {
         let c = ctx(60, Mode::Aeolian, 70.0, 0.6);
-        let mut e: Box<Engine<'static>> = Box::new(Engine::new(9, 44_100, c).unwrap());
-        let mut plain: Box<Engine<'static>> = Box::new(Engine::new(9, 44_100, c).unwrap());
+        let mut e: Box<Engine<'static>> =
+            Box::new(Engine::new(9, SampleRate::HZ_44100, c).unwrap());
+        let mut plain: Box<Engine<'static>> =
+            Box::new(Engine::new(9, SampleRate::HZ_44100, c).unwrap());
         let mut chunk = Box::new(AudioChunk::new());
         for _ in 0..150 {
             e.next_chunk(&mut chunk);
@@ -326,7 +340,7 @@ fn composing_off_hands_the_synth_to_the_host_and_on_resumes_the_music() {
     big_stack(|| {
         let rms = |s: &[f32]| (s.iter().map(|x| x * x).sum::<f32>() / s.len() as f32).sqrt();
         let mut e: Box<Engine<'static>> =
-            Box::new(Engine::new(3, 44_100, MusicalContext::DEFAULT).unwrap());
+            Box::new(Engine::new(3, SampleRate::HZ_44100, MusicalContext::DEFAULT).unwrap());
         let (mut l, mut r) = (vec![0f32; 44_100], vec![0f32; 44_100]);
         for _ in 0..10 {
             e.render(&mut l, &mut r);
@@ -382,7 +396,7 @@ fn init_in_place_restarts_exactly_and_a_bad_font_changes_nothing() {
         let mut e: Box<Engine<'static>> = Box::new(Engine::idle());
         e.init(
             9,
-            48_000,
+            SampleRate::HZ_48000,
             ctx(64, Mode::Lydian, 80.0, 0.9),
             auralis_core::bank::DEFAULT_SF2,
         )
@@ -393,7 +407,7 @@ fn init_in_place_restarts_exactly_and_a_bad_font_changes_nothing() {
         }
         e.init(
             5,
-            44_100,
+            SampleRate::HZ_44100,
             MusicalContext::DEFAULT,
             auralis_core::bank::DEFAULT_SF2,
         )
@@ -407,18 +421,23 @@ fn init_in_place_restarts_exactly_and_a_bad_font_changes_nothing() {
         // A corrupt font or a bad rate is refused before anything changes:
         // the stream goes on as its twin's does.
         let mut twin: Box<Engine<'static>> =
-            Box::new(Engine::new(5, 44_100, MusicalContext::DEFAULT).unwrap());
+            Box::new(Engine::new(5, SampleRate::HZ_44100, MusicalContext::DEFAULT).unwrap());
         let (mut tl, mut tr) = (vec![0f32; 4410], vec![0f32; 4410]);
         for _ in 0..30 {
             twin.render(&mut tl, &mut tr);
         }
         assert!(e
-            .init(5, 44_100, MusicalContext::DEFAULT, b"RIFF\x04\0\0\0sfbk")
+            .init(
+                5,
+                SampleRate::HZ_44100,
+                MusicalContext::DEFAULT,
+                b"RIFF\x04\0\0\0sfbk"
+            )
             .is_err());
         assert!(e
             .init(
                 5,
-                44_101,
+                SampleRate::new(44_101).unwrap(),
                 MusicalContext::DEFAULT,
                 auralis_core::bank::DEFAULT_SF2
             )
@@ -435,7 +454,8 @@ fn keys_carry_about_half_the_energy_and_the_pad_about_forty_percent() {
     big_stack(|| {
         // Each part's energy over two minutes, the other muted (CC 7).
         let energy = |c: MusicalContext, mute: u8| {
-            let mut e: Box<Engine<'static>> = Box::new(Engine::new(11, 44_100, c).unwrap());
+            let mut e: Box<Engine<'static>> =
+                Box::new(Engine::new(11, SampleRate::HZ_44100, c).unwrap());
             e.play(MidiEvent::ControlChange {
                 channel: mute,
                 controller: auralis_core::synth::cc::VOLUME,
@@ -477,8 +497,9 @@ fn keys_carry_about_half_the_energy_and_the_pad_about_forty_percent() {
 #[test]
 fn the_drone_holds_the_root_two_octaves_down_and_follows_the_key() {
     big_stack(|| {
-        let mut e: Box<Engine<'static>> =
-            Box::new(Engine::new(21, 44_100, ctx(62, Mode::Dorian, 60.0, 0.5)).unwrap());
+        let mut e: Box<Engine<'static>> = Box::new(
+            Engine::new(21, SampleRate::HZ_44100, ctx(62, Mode::Dorian, 60.0, 0.5)).unwrap(),
+        );
         // Before anything is rendered, the engine reports what it was made
         // with (it used to say the default, aeolian in C).
         assert_eq!((e.context().key(), e.context().mode()), (62, Mode::Dorian));
@@ -504,8 +525,9 @@ fn the_drone_holds_the_root_two_octaves_down_and_follows_the_key() {
         // Off releases it; a twin without the drone never had it.
         e.set_drone(false);
         assert_eq!(e.drone_note(), None);
-        let mut twin: Box<Engine<'static>> =
-            Box::new(Engine::new(21, 44_100, ctx(62, Mode::Dorian, 60.0, 0.5)).unwrap());
+        let mut twin: Box<Engine<'static>> = Box::new(
+            Engine::new(21, SampleRate::HZ_44100, ctx(62, Mode::Dorian, 60.0, 0.5)).unwrap(),
+        );
         twin.render(&mut l, &mut r);
         assert!(
             voices_with > twin.active_voices(),
@@ -519,7 +541,8 @@ fn the_drone_holds_the_root_two_octaves_down_and_follows_the_key() {
 fn the_chord_sounding_follows_the_phrase_and_fits_the_mode() {
     big_stack(|| {
         let c = ctx(62, Mode::Dorian, 60.0, 0.5);
-        let mut e: Box<Engine<'static>> = Box::new(Engine::new(11, 44_100, c).unwrap());
+        let mut e: Box<Engine<'static>> =
+            Box::new(Engine::new(11, SampleRate::HZ_44100, c).unwrap());
         assert_eq!(e.chord(), None, "nothing sounds before the first chunk");
         let mut chunk = Box::new(AudioChunk::new());
         let mut seen = std::collections::BTreeSet::new();
@@ -556,7 +579,7 @@ fn chunks_render_on_a_64_kib_stack() {
         let mut e = Box::new(Engine::idle());
         e.init(
             5,
-            44_100,
+            SampleRate::HZ_44100,
             ctx(62, Mode::Dorian, 60.0, 0.5),
             auralis_core::bank::DEFAULT_SF2,
         )

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use auralis_core::font_file::{FontFile, FontFileError, Loading, MAX_FONT_BYTES};
 use auralis_core::synth::{SoundFontRenderer, Synth};
+use auralis_core::SampleRate;
 
 const FLUID: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
 const TIM: &str = "/usr/share/sounds/sf2/TimGM6mb.sf2";
@@ -37,7 +38,7 @@ fn installed(path: &str) -> bool {
 
 /// A few seconds of a busy scene on `font`.
 fn play(font: &[u8]) -> Vec<f32> {
-    let mut s: Box<Synth<'_, 64>> = Box::new(Synth::new(44_100).unwrap());
+    let mut s: Box<Synth<'_, 64>> = Box::new(Synth::new(SampleRate::HZ_44100));
     s.load_soundfont(font).unwrap();
     for (ch, program) in [(0u8, 0u8), (1, 48), (2, 89), (3, 73)] {
         s.program_change(ch, program).unwrap();

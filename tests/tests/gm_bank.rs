@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 
 use auralis_core::bank::DEFAULT_SF2;
 use auralis_core::synth::{MidiEvent, SoundFontRenderer, Synth};
+use auralis_core::SampleRate;
 use auralis_tests::sf2_builder;
 
 const SR: u32 = 44_100;
+const RATE: SampleRate = SampleRate::HZ_44100;
 
 fn rms(x: &[f32]) -> f32 {
     (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt()
@@ -17,7 +19,7 @@ fn rms(x: &[f32]) -> f32 {
 
 /// Half a second of `key` on `program` (or on the drum channel).
 fn note(program: Option<u8>, key: u8) -> f32 {
-    let mut s: Box<Synth<'_, 32>> = Box::new(Synth::new(SR).unwrap());
+    let mut s: Box<Synth<'_, 32>> = Box::new(Synth::new(RATE));
     s.load_soundfont(DEFAULT_SF2).unwrap();
     s.configure_reverb(0.0, 0.0, 0.0);
     let channel = match program {
@@ -78,7 +80,7 @@ fn channel_level(events: &[(u64, MidiEvent)], channel: u8) -> Option<f32> {
         } if *c == channel && *velocity > 0 => Some(*f),
         _ => None,
     })?;
-    let mut s: Box<Synth<'_, 64>> = Box::new(Synth::new(SR).unwrap());
+    let mut s: Box<Synth<'_, 64>> = Box::new(Synth::new(RATE));
     s.load_soundfont(DEFAULT_SF2).unwrap();
     let end = first + 20 * u64::from(SR);
     let mine: Vec<(u64, MidiEvent)> = events
@@ -156,7 +158,7 @@ fn every_openmsx_file_is_audible_on_every_channel_that_plays() {
 fn a_font_without_a_program_plays_program_0_and_says_so() {
     // A one-preset font: program 0 only, no drum kit.
     let font = sf2_builder::tiny().bytes;
-    let mut s: Box<Synth<'_, 8>> = Box::new(Synth::new(SR).unwrap());
+    let mut s: Box<Synth<'_, 8>> = Box::new(Synth::new(RATE));
     s.load_soundfont(&font).unwrap();
     s.program_change(0, 40).unwrap();
     s.program_change(1, 40).unwrap();

@@ -10,6 +10,7 @@ macro_rules! skipped {
 }
 
 use auralis_core::music::{Composer, Mode, MusicalContext, Phrase, PhraseBars, Preset};
+use auralis_core::SampleRate;
 use auralis_tests::{allocations_during, CountingAllocator};
 
 #[global_allocator]
@@ -26,7 +27,7 @@ fn the_counter_sees_allocations() {
 #[test]
 fn composing_hours_of_music_allocates_nothing() {
     let ctx = MusicalContext::new(62, Mode::Dorian, 90.0, 1.0).unwrap();
-    let mut composer = Composer::new(42, 48_000, ctx).unwrap();
+    let mut composer = Composer::new(42, SampleRate::HZ_48000, ctx);
     let mut phrase = Phrase::empty();
     let presets = Preset::ALL;
     let ((notes, phrases), allocations) = allocations_during(|| {
@@ -73,7 +74,7 @@ fn synthesis_with_voice_stealing_allocates_nothing() {
         }
     };
     // Set-up may allocate (the test's own buffers); the hot path may not.
-    let mut synth: Box<Synth<'_, 24>> = Box::new(Synth::new(44_100).unwrap());
+    let mut synth: Box<Synth<'_, 24>> = Box::new(Synth::new(SampleRate::HZ_44100));
     synth.load_soundfont(&bytes).unwrap();
     synth.set_chorus(0.2);
     let (mut l, mut r) = (vec![0.0f32; 4410], vec![0.0f32; 4410]);
@@ -121,7 +122,8 @@ fn an_hour_of_streamed_chunks_allocates_nothing() {
         .stack_size(64 << 20)
         .spawn(|| {
             let ctx = MusicalContext::new(62, Mode::Dorian, 70.0, 0.6).unwrap();
-            let mut engine: Box<Engine<'static>> = Box::new(Engine::new(5, 44_100, ctx).unwrap());
+            let mut engine: Box<Engine<'static>> =
+                Box::new(Engine::new(5, SampleRate::HZ_44100, ctx).unwrap());
             let mut chunk = Box::new(AudioChunk::new());
             let ((), n) = allocations_during(|| {
                 for i in 0..36_000u32 {

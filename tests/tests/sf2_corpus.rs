@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use auralis_core::synth::{SoundFont, SoundFontRenderer, Synth};
+use auralis_core::SampleRate;
 use auralis_tests::sf2_builder::{broken, tiny};
 
 fn corpus_dir() -> PathBuf {
@@ -20,7 +21,7 @@ fn the_tiny_font_is_valid_and_plays() {
     let t = tiny();
     let sf = SoundFont::parse(&t.bytes).unwrap();
     assert_eq!(sf.preset_count(), 1);
-    let mut s: Box<Synth<'_, 4>> = Box::new(Synth::new(44_100).unwrap());
+    let mut s: Box<Synth<'_, 4>> = Box::new(Synth::new(SampleRate::HZ_44100));
     s.load_soundfont(&t.bytes).unwrap();
     s.note_on(0, 69, 100).unwrap();
     let (mut l, mut r) = (vec![0.0; 4410], vec![0.0; 4410]);
@@ -44,7 +45,7 @@ fn every_broken_font_gets_a_clear_error() {
             }
         }
         // The synthesizer refuses it the same way.
-        let mut s: Box<Synth<'_, 4>> = Box::new(Synth::new(44_100).unwrap());
+        let mut s: Box<Synth<'_, 4>> = Box::new(Synth::new(SampleRate::HZ_44100));
         assert!(s.load_soundfont(bytes).is_err(), "{name}");
     }
 }
@@ -110,7 +111,7 @@ fn every_prefix_and_every_single_byte_flip_is_safe() {
             let mut b = t.bytes.clone();
             b[i] ^= flip;
             if SoundFont::parse(&b).is_ok() {
-                let mut s: Box<Synth<'_, 4>> = Box::new(Synth::new(44_100).unwrap());
+                let mut s: Box<Synth<'_, 4>> = Box::new(Synth::new(SampleRate::HZ_44100));
                 s.load_soundfont(&b).unwrap();
                 for key in [0u8, 69, 127] {
                     s.note_on(0, key, 127).unwrap();

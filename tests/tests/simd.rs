@@ -13,6 +13,7 @@ macro_rules! skipped {
 
 use auralis_core::engine::Engine;
 use auralis_core::synth::{Interpolation, MidiEvent, Simd, SoundFontRenderer, Synth};
+use auralis_core::SampleRate;
 use auralis_core::{Mode, MusicalContext};
 
 const TIM: &str = "/usr/share/sounds/sf2/TimGM6mb.sf2";
@@ -49,7 +50,7 @@ fn widest() -> Simd {
 /// pan and sustain changes, more notes than voices (stealing), rendered
 /// in blocks of `block` frames.
 fn scene(bytes: &[u8], simd: Simd, interp: Interpolation, block: usize) -> Vec<f32> {
-    let mut s: Box<Synth<'_, 32>> = Box::new(Synth::new(44_100).unwrap());
+    let mut s: Box<Synth<'_, 32>> = Box::new(Synth::new(SampleRate::HZ_44100));
     s.load_soundfont(bytes).unwrap();
     s.set_simd(simd);
     s.set_interpolation(interp);
@@ -142,7 +143,8 @@ fn the_engine_streams_the_same_bits_on_every_level() {
     let wide = widest();
     let ctx = MusicalContext::new(62, Mode::Dorian, 66.0, 0.8).unwrap();
     let run = |simd: Simd| {
-        let mut e: Box<Engine<'static>> = Box::new(Engine::new(3, 44_100, ctx).unwrap());
+        let mut e: Box<Engine<'static>> =
+            Box::new(Engine::new(3, SampleRate::HZ_44100, ctx).unwrap());
         e.set_simd(simd);
         let (mut l, mut r) = (vec![0f32; 4410], vec![0f32; 4410]);
         let mut out = Vec::new();

@@ -3,6 +3,7 @@
 
 #![no_main]
 
+use auralis_core::SampleRate;
 use auralis_core::synth::{SoundFont, SoundFontRenderer, Synth};
 use libfuzzer_sys::fuzz_target;
 
@@ -10,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     if SoundFont::parse(data).is_err() {
         return;
     }
-    let mut synth: Box<Synth<'_, 8>> = Box::new(Synth::new(44_100).expect("valid rate"));
+    let mut synth: Box<Synth<'_, 8>> = Box::new(Synth::new(SampleRate::HZ_44100));
     if synth.load_soundfont(data).is_err() {
         return;
     }

@@ -11,7 +11,8 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use crate::bank::{DEFAULT_SF2, PROGRAM_KEYS, PROGRAM_WARM_PAD};
-use crate::music::{Composer, ComposerError, MusicalContext, Phrase, PhraseBars};
+use crate::music::{Composer, MusicalContext, Phrase, PhraseBars};
+use crate::rate::SampleRate;
 use crate::synth::{cc, MidiEvent, StreamRenderer, Synth, SynthError};
 
 mod chunk;
@@ -39,8 +40,6 @@ const QUEUE: usize = 2 * crate::music::MAX_MELODY_NOTES + crate::music::MAX_PAD_
 /// Why an engine could not be made.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum EngineError {
-    /// The composer refused (sample rate).
-    Composer(ComposerError),
     /// The synthesizer refused (sample rate, SoundFont).
     Synth(SynthError),
     /// Chunks are 100 ms, so the rate must be a multiple of 10 Hz, at
@@ -51,7 +50,6 @@ pub enum EngineError {
 impl fmt::Display for EngineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EngineError::Composer(e) => write!(f, "{e}"),
             EngineError::Synth(e) => write!(f, "{e}"),
             EngineError::ChunkRate(r) => {
                 write!(
@@ -65,12 +63,6 @@ impl fmt::Display for EngineError {
 }
 
 impl core::error::Error for EngineError {}
-
-impl From<ComposerError> for EngineError {
-    fn from(e: ComposerError) -> Self {
-        EngineError::Composer(e)
-    }
-}
 
 impl From<SynthError> for EngineError {
     fn from(e: SynthError) -> Self {
@@ -126,11 +118,25 @@ pub struct Engine<'a, R = Synth<'a, 64>> {
     chunk_frames: usize,
 }
 
+/// `hz` as a rate the streaming engine can play at: a [`SampleRate`]
+/// that is also a multiple of 10 Hz and at most 48 kHz (chunks are 100 ms
+/// and fit [`AudioChunk`]). Hosts check a rate from outside with this,
+/// once.
+///
+/// # Errors
+/// [`EngineError::ChunkRate`] otherwise.
+pub fn stream_rate(hz: u32) -> Result<SampleRate, EngineError> {
+    let rate = SampleRate::new(hz).map_err(|_| EngineError::ChunkRate(hz))?;
+    check_chunk_rate(rate)?;
+    Ok(rate)
+}
+
 /// Chunks are 100 ms and fit [`AudioChunk`]: the rate must be a multiple
 /// of 10 Hz, at most 48 kHz.
-fn check_chunk_rate(sample_rate: u32) -> Result<(), EngineError> {
-    if sample_rate % 10 != 0 || sample_rate as usize / 10 > MAX_CHUNK_SAMPLES / 2 {
-        return Err(EngineError::ChunkRate(sample_rate));
+fn check_chunk_rate(sample_rate: SampleRate) -> Result<(), EngineError> {
+    let hz = sample_rate.hz();
+    if hz % 10 != 0 || hz as usize / 10 > MAX_CHUNK_SAMPLES / 2 {
+        return Err(EngineError::ChunkRate(hz));
     }
     Ok(())
 }
@@ -138,7 +144,11 @@ fn check_chunk_rate(sample_rate: u32) -> Result<(), EngineError> {
 impl<const VOICES: usize> Engine<'static, Synth<'static, VOICES>> {
     /// An engine at `sample_rate` (44100 or 48000) playing the built-in
     /// bank, composing from `seed` in `context`.
-    pub fn new(seed: u64, sample_rate: u32, context: MusicalContext) -> Result<Self, EngineError> {
+    pub fn new(
+        seed: u64,
+        sample_rate: SampleRate,
+        context: MusicalContext,
+    ) -> Result<Self, EngineError> {
         Self::with_soundfont(seed, sample_rate, context, DEFAULT_SF2)
     }
 }
@@ -148,7 +158,7 @@ impl<'a, const VOICES: usize> Engine<'a, Synth<'a, VOICES>> {
     /// or the nearest the font has).
     pub fn with_soundfont(
         seed: u64,
-        sample_rate: u32,
+        sample_rate: SampleRate,
         context: MusicalContext,
         font: &'a [u8],
     ) -> Result<Self, EngineError> {
@@ -187,7 +197,7 @@ impl<'a, const VOICES: usize> Engine<'a, Synth<'a, VOICES>> {
     /// engine checks it again.
     pub fn with_font(
         seed: u64,
-        sample_rate: u32,
+        sample_rate: SampleRate,
         context: MusicalContext,
         font: crate::synth::SoundFont<'a>,
     ) -> Result<Self, EngineError> {
@@ -207,7 +217,7 @@ impl<'a, const VOICES: usize> Engine<'a, Synth<'a, VOICES>> {
     pub fn init(
         &mut self,
         seed: u64,
-        sample_rate: u32,
+        sample_rate: SampleRate,
         context: MusicalContext,
         font: &'a [u8],
     ) -> Result<(), EngineError> {
@@ -226,17 +236,14 @@ impl<'a, const VOICES: usize> Engine<'a, Synth<'a, VOICES>> {
     pub fn init_with_font(
         &mut self,
         seed: u64,
-        sample_rate: u32,
+        sample_rate: SampleRate,
         context: MusicalContext,
         font: crate::synth::SoundFont<'a>,
     ) -> Result<(), EngineError> {
         check_chunk_rate(sample_rate)?;
-        let composer = Composer::new(seed, sample_rate, context)?;
-        let phrases = Composer::new(seed, sample_rate, context)?;
-        if !(8_000..=192_000).contains(&sample_rate) {
-            return Err(EngineError::Synth(SynthError::SampleRate(sample_rate)));
-        }
-        self.synth.reinit(sample_rate)?;
+        let composer = Composer::new(seed, sample_rate, context);
+        let phrases = Composer::new(seed, sample_rate, context);
+        self.synth.reinit(sample_rate);
         self.synth.add_font(font)?;
         self.start(composer, phrases)
     }
@@ -286,8 +293,8 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
     ) -> Result<Self, EngineError> {
         let sample_rate = renderer.sample_rate();
         check_chunk_rate(sample_rate)?;
-        let composer = Composer::new(seed, sample_rate, context)?;
-        let phrases = Composer::new(seed, sample_rate, context)?;
+        let composer = Composer::new(seed, sample_rate, context);
+        let phrases = Composer::new(seed, sample_rate, context);
         let mut e = Self {
             composer: Composer::idle(),
             phrases: Composer::idle(),
@@ -332,7 +339,7 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
         synth.program_change(DRONE_CHANNEL, PROGRAM_WARM_PAD)?;
         synth.control_change(DRONE_CHANNEL, cc::VOLUME, 84)?;
         synth.control_change(DRONE_CHANNEL, cc::REVERB_SEND, 100)?;
-        self.chunk_frames = composer.sample_rate() as usize / 10;
+        self.chunk_frames = composer.sample_rate().hz() as usize / 10;
         self.composer = composer;
         self.phrases = phrases;
         self.lag = self.synth.frame();
@@ -494,6 +501,11 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
         self.composer.set_context(context);
     }
 
+    /// The output sample rate.
+    pub fn sample_rate(&self) -> SampleRate {
+        self.composer.sample_rate()
+    }
+
     /// Frames in one chunk: 100 ms at the engine's rate.
     pub const fn chunk_frames(&self) -> usize {
         self.chunk_frames
@@ -518,7 +530,7 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
         out.start_frame = start;
         out.frames = n as u16;
         out.channels = 2;
-        out.sample_rate = sample_rate;
+        out.sample_rate = sample_rate.hz();
         info
     }
 

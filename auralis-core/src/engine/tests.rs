@@ -25,7 +25,7 @@ enum Call {
 
 /// A renderer that keeps a log and renders silence.
 struct Recorder {
-    rate: u32,
+    rate: SampleRate,
     frame: u64,
     calls: Vec<Call>,
     reverb: (f32, f32, f32),
@@ -34,7 +34,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn new(rate: u32) -> Self {
+    fn new(rate: SampleRate) -> Self {
         Self {
             rate,
             frame: 0,
@@ -107,7 +107,7 @@ impl SoundFontRenderer<'static> for Recorder {
 }
 
 impl StreamRenderer<'static> for Recorder {
-    fn sample_rate(&self) -> u32 {
+    fn sample_rate(&self) -> SampleRate {
         self.rate
     }
     fn frame(&self) -> u64 {
@@ -130,9 +130,10 @@ impl StreamRenderer<'static> for Recorder {
 }
 
 const RATE: u32 = 44_100;
+const HZ: SampleRate = SampleRate::HZ_44100;
 
 fn engine(seed: u64, context: MusicalContext) -> Engine<'static, Recorder> {
-    Engine::with_renderer(Recorder::new(RATE), seed, context).unwrap()
+    Engine::with_renderer(Recorder::new(HZ), seed, context).unwrap()
 }
 
 /// Renders `chunks` chunks; returns the chunks that carried new
@@ -427,7 +428,7 @@ fn effects_off_and_on_reach_the_renderer() {
 
 #[test]
 fn a_renderer_at_a_rate_chunks_cannot_use_is_refused() {
-    let r = Recorder::new(44_105);
+    let r = Recorder::new(SampleRate::new(44_105).unwrap());
     assert!(matches!(
         Engine::with_renderer(r, 1, MusicalContext::DEFAULT),
         Err(EngineError::ChunkRate(44_105))

@@ -11,6 +11,7 @@ use super::harmony::{next_chord, opening_chord};
 use super::melody::{fingerprint, MelodyState, RawNote, Segment};
 use super::voicing::Voicing;
 use super::PULSES_PER_BEAT;
+use crate::rate::SampleRate;
 use crate::rng::Rng;
 
 /// Most chord spans one phrase can hold. A chord lasts at least 30 s and a
@@ -58,11 +59,9 @@ impl TryFrom<u32> for PhraseBars {
     }
 }
 
-/// Why a composer could not be made or asked.
+/// What a composer cannot be asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ComposerError {
-    /// The sample rate is outside 8 kHz – 192 kHz.
-    SampleRate(u32),
     /// A phrase must be 8 or 16 bars.
     PhraseBars(u32),
 }
@@ -70,10 +69,6 @@ pub enum ComposerError {
 impl fmt::Display for ComposerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ComposerError::SampleRate(sr) => write!(
-                f,
-                "sample rate {sr} Hz is not supported: use 8000 to 192000 (44100 and 48000 are usual)"
-            ),
             ComposerError::PhraseBars(b) => {
                 write!(f, "a phrase of {b} bars is not supported: use 8 or 16")
             }
@@ -303,16 +298,9 @@ pub struct Composer {
 }
 
 impl Composer {
-    /// A composer for `context` at `sample_rate` Hz, seeded with `seed`.
-    pub fn new(
-        seed: u64,
-        sample_rate: u32,
-        context: MusicalContext,
-    ) -> Result<Self, ComposerError> {
-        if !(8_000..=192_000).contains(&sample_rate) {
-            return Err(ComposerError::SampleRate(sample_rate));
-        }
-        Ok(Self::unchecked(seed, sample_rate, context))
+    /// A composer for `context` at `sample_rate`, seeded with `seed`.
+    pub const fn new(seed: u64, sample_rate: SampleRate, context: MusicalContext) -> Self {
+        Self::unchecked(seed, sample_rate.hz(), context)
     }
 
     /// A composer for the default context at 44.1 kHz with seed 0, as a
@@ -371,8 +359,9 @@ impl Composer {
     }
 
     /// The sample rate event times are counted in.
-    pub fn sample_rate(&self) -> u32 {
-        self.sample_rate
+    pub fn sample_rate(&self) -> SampleRate {
+        // Only ever set from a `SampleRate` (or 44.1 kHz when idle).
+        SampleRate::new(self.sample_rate).unwrap_or_default()
     }
 
     /// The pad pitches sounding after the last phrase (to be released when

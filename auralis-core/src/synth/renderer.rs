@@ -3,6 +3,7 @@
 
 use super::error::SynthError;
 use super::event::MidiEvent;
+use crate::rate::SampleRate;
 
 /// A loaded SoundFont's handle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,8 +53,8 @@ pub trait SoundFontRenderer<'a> {
 /// beyond one render: cutting a phrase short is the engine's own business
 /// and needs no cancelling here.
 pub trait StreamRenderer<'a>: SoundFontRenderer<'a> {
-    /// The output sample rate, Hz.
-    fn sample_rate(&self) -> u32;
+    /// The output sample rate.
+    fn sample_rate(&self) -> SampleRate;
     /// Frames rendered so far: the clock [`StreamRenderer::schedule`]
     /// refers to.
     fn frame(&self) -> u64;

@@ -14,6 +14,7 @@ use super::sf2::{SoundFont, Zone};
 use super::simd::Simd;
 use super::voice::{Interpolation, Voice, VoiceStart, MAX_MODULATORS};
 use super::{CHANNELS, MAX_FONTS};
+use crate::rate::SampleRate;
 
 /// Programs the loaded fonts lack, played as program 0 instead.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -74,8 +75,8 @@ pub struct Synth<'a, const VOICES: usize = 64> {
 }
 
 impl<'a, const VOICES: usize> StreamRenderer<'a> for Synth<'a, VOICES> {
-    fn sample_rate(&self) -> u32 {
-        self.sample_rate
+    fn sample_rate(&self) -> SampleRate {
+        Synth::sample_rate(self)
     }
 
     fn frame(&self) -> u64 {
@@ -109,11 +110,11 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
         "a voice pool holds 1 to 4096 voices"
     );
 
-    /// A synthesizer at `sample_rate` Hz with no font loaded.
-    pub fn new(sample_rate: u32) -> Result<Self, SynthError> {
+    /// A synthesizer at `sample_rate` with no font loaded.
+    pub fn new(sample_rate: SampleRate) -> Self {
         let mut s = Self::idle();
-        s.reinit(sample_rate)?;
-        Ok(s)
+        s.reinit(sample_rate);
+        s
     }
 
     /// A silent synthesizer at 44.1 kHz with no font, as a constant: the
@@ -142,10 +143,8 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
     /// Makes this synthesizer, in place, exactly what
     /// [`Synth::new`]`(sample_rate)` returns: no font, every voice free,
     /// effects cleared. Nothing large is built on the stack.
-    pub fn reinit(&mut self, sample_rate: u32) -> Result<(), SynthError> {
-        if !(8_000..=192_000).contains(&sample_rate) {
-            return Err(SynthError::SampleRate(sample_rate));
-        }
+    pub fn reinit(&mut self, sample_rate: SampleRate) {
+        let sample_rate = sample_rate.hz();
         self.fonts = [None; MAX_FONTS];
         for c in self.channels.iter_mut() {
             *c = Channel::new();
@@ -159,7 +158,6 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
         self.events_dropped = 0;
         self.notes_without_preset = 0;
         self.substituted = Substitutions::default();
-        Ok(())
     }
 
     /// Frames rendered so far: the clock scheduled events refer to.
@@ -168,8 +166,9 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
     }
 
     /// The output sample rate.
-    pub fn sample_rate(&self) -> u32 {
-        self.sample_rate
+    pub fn sample_rate(&self) -> SampleRate {
+        // Only ever set from a `SampleRate` (or 44.1 kHz when idle).
+        SampleRate::new(self.sample_rate).unwrap_or_default()
     }
 
     /// The instruction set the voices render with ([`Simd::best`] unless

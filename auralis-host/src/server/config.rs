@@ -2,6 +2,7 @@
 //! (`--config auralis.toml`), then command-line flags, each overriding the
 //! one before.
 
+use auralis_core::SampleRate;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8000";
 /// Default limit of simultaneous listeners.
 pub const DEFAULT_MAX_CLIENTS: usize = 256;
 /// Default output sample rate.
-pub const DEFAULT_SAMPLE_RATE: u32 = 44_100;
+pub const DEFAULT_SAMPLE_RATE: SampleRate = SampleRate::HZ_44100;
 /// Default limit of open HTTP connections (listeners included); also
 /// kept below the process's descriptor limit.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
@@ -33,8 +34,8 @@ pub struct ServerConfig {
     pub max_clients: usize,
     /// Render threads; 0 means one per core.
     pub render_threads: usize,
-    /// Output sample rate, 44100 or 48000.
-    pub sample_rate: u32,
+    /// Output sample rate, 44100 or 48000 ([`server_rate`]).
+    pub sample_rate: SampleRate,
     /// Open HTTP connections beyond this are closed at once.
     pub max_connections: usize,
     /// Seconds to send a request's headers.
@@ -47,6 +48,20 @@ pub struct ServerConfig {
     pub stations: Vec<crate::station::StationSpec>,
     /// The bearer token of the admin endpoint (none: it is closed).
     pub admin_token: Option<String>,
+}
+
+/// `hz` as a rate the server streams at: 44.1 or 48 kHz (the rates every
+/// browser and player takes; Opus streams are always 48 kHz).
+///
+/// # Errors
+/// Says which rates to use.
+pub fn server_rate(hz: u32) -> Result<SampleRate, String> {
+    match SampleRate::new(hz) {
+        Ok(r) if r == SampleRate::HZ_44100 || r == SampleRate::HZ_48000 => Ok(r),
+        _ => Err(format!(
+            "sample_rate {hz} is not supported: use 44100 or 48000"
+        )),
+    }
 }
 
 impl Default for ServerConfig {
@@ -209,7 +224,7 @@ impl ServerConfig {
             self.render_threads = t;
         }
         if let Some(r) = file.sample_rate {
-            self.sample_rate = r;
+            self.sample_rate = server_rate(r)?;
         }
         if let Some(m) = file.max_connections {
             self.max_connections = m;
@@ -239,12 +254,7 @@ impl ServerConfig {
         if self.max_clients == 0 {
             return Err("max_clients must be at least 1".into());
         }
-        if self.sample_rate != 44_100 && self.sample_rate != 48_000 {
-            return Err(format!(
-                "sample_rate {} is not supported: use 44100 or 48000",
-                self.sample_rate
-            ));
-        }
+        server_rate(self.sample_rate.hz())?;
         if self.max_connections == 0 {
             return Err("max_connections must be at least 1".into());
         }

@@ -193,7 +193,7 @@ impl App {
             "device": auralis_core::synth::Simd::best().device(),
             "soundfont_loaded": true,
             "soundfont": self.font_name,
-            "sample_rate": self.config.sample_rate,
+            "sample_rate": self.config.sample_rate.hz(),
             "render_threads": self.config.render_threads(),
             "synthesis_active": active > 0,
             "version": env!("CARGO_PKG_VERSION"),

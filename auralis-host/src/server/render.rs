@@ -110,7 +110,7 @@ pub struct Stream {
     live: Mutex<Option<Box<Live>>>,
     pending: Mutex<Option<MusicalContext>>,
     seed: u64,
-    sample_rate: u32,
+    sample_rate: auralis_core::SampleRate,
     context: MusicalContext,
     /// Parsed once for the whole server: a stream's engine takes it as
     /// it is, with no pass over the font.
@@ -157,7 +157,7 @@ impl Stream {
     /// render at 48 kHz whatever `sample_rate` says.
     pub fn new(
         seed: u64,
-        sample_rate: u32,
+        sample_rate: auralis_core::SampleRate,
         context: MusicalContext,
         font: SoundFont<'static>,
         format: AudioFormat,
@@ -168,7 +168,7 @@ impl Stream {
             pending: Mutex::new(None),
             seed,
             sample_rate: if format.is_opus() {
-                crate::opus::RATE
+                auralis_core::SampleRate::HZ_48000
             } else {
                 sample_rate
             },

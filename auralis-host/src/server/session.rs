@@ -79,7 +79,7 @@ pub struct SessionConfig {
     /// The composition's seed.
     pub seed: u64,
     /// Output sample rate.
-    pub sample_rate: u32,
+    pub sample_rate: auralis_core::SampleRate,
     /// Audio framing.
     pub format: AudioFormat,
     /// The SoundFont played.
@@ -191,7 +191,7 @@ where
     let welcome = protocol::welcome(
         &cfg.client_id,
         cfg.seed,
-        cfg.sample_rate,
+        cfg.sample_rate.hz(),
         cfg.format,
         &cfg.context,
     );

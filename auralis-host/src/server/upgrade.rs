@@ -62,7 +62,7 @@ pub(super) fn websocket(
         seed,
         // Opus is always 48 kHz, whatever the server's PCM rate.
         sample_rate: if format.is_opus() {
-            crate::opus::RATE
+            auralis_core::SampleRate::HZ_48000
         } else {
             app.config.sample_rate
         },

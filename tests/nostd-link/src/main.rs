@@ -5,6 +5,7 @@
 #![no_main]
 
 use auralis_core::music::{Composer, MusicalContext, PhraseBars};
+use auralis_core::SampleRate;
 
 // The C library supplies the process entry point that calls `main`, and
 // `abort`. Nothing else is used from it.
@@ -29,9 +30,7 @@ pub extern "C" fn rust_eh_personality() {}
 /// The C entry point.
 #[no_mangle]
 pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
-    let Ok(mut composer) = Composer::new(7, 44_100, MusicalContext::DEFAULT) else {
-        return 1;
-    };
+    let mut composer = Composer::new(7, SampleRate::HZ_44100, MusicalContext::DEFAULT);
     let phrase = composer.next_phrase(PhraseBars::Eight);
     if phrase.melody.notes().is_empty() {
         2

@@ -20,7 +20,7 @@ use core::ptr::addr_of_mut;
 
 use auralis_core::engine::{AudioChunk, Engine};
 use auralis_core::synth::{ReverbSize, Synth};
-use auralis_core::MusicalContext;
+use auralis_core::{MusicalContext, SampleRate};
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::{debug, hprintln};
@@ -29,7 +29,7 @@ use cortex_m_semihosting::{debug, hprintln};
 const SEED: u64 = 2026;
 const VOICES: usize = 16;
 const CHUNKS: u32 = 20;
-const SAMPLE_RATE: u32 = 44_100;
+const SAMPLE_RATE: SampleRate = SampleRate::HZ_44100;
 
 /// The engine and a chunk, in static memory: never on the stack, never on
 /// a heap (there is none).
