@@ -96,7 +96,7 @@ impl<'a> SoundFontRenderer<'a> for RustyRenderer {
             });
         }
         if bank < 128 {
-            self.midi(channel, 0xB0, 0, bank as u8)?;
+            self.midi(channel, 0xB0, cc::BANK_SELECT, bank as u8)?;
         }
         self.midi(channel, 0xC0, preset, 0)
     }

@@ -98,5 +98,36 @@ fn c_abi(c: &mut Criterion) {
     unsafe { auralis_engine_free(ffi) };
 }
 
-criterion_group!(benches, engine, c_abi);
+/// Starting a stream: an engine made in place from the font's bytes
+/// (`Engine::init`, which parses and checks the whole font) against one
+/// made from a font parsed once for every stream (`Engine::init_with_font`,
+/// what the server does), with the built-in bank and, where installed,
+/// FluidR3 (141 MB).
+fn start(c: &mut Criterion) {
+    let mut group = c.benchmark_group("engine_start");
+    group.sample_size(20);
+    let fluid = std::fs::read("/usr/share/sounds/sf2/FluidR3_GM.sf2").ok();
+    let mut fonts: Vec<(&str, &[u8])> = vec![("builtin", auralis_core::bank::DEFAULT_SF2)];
+    if let Some(f) = &fluid {
+        fonts.push(("fluidr3", f));
+    }
+    let mut e: Box<Engine<'_>> = Box::new(Engine::idle());
+    let ctx = MusicalContext::DEFAULT;
+    let rate = SampleRate::HZ_44100;
+    for (name, bytes) in fonts {
+        let parsed = auralis_core::synth::SoundFont::parse(bytes).expect("font");
+        group.bench_function(format!("{name}/parse_each_stream"), |b| {
+            b.iter(|| e.init(7, rate, ctx, black_box(bytes)).expect("engine"))
+        });
+        group.bench_function(format!("{name}/parsed_once"), |b| {
+            b.iter(|| {
+                e.init_with_font(7, rate, ctx, black_box(parsed))
+                    .expect("engine")
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, engine, c_abi, start);
 criterion_main!(benches);
