@@ -294,6 +294,26 @@ async fn invalid_messages_get_errors_and_the_stream_goes_on() {
     assert_eq!(server.app.metrics.invalid_messages.load(Relaxed), 6);
 }
 
+/// The server reads 4 KiB at a time; a valid message several times that
+/// (here a ping padded with 30,000 spaces, still under the 64 KiB limit)
+/// arrives whole and is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_larger_than_the_read_buffer_arrives_whole() {
+    let server = start(ServerConfig::default()).await;
+    let mut ws = server.connect("?format=binary").await;
+    let padded = format!(
+        r#"{{"type":"ping","timestamp":77.5{}}}"#,
+        " ".repeat(30_000)
+    );
+    ws.send(Message::text(padded)).await.unwrap();
+    let pong = loop {
+        if let Some(v) = json_of(&recv(&mut ws).await).filter(|v| v["type"] == "pong") {
+            break v;
+        }
+    };
+    assert_eq!(pong["client_timestamp"], 77.5);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_gets_pong() {
     let server = start(ServerConfig::default()).await;

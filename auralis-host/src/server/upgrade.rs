@@ -112,12 +112,22 @@ fn switching_protocols(key: &HeaderValue) -> Response<Body> {
     r
 }
 
+/// Bytes a connection reads at a time. Listeners send a few small text
+/// messages a second; tungstenite's default (128 KiB) cost every
+/// listener that much memory, and tungstenite zeroes the free part of
+/// the buffer before each read: with hundreds of listeners that memset
+/// was a tenth of the server's CPU. A larger message still arrives
+/// whole (the buffer grows to the frame's length, up to
+/// [`MAX_CLIENT_MESSAGE`]).
+const READ_BUFFER: usize = 4096;
+
 /// The server's side of an upgraded connection, with the client message
-/// size limit.
+/// size limit and a small read buffer ([`READ_BUFFER`]).
 pub(super) async fn server_websocket(
     upgraded: hyper::upgrade::Upgraded,
 ) -> WebSocketStream<TokioIo<hyper::upgrade::Upgraded>> {
     let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
     WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await
