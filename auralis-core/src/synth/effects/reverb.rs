@@ -346,8 +346,11 @@ impl Reverb {
     }
 
     /// One group of up to eight frames, any of whose ring positions may
-    /// wrap inside it.
+    /// wrap inside it. Inlined like the rest of the chain, so that its
+    /// lane operations are compiled for the instruction set in use (out
+    /// of line, each AVX2 operation would be a call).
     #[allow(clippy::too_many_arguments)]
+    #[cfg_attr(not(auralis_unoptimised), inline(always))]
     fn run_short<S: Lanes>(
         &mut self,
         s: S,
