@@ -141,6 +141,31 @@ fn check_chunk_rate(sample_rate: SampleRate) -> Result<(), EngineError> {
     Ok(())
 }
 
+impl<R> Engine<'_, R> {
+    /// An engine around `renderer` that has not started: idle composers,
+    /// nothing queued (see [`Engine::start`]).
+    const fn around(renderer: R) -> Self {
+        Self {
+            composer: Composer::idle(),
+            phrases: Composer::idle(),
+            lag: 0,
+            synth: renderer,
+            font: PhantomData,
+            bars: PhraseBars::Eight,
+            queue: heapless::Vec::new(),
+            next: 0,
+            phrase: Phrase::empty(),
+            switch_at: None,
+            frame: 0,
+            seq: 0,
+            composing: true,
+            drone: false,
+            drone_note: None,
+            chunk_frames: 4410,
+        }
+    }
+}
+
 impl<const VOICES: usize> Engine<'static, Synth<'static, VOICES>> {
     /// An engine at `sample_rate` (44100 or 48000) playing the built-in
     /// bank, composing from `seed` in `context`.
@@ -172,24 +197,7 @@ impl<'a, const VOICES: usize> Engine<'a, Synth<'a, VOICES>> {
     /// call [`Engine::init`] there, and the engine is built without ever
     /// being on the stack. It renders silence until initialised.
     pub const fn idle() -> Self {
-        Self {
-            composer: Composer::idle(),
-            phrases: Composer::idle(),
-            lag: 0,
-            synth: Synth::idle(),
-            font: PhantomData,
-            bars: PhraseBars::Eight,
-            queue: heapless::Vec::new(),
-            next: 0,
-            phrase: Phrase::empty(),
-            switch_at: None,
-            frame: 0,
-            seq: 0,
-            composing: true,
-            drone: false,
-            drone_note: None,
-            chunk_frames: 4410,
-        }
+        Self::around(Synth::idle())
     }
 
     /// An engine playing a font parsed once (by
@@ -295,24 +303,7 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
         check_chunk_rate(sample_rate)?;
         let composer = Composer::new(seed, sample_rate, context);
         let phrases = Composer::new(seed, sample_rate, context);
-        let mut e = Self {
-            composer: Composer::idle(),
-            phrases: Composer::idle(),
-            lag: 0,
-            synth: renderer,
-            font: PhantomData,
-            bars: PhraseBars::Eight,
-            queue: heapless::Vec::new(),
-            next: 0,
-            phrase: Phrase::empty(),
-            switch_at: None,
-            frame: 0,
-            seq: 0,
-            composing: true,
-            drone: false,
-            drone_note: None,
-            chunk_frames: 4410,
-        };
+        let mut e = Self::around(renderer);
         e.start(composer, phrases)?;
         Ok(e)
     }
