@@ -278,7 +278,7 @@ struct Harmony {
 #[derive(Clone, Debug)]
 pub struct Composer {
     rng: Rng,
-    sample_rate: u32,
+    sample_rate: SampleRate,
     context: MusicalContext,
     pending: Option<MusicalContext>,
     position: u64,
@@ -300,16 +300,16 @@ pub struct Composer {
 impl Composer {
     /// A composer for `context` at `sample_rate`, seeded with `seed`.
     pub const fn new(seed: u64, sample_rate: SampleRate, context: MusicalContext) -> Self {
-        Self::unchecked(seed, sample_rate.hz(), context)
+        Self::unchecked(seed, sample_rate, context)
     }
 
     /// A composer for the default context at 44.1 kHz with seed 0, as a
     /// constant (for building an engine in place).
     pub const fn idle() -> Self {
-        Self::unchecked(0, 44_100, MusicalContext::DEFAULT)
+        Self::unchecked(0, SampleRate::HZ_44100, MusicalContext::DEFAULT)
     }
 
-    const fn unchecked(seed: u64, sample_rate: u32, context: MusicalContext) -> Self {
+    const fn unchecked(seed: u64, sample_rate: SampleRate, context: MusicalContext) -> Self {
         Self {
             rng: Rng::new(seed),
             sample_rate,
@@ -360,8 +360,7 @@ impl Composer {
 
     /// The sample rate event times are counted in.
     pub fn sample_rate(&self) -> SampleRate {
-        // Only ever set from a `SampleRate` (or 44.1 kHz when idle).
-        SampleRate::new(self.sample_rate).unwrap_or_default()
+        self.sample_rate
     }
 
     /// The pad pitches sounding after the last phrase (to be released when
@@ -413,7 +412,7 @@ impl Composer {
     /// counted from its start at its tempo, and no later than its end
     /// (where a host cuts a phrase to change parameters on a beat).
     pub fn next_beat_at(&self, frame: u64) -> u64 {
-        let beat = Clock::new(self.sample_rate, &self.context)
+        let beat = Clock::new(self.sample_rate.hz(), &self.context)
             .samples(PULSES_PER_BEAT)
             .max(1);
         let since = frame.saturating_sub(self.last_start);
@@ -444,7 +443,7 @@ impl Composer {
             self.context = ctx;
         }
         let ctx = self.context;
-        let clock = Clock::new(self.sample_rate, &ctx);
+        let clock = Clock::new(self.sample_rate.hz(), &ctx);
         let n_bars = bars.get();
         let bar_pulses = 4 * PULSES_PER_BEAT;
         out.start = self.position;
@@ -529,7 +528,7 @@ impl Composer {
     /// (of `bar_len` samples): past 30 s and its chosen length, or about to
     /// pass 90 s.
     fn hold_is_over(&self, h: &Harmony, time: u64, bar_len: u64) -> bool {
-        let sr = u64::from(self.sample_rate);
+        let sr = u64::from(self.sample_rate.hz());
         let held = time.saturating_sub(h.since);
         (held >= HOLD_MIN_SECS * sr && h.pulses >= h.hold) || held + bar_len > HOLD_MAX_SECS * sr
     }

@@ -65,7 +65,7 @@ pub struct Synth<'a, const VOICES: usize = 64> {
     pool: VoicePool<VOICES>,
     events: EventQueue,
     frame: u64,
-    sample_rate: u32,
+    sample_rate: SampleRate,
     /// The voices' renderer, the effects and the limiter.
     mixer: Mixer,
     serial: u64,
@@ -128,7 +128,7 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
             pool: VoicePool::new(),
             events: EventQueue::new(),
             frame: 0,
-            sample_rate: 44_100,
+            sample_rate: SampleRate::HZ_44100,
             mixer: Mixer::new(),
             serial: 0,
             events_dropped: 0,
@@ -144,7 +144,6 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
     /// [`Synth::new`]`(sample_rate)` returns: no font, every voice free,
     /// effects cleared. Nothing large is built on the stack.
     pub fn reinit(&mut self, sample_rate: SampleRate) {
-        let sample_rate = sample_rate.hz();
         self.fonts = [None; MAX_FONTS];
         for c in self.channels.iter_mut() {
             *c = Channel::new();
@@ -153,7 +152,7 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
         self.events.clear();
         self.frame = 0;
         self.sample_rate = sample_rate;
-        self.mixer.reinit(sample_rate);
+        self.mixer.reinit(sample_rate.hz());
         self.serial = 0;
         self.events_dropped = 0;
         self.notes_without_preset = 0;
@@ -167,8 +166,7 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
 
     /// The output sample rate.
     pub fn sample_rate(&self) -> SampleRate {
-        // Only ever set from a `SampleRate` (or 44.1 kHz when idle).
-        SampleRate::new(self.sample_rate).unwrap_or_default()
+        self.sample_rate
     }
 
     /// The instruction set the voices render with ([`Simd::best`] unless
@@ -202,7 +200,7 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
     /// How long the reverb's lines may be ([`super::ReverbSize::Compact`] plays
     /// what a build with the `compact` feature plays); empties the reverb.
     pub fn set_reverb_size(&mut self, size: super::ReverbSize) {
-        self.mixer.set_reverb_size(size, self.sample_rate);
+        self.mixer.set_reverb_size(size, self.sample_rate.hz());
     }
 
     /// Master gain before the limiter (default 0.5; clamped to 0–8).
@@ -494,7 +492,7 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
             mods: &mods,
             to_grid: (CONTROL_FRAMES - self.frame % CONTROL_FRAMES) as u32,
         };
-        let sr = self.sample_rate as f32;
+        let sr = self.sample_rate.hz() as f32;
         let ok = self
             .pool
             .get_mut(slot)
@@ -557,7 +555,7 @@ impl<'a, const VOICES: usize> Synth<'a, VOICES> {
     fn segment(&mut self, left: &mut [f32], right: &mut [f32]) {
         let n = left.len().min(right.len()).min(CONTROL_FRAMES as usize);
         let to_grid = (CONTROL_FRAMES - self.frame % CONTROL_FRAMES) as u32;
-        let sr = self.sample_rate as f32;
+        let sr = self.sample_rate.hz() as f32;
         for v in self.pool.lanes_mut() {
             v.prepare_block(sr, to_grid);
         }
@@ -656,7 +654,7 @@ impl<'a, const VOICES: usize> SoundFontRenderer<'a> for Synth<'a, VOICES> {
         for ch in 0..CHANNELS as u8 {
             self.program(ch, 0);
         }
-        self.mixer.clear_effects(self.sample_rate);
+        self.mixer.clear_effects(self.sample_rate.hz());
     }
 
     fn render(&mut self, left: &mut [f32], right: &mut [f32]) {

@@ -489,17 +489,28 @@ mod tests {
         }
     }
 
+    /// A reverb at `rate` with (room, damping, wet), and its response to
+    /// a unit impulse over `frames` frames (left, right).
+    fn impulse(
+        rate: u32,
+        (room, damp, wet): (f32, f32, f32),
+        frames: usize,
+    ) -> (Reverb, Vec<f32>, Vec<f32>) {
+        let mut rev = Reverb::new();
+        rev.prepare(rate);
+        rev.configure(room, damp, wet);
+        let mut send = vec![0.0f32; frames];
+        send[0] = 1.0;
+        let (mut l, mut r) = (vec![0.0f32; frames], vec![0.0f32; frames]);
+        run(&mut rev, &send, &mut l, &mut r);
+        (rev, l, r)
+    }
+
     #[test]
     fn silence_decays_to_exact_zero_not_denormals() {
-        let mut rev = Reverb::new();
-        rev.prepare(44_100);
-        rev.configure(1.0, 0.0, 1.0);
-        let mut send = vec![0.0f32; 44_100];
-        send[0] = 1.0;
-        let (mut l, mut r) = (vec![0.0f32; 44_100], vec![0.0f32; 44_100]);
+        let (mut rev, mut l, mut r) = impulse(44_100, (1.0, 0.0, 1.0), 44_100);
         // A minute of silence after the impulse, in one-second blocks.
-        run(&mut rev, &send, &mut l, &mut r);
-        send[0] = 0.0;
+        let send = vec![0.0f32; 44_100];
         for _ in 0..60 {
             l.fill(0.0);
             r.fill(0.0);
@@ -516,13 +527,7 @@ mod tests {
 
     #[test]
     fn reverb_rings_after_an_impulse() {
-        let mut rev = Reverb::new();
-        rev.prepare(48_000);
-        rev.configure(0.8, 0.3, 0.5);
-        let mut send = vec![0.0f32; 4800];
-        send[0] = 1.0;
-        let (mut l, mut r) = (vec![0.0f32; 4800], vec![0.0f32; 4800]);
-        run(&mut rev, &send, &mut l, &mut r);
+        let (_, l, r) = impulse(48_000, (0.8, 0.3, 0.5), 4800);
         let late: f32 = l[2400..].iter().map(|v| v * v).sum();
         assert!(late > 0.0);
         assert_ne!(l, r, "the two sides should differ");
@@ -531,14 +536,7 @@ mod tests {
     /// Seconds for the impulse response's energy to fall by 60 dB: the
     /// Schroeder backward integral's fall from −5 to −25 dB, times three.
     fn decay_time(sample_rate: u32) -> f32 {
-        let mut rev = Reverb::new();
-        rev.prepare(sample_rate);
-        rev.configure(0.82, 0.45, 0.35);
-        let n = 4 * sample_rate as usize;
-        let mut send = vec![0.0f32; n];
-        send[0] = 1.0;
-        let (mut l, mut r) = (vec![0.0f32; n], vec![0.0f32; n]);
-        run(&mut rev, &send, &mut l, &mut r);
+        let (_, l, r) = impulse(sample_rate, (0.82, 0.45, 0.35), 4 * sample_rate as usize);
         let energy: Vec<f64> = l
             .iter()
             .zip(&r)
