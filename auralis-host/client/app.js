@@ -172,16 +172,18 @@ async function ensureAudio(sampleRate) {
   meters = { pre, post, data: new Float32Array(2048) };
   node.port.onmessage = (e) => onWorklet(e.data);
   node.port.postMessage({ type: "target", ms: buffer.targetMs });
-  // Where autoplay is allowed this starts the context; where it is not,
-  // the promise waits for a gesture (Play).
-  audio.resume().catch(() => {});
-  await Promise.race([
-    new Promise((r) => setTimeout(r, 250)),
-    new Promise((r) => {
-      if (audio.state === "running") r();
-      audio.addEventListener("statechange", r, { once: true });
-    }),
-  ]);
+  // Before Play the context stays suspended; after it (a new rate from
+  // the welcome), it starts at once.
+  if (state.listening) {
+    audio.resume().catch(() => {});
+    await Promise.race([
+      new Promise((r) => setTimeout(r, 250)),
+      new Promise((r) => {
+        if (audio.state === "running") r();
+        audio.addEventListener("statechange", r, { once: true });
+      }),
+    ]);
+  }
   showAudioState();
 }
 
@@ -462,9 +464,10 @@ async function boot() {
   state.codec = await chooseCodec();
   // Opus is always 48 kHz; PCM's rate comes with the welcome.
   await ensureAudio(state.codec === "opus" ? OPUS_RATE : 44100);
-  // Where the browser lets the page play at once, it does; elsewhere the
-  // stream starts paused and the status says to press Play.
-  state.listening = audio.state === "running";
+  // Every page starts paused, whatever the browser's autoplay policy
+  // would allow: the server renders nothing for a tab nobody started, and
+  // the listener decides when sound begins. The status says to press Play.
+  state.listening = false;
   showPlayButton();
   connect();
 }
