@@ -486,6 +486,36 @@ impl RunRule {
         let frames = (bound - p).div_ceil(self.step);
         frames.min(max as u64) as usize
     }
+
+    /// For a lane that wraps in the branch-free loops: frames, up to
+    /// `max`, it can render from phase `p` with no tap at or past its
+    /// loop end and a phase that stays before it (so the plain loop,
+    /// which does not wrap, can do them). Zero when it is about to wrap.
+    fn unwrapped_frames<const CUBIC: bool>(&self, p: u64, max: usize) -> usize {
+        let ahead: u32 = if CUBIC { 2 } else { 1 };
+        // Every frame's index must stay under loop_end − ahead.
+        let bound = u64::from(self.bounds.loop_end.saturating_sub(ahead)) << 32;
+        if p >= bound {
+            return 0;
+        }
+        if self.step == 0 {
+            return max;
+        }
+        // Frames j = 0 … k−1, and the phase after them, all under the
+        // bound: k = ⌊(bound − p − 1) / step⌋.
+        ((bound - p - 1) / self.step).min(max as u64) as usize
+    }
+
+    /// For a lane that wraps in the branch-free loops: frames, up to
+    /// `max`, until its phase has wrapped from `p` back into the loop.
+    fn frames_to_wrap(&self, p: u64, max: usize) -> usize {
+        let end = u64::from(self.bounds.loop_end) << 32;
+        if self.step == 0 || p >= end {
+            return max.min(1);
+        }
+        // The first j ≥ 1 with p + j·step ≥ end.
+        ((end - p - 1) / self.step + 1).min(max as u64) as usize
+    }
 }
 
 /// Resamples every lane into `src` (raw 16-bit units).
@@ -516,7 +546,11 @@ fn resample<S: Lanes, const CUBIC: bool>(
     prefetch_ahead(g, data, lanes, n);
     let mut k = 0;
     while k < n {
-        let mut run = if roomy { n - k } else { 0 };
+        let left = n - k;
+        let mut run = if roomy { left } else { 0 };
+        // Frames no lane's taps or phase wrap in, and (when that is none)
+        // frames until the first lane that is about to wrap has wrapped.
+        let (mut plain, mut to_wrap) = (left, left);
         for l in 0..lanes {
             let Some(lane) = Lane::at(l) else { break };
             if !lane.get(&g.running) || run == 0 {
@@ -524,13 +558,31 @@ fn resample<S: Lanes, const CUBIC: bool>(
             }
             let p = u64::from(lane.get(&g.idx)) << 32 | u64::from(lane.get(&g.frac));
             let r = rules.get(l).copied().unwrap_or_default();
-            run = run.min(r.safe_frames::<CUBIC>(p, frames, n - k));
+            run = run.min(r.safe_frames::<CUBIC>(p, frames, left));
+            if r.free_wrap {
+                let free = r.unwrapped_frames::<CUBIC>(p, left);
+                if free == 0 {
+                    to_wrap = to_wrap.min(r.frames_to_wrap(p, left));
+                }
+                plain = plain.min(free);
+            }
         }
         if run > 0 {
-            if let Some(rows) = src.get_mut(k..k + run) {
-                fast_run::<S, CUBIC>(s, g, data, rows);
+            // Mostly no lane is near its loop end: the plain loop, which
+            // does not wrap. Near one, the wrapping loop until it wrapped.
+            let (take, wraps) = if plain > 0 {
+                (run.min(plain), false)
+            } else {
+                (run.min(to_wrap), true)
+            };
+            if let Some(rows) = src.get_mut(k..k + take) {
+                if wraps {
+                    wrap_run::<S, CUBIC>(s, g, data, rows);
+                } else {
+                    plain_run::<S, CUBIC>(s, g, data, rows);
+                }
             }
-            k += run;
+            k += take;
         } else {
             if let Some(row) = src.get_mut(k) {
                 let mut bounds = [Bounds::default(); LANES];
@@ -544,11 +596,81 @@ fn resample<S: Lanes, const CUBIC: bool>(
     }
 }
 
-/// Frames in which every lane's taps are inside its sample: no check
-/// per frame, loops wrapped by arithmetic.
+/// Frames in which every lane's taps are inside its sample and before
+/// its loop end, and no phase wraps: no check per frame, no wrapping.
 #[cfg_attr(not(auralis_unoptimised), inline(always))]
 #[allow(unsafe_code)]
-fn fast_run<S: Lanes, const CUBIC: bool>(s: S, g: &mut Group, data: &[u8], rows: &mut [F8]) {
+fn plain_run<S: Lanes, const CUBIC: bool>(s: S, g: &mut Group, data: &[u8], rows: &mut [F8]) {
+    let one = s.usplat(1);
+    // The first tap's frame: i − 1 (cubic) or i (linear).
+    let mut first = if CUBIC {
+        s.usub(s.uload(&g.idx), one)
+    } else {
+        s.uload(&g.idx)
+    };
+    let mut frac = s.uload(&g.frac);
+    let step_f = s.uload(&g.step_f);
+    // idx + step + 1 + (all ones unless the fraction carried).
+    let step_i1 = s.uadd(s.uload(&g.step_i), one);
+    let scale = s.splat(FRAC_SCALE);
+    for row in rows.iter_mut() {
+        let x = s.mul(s.to_f32(s.shr8(frac)), scale);
+        // The gathers' safety: `resample` runs this only for frames that
+        // `RunRule::safe_frames` allowed for every running lane (each tap,
+        // i − 1 … i + 2 cubic or i … i + 1 linear, a frame f with
+        // 2f + 4 ≤ data.len()) and `RunRule::unwrapped_frames` for every
+        // lane that wraps (no tap at or past its loop end, so none needs
+        // wrapping). Parked and unused lanes sit at frame 1, and `roomy`
+        // says data has four frames.
+        let y = if CUBIC {
+            // SAFETY: taps in range, as said above; the eight bytes from
+            // i − 1 end with the last byte of the four-byte read at i + 1.
+            let (w01, w23) = unsafe { s.gather_pair(data, first) };
+            cubic_words(s, w01, w23, x)
+        } else {
+            // SAFETY: taps in range, as said above.
+            let w12 = unsafe { s.gather(data, first) };
+            // p1 + x·(p2 − p1), the difference exact in integers.
+            let (p1, d) = (s.madd16(w12, 1, 0), s.madd16(w12, -1, 1));
+            s.add(s.to_f32(p1), s.mul(x, s.to_f32(d)))
+        };
+        s.store(y, row);
+        let next = s.uadd(frac, step_f);
+        let no_carry = s.uge(next, step_f);
+        first = s.uadd(s.uadd(first, step_i1), no_carry);
+        frac = next;
+    }
+    let idx = if CUBIC { s.uadd(first, one) } else { first };
+    s.ustore(idx, &mut g.idx);
+    s.ustore(frac, &mut g.frac);
+}
+
+/// [`cubic_v`] from the four taps as two words of two 16-bit frames each
+/// (`w01` = p0, p1 and `w23` = p2, p3), with the same result to the bit.
+///
+/// Twice each Catmull–Rom coefficient is an integer (`2c1 = p2 − p0`,
+/// `2c2 = 2p0 − 5p1 + 4p2 − p3`, `2c3 = 3p1 − p0 − 3p2 + p3`), which
+/// `madd16` computes exactly; and `cubic_v` computes the coefficients
+/// exactly too (16-bit taps times halves stay well inside 24 bits). With
+/// `C = 2c`, Horner's `((c3·x + c2)·x + c1)·x + p1` is
+/// `((C3·x + C2)·x + C1)·(x/2) + p1`: every rounding there sees the same
+/// value scaled by a power of two, which rounds the same way.
+#[inline(always)]
+fn cubic_words<S: Lanes>(s: S, w01: S::U, w23: S::U, x: S::F) -> S::F {
+    let c1 = s.uadd(s.madd16(w01, -1, 0), s.madd16(w23, 1, 0));
+    let c2 = s.uadd(s.madd16(w01, 2, -5), s.madd16(w23, 4, -1));
+    let c3 = s.uadd(s.madd16(w01, -1, 3), s.madd16(w23, -3, 1));
+    let p1 = s.madd16(w01, 0, 1);
+    let u = s.add(s.mul(s.to_f32(c3), x), s.to_f32(c2));
+    let v = s.add(s.mul(u, x), s.to_f32(c1));
+    s.add(s.mul(v, s.mul(s.splat(0.5), x)), s.to_f32(p1))
+}
+
+/// Frames in which every lane's taps are inside its sample, some lane
+/// near its loop end: no check per frame, loops wrapped by arithmetic.
+#[cfg_attr(not(auralis_unoptimised), inline(always))]
+#[allow(unsafe_code)]
+fn wrap_run<S: Lanes, const CUBIC: bool>(s: S, g: &mut Group, data: &[u8], rows: &mut [F8]) {
     let (mut idx, mut frac) = (s.uload(&g.idx), s.uload(&g.frac));
     let (step_f, wrap_at, wrap_len) = (
         s.uload(&g.step_f),
@@ -832,5 +954,138 @@ fn prefetch_ahead(g: &Group, data: &[u8], lanes: usize, n: usize) {
             }
             b += 64;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::simd::Portable;
+    use super::*;
+
+    /// Two 16-bit frames as the word a gather reads (`a` the earlier).
+    fn word(a: i16, b: i16) -> u32 {
+        u32::from(a as u16) | u32::from(b as u16) << 16
+    }
+
+    #[test]
+    fn the_integer_cubic_gives_the_float_cubics_bits() {
+        let s = Portable;
+        // Extremes, zeros, signs and a pseudo-random spread of taps and
+        // fractions (a fixed LCG: the same cases every run).
+        let mut taps = vec![
+            [0, 0, 0, 0],
+            [i16::MAX, i16::MIN, i16::MAX, i16::MIN],
+            [i16::MIN, i16::MAX, i16::MIN, i16::MAX],
+            [i16::MIN; 4],
+            [i16::MAX; 4],
+            [1, -1, 1, -1],
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as u32
+        };
+        for _ in 0..4000 {
+            taps.push([0; 4].map(|_| next() as u16 as i16));
+        }
+        let mut checked = 0;
+        for chunk in taps.chunks(8) {
+            let mut w01 = [0u32; 8];
+            let mut w23 = [0u32; 8];
+            let (mut p0, mut p1, mut p2, mut p3) = ([0f32; 8], [0f32; 8], [0f32; 8], [0f32; 8]);
+            for (l, t) in chunk.iter().enumerate() {
+                w01[l] = word(t[0], t[1]);
+                w23[l] = word(t[2], t[3]);
+                (p0[l], p1[l], p2[l], p3[l]) = (t[0].into(), t[1].into(), t[2].into(), t[3].into());
+            }
+            for _ in 0..8 {
+                let mut x = [0f32; 8];
+                for xl in &mut x {
+                    *xl = frac_x(next() << 1 | next() & 1);
+                }
+                x[0] = 0.0;
+                x[1] = frac_x(u32::MAX);
+                let want = cubic_v(s, p0, p1, p2, p3, x);
+                let got = cubic_words(s, w01, w23, x);
+                for l in 0..8 {
+                    assert_eq!(
+                        got[l].to_bits(),
+                        want[l].to_bits(),
+                        "taps {:?} at x = {}",
+                        chunk.get(l),
+                        x[l]
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 30_000);
+    }
+
+    /// A looping lane's rule: loop 1000–1100 of a 2000-frame sample.
+    fn looping(step: u64) -> RunRule {
+        RunRule {
+            bounds: Bounds {
+                start: 10,
+                end: 2000,
+                loop_start: 1000,
+                loop_end: 1100,
+                looping: true,
+            },
+            step,
+            free_wrap: true,
+        }
+    }
+
+    #[test]
+    fn the_plain_loop_stops_before_any_tap_or_phase_reaches_the_loop_end() {
+        for step in [1 << 32, 3 << 31, (1 << 32) / 3, 7 << 32, 1] {
+            let rule = looping(step);
+            for (idx, frac) in [
+                (1000u64, 0u64),
+                (1050, 0x8000_0000),
+                (1096, 5),
+                (1097, 0),
+                (1098, 1),
+            ] {
+                let p = idx << 32 | frac;
+                for cubic in [true, false] {
+                    let k = if cubic {
+                        rule.unwrapped_frames::<true>(p, 64)
+                    } else {
+                        rule.unwrapped_frames::<false>(p, 64)
+                    };
+                    let ahead = if cubic { 2 } else { 1 };
+                    // Every rendered frame's last tap, and the phase after
+                    // the run, stay before the loop end.
+                    for j in (0..=k as u64).filter(|_| k > 0) {
+                        assert!(
+                            (p + j * step) >> 32 < 1100 - ahead,
+                            "step {step:#x} from {p:#x}, {k} frames"
+                        );
+                    }
+                    // And the run is as long as it can be (or the block).
+                    if k < 64 {
+                        assert!((p + (k as u64 + 1) * step) >> 32 >= 1100 - ahead);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_wrapping_loop_runs_until_the_phase_has_wrapped() {
+        for step in [1 << 32, 3 << 31, (1 << 32) / 3, 7 << 32] {
+            let rule = looping(step);
+            let p = 1098u64 << 32 | 0x4000_0000;
+            let k = rule.frames_to_wrap(p, 1000) as u64;
+            assert!(k >= 1);
+            assert!(p + k * step >= 1100 << 32, "wrapped after {k} frames");
+            assert!(p + (k - 1) * step < 1100 << 32, "not before");
+        }
+        assert_eq!(looping(0).frames_to_wrap(1099 << 32, 64), 1);
+        assert_eq!(looping(1 << 32).frames_to_wrap(1000 << 32, 5), 5);
     }
 }

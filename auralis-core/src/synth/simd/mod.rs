@@ -117,8 +117,12 @@ pub(crate) trait Lanes: Copy {
     fn any(self, mask: Self::U) -> bool;
     /// Shift right by 8, logically.
     fn shr8(self, a: Self::U) -> Self::U;
-    /// Lanes (each under 2^24) as `f32`.
+    /// Lanes (signed, each of magnitude under 2^24) as `f32`, exactly.
     fn to_f32(self, a: Self::U) -> Self::F;
+    /// Each lane's two signed 16-bit halves weighted and summed as a
+    /// signed 32-bit integer: `low × lo + high × hi` (exact: the
+    /// renderer's weights keep it far from overflow).
+    fn madd16(self, a: Self::U, lo: i16, hi: i16) -> Self::U;
     /// The low 16 bits of each lane as a signed number, as `f32`.
     fn lo16(self, a: Self::U) -> Self::F;
     /// The high 16 bits of each lane as a signed number, as `f32`.

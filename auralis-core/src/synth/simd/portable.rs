@@ -175,6 +175,17 @@ impl Lanes for Portable {
         a.map(|x| x as i32 as f32)
     }
     #[inline(always)]
+    fn madd16(self, a: [u32; 8], lo: i16, hi: i16) -> [u32; 8] {
+        a.map(|x| {
+            let (l, h) = (
+                i32::from(x as u16 as i16),
+                i32::from((x >> 16) as u16 as i16),
+            );
+            l.wrapping_mul(i32::from(lo))
+                .wrapping_add(h.wrapping_mul(i32::from(hi))) as u32
+        })
+    }
+    #[inline(always)]
     fn lo16(self, a: [u32; 8]) -> [f32; 8] {
         a.map(|x| f32::from(x as u16 as i16))
     }

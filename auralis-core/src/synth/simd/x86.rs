@@ -24,6 +24,13 @@ impl Avx2 {
     }
 }
 
+/// The two 16-bit weights of a multiply-add, as the 32-bit pattern that
+/// `pmaddwd` pairs with each lane's halves.
+#[inline(always)]
+const fn weights(lo: i16, hi: i16) -> i32 {
+    ((hi as u16 as u32) << 16 | lo as u16 as u32) as i32
+}
+
 /// The four 32-bit lanes of the low (or high) half of `v`.
 #[inline(always)]
 fn lanes_i32(v: __m256i, high: bool) -> [i32; 4] {
@@ -294,6 +301,14 @@ impl Lanes for Sse2 {
         unsafe { (_mm_cvtepi32_ps(a.0), _mm_cvtepi32_ps(a.1)) }
     }
     #[inline(always)]
+    fn madd16(self, a: Self::U, lo: i16, hi: i16) -> Self::U {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe {
+            let w = _mm_set1_epi32(weights(lo, hi));
+            (_mm_madd_epi16(a.0, w), _mm_madd_epi16(a.1, w))
+        }
+    }
+    #[inline(always)]
     fn lo16(self, a: Self::U) -> Self::F {
         // SAFETY: SSE2 is part of the x86-64 baseline.
         unsafe {
@@ -552,6 +567,11 @@ impl Lanes for Avx2 {
         unsafe { _mm256_cvtepi32_ps(a) }
     }
     #[inline(always)]
+    fn madd16(self, a: __m256i, lo: i16, hi: i16) -> __m256i {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_madd_epi16(a, _mm256_set1_epi32(weights(lo, hi))) }
+    }
+    #[inline(always)]
     fn lo16(self, a: __m256i) -> __m256 {
         // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
         unsafe { _mm256_cvtepi32_ps(_mm256_srai_epi32::<16>(_mm256_slli_epi32::<16>(a))) }
@@ -616,26 +636,24 @@ impl Lanes for Avx2 {
         let (lo, hi) = (lanes_i32(frame, false), lanes_i32(frame, true));
         // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
         unsafe {
-            // Lanes 0–3 and 4–7 as 64-bit lanes; the low halves of all
-            // eight, and the high halves, picked out pairwise (which
-            // orders them 0, 1, 4, 5 | 2, 3, 6, 7) and put in order.
+            // Lanes 0, 1, 4, 5 and 2, 3, 6, 7 as 64-bit lanes, so that
+            // picking the low (high) halves pairwise within each 128-bit
+            // half gives lanes 0–3 | 4–7 in order, with no permute.
             let a = _mm256_castsi256_ps(_mm256_setr_epi64x(
                 at(lo[0]),
                 at(lo[1]),
-                at(lo[2]),
-                at(lo[3]),
-            ));
-            let b = _mm256_castsi256_ps(_mm256_setr_epi64x(
                 at(hi[0]),
                 at(hi[1]),
+            ));
+            let b = _mm256_castsi256_ps(_mm256_setr_epi64x(
+                at(lo[2]),
+                at(lo[3]),
                 at(hi[2]),
                 at(hi[3]),
             ));
-            let first = _mm256_castps_si256(_mm256_shuffle_ps::<0b10_00_10_00>(a, b));
-            let last = _mm256_castps_si256(_mm256_shuffle_ps::<0b11_01_11_01>(a, b));
             (
-                _mm256_permute4x64_epi64::<0b11_01_10_00>(first),
-                _mm256_permute4x64_epi64::<0b11_01_10_00>(last),
+                _mm256_castps_si256(_mm256_shuffle_ps::<0b10_00_10_00>(a, b)),
+                _mm256_castps_si256(_mm256_shuffle_ps::<0b11_01_11_01>(a, b)),
             )
         }
     }
