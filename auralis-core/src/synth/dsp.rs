@@ -65,18 +65,43 @@ impl StepMemo {
 /// A pitch ratio as a 32.32 fixed-point phase step: rounded to the
 /// nearest step (ties to even), 0 for anything not above 0, saturated at
 /// the largest.
+///
+/// Worked on the float's bits: `ratio · 2^32` is its 24-bit significand
+/// shifted, so the rounding is integer arithmetic (no trip through `f64`
+/// and back, which sat on the control path's critical chain).
 pub(crate) fn ratio_to_step(ratio: f32) -> u64 {
     if ratio.is_nan() || ratio <= 0.0 {
         return 0;
     }
-    // Exact: an f32 times 2^32 fits an f64.
-    let v = f64::from(ratio) * 4_294_967_296.0;
-    if v >= 18_446_744_073_709_551_616.0 {
-        return u64::MAX;
+    let bits = ratio.to_bits();
+    let exp = (bits >> 23) as i32;
+    match exp {
+        // Subnormal: far under half a step.
+        0 => return 0,
+        // Infinity.
+        255 => return u64::MAX,
+        _ => {}
     }
-    let whole = v as u64;
-    let frac = v - whole as f64;
-    if frac > 0.5 || (frac == 0.5 && whole & 1 == 1) {
+    let significand = u64::from(bits & 0x7f_ffff | 0x80_0000);
+    // ratio · 2^32 = significand · 2^(exp − 127 − 23 + 32).
+    let shift = exp - 118;
+    if shift >= 0 {
+        // The significand is at least 2^23: from 2^41 on it is ≥ 2^64.
+        return if shift >= 41 {
+            u64::MAX
+        } else {
+            significand << shift
+        };
+    }
+    let right = shift.unsigned_abs();
+    if right >= 25 {
+        // Under 2^24 / 2^25: below half a step.
+        return 0;
+    }
+    let whole = significand >> right;
+    let rest = significand & ((1 << right) - 1);
+    let half = 1 << (right - 1);
+    if rest > half || (rest == half && whole & 1 == 1) {
         whole + 1
     } else {
         whole
@@ -598,6 +623,74 @@ impl LowPass {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `ratio_to_step` must give: the ratio times 2^32 in `f64`
+    /// (exact), rounded to the nearest integer, ties to even.
+    fn step_in_f64(ratio: f32) -> u64 {
+        if ratio.is_nan() || ratio <= 0.0 {
+            return 0;
+        }
+        let v = f64::from(ratio) * 4_294_967_296.0;
+        if v >= 18_446_744_073_709_551_616.0 {
+            return u64::MAX;
+        }
+        let whole = v as u64;
+        let frac = v - whole as f64;
+        if frac > 0.5 || (frac == 0.5 && whole & 1 == 1) {
+            whole + 1
+        } else {
+            whole
+        }
+    }
+
+    #[test]
+    fn the_phase_step_rounds_like_the_exact_product() {
+        let mut cases = vec![
+            0.0,
+            -0.0,
+            -1.0,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MAX,
+            f32::MIN_POSITIVE,
+            1e-45,
+            1.0,
+            0.5,
+            2.0,
+            // Ties: half a step, one and a half, two and a half.
+            0.5 / 4_294_967_296.0,
+            1.5 / 4_294_967_296.0,
+            2.5 / 4_294_967_296.0,
+            4_294_967_296.0,
+            8_589_934_592.0,
+        ];
+        // Every exponent, with significands from a fixed LCG and both ends.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        for exp in 0..=255u32 {
+            for k in 0..64 {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let m = match k {
+                    0 => 0,
+                    1 => 0x7f_ffff,
+                    // Low bits only: exact halves at small exponents.
+                    2..=9 => 1 << (k - 2),
+                    _ => (seed >> 41) as u32 & 0x7f_ffff,
+                };
+                cases.push(f32::from_bits(exp << 23 | m));
+            }
+        }
+        for r in cases {
+            assert_eq!(
+                ratio_to_step(r),
+                step_in_f64(r),
+                "ratio {r:e} ({:#x})",
+                r.to_bits()
+            );
+        }
+    }
 
     #[test]
     fn exp2_is_close_to_libm_everywhere() {

@@ -163,13 +163,51 @@ impl<S: Lanes> Sweep<S> {
         );
         let whole = s.trunc(d);
         let frac = s.sub(d, s.to_f32(whole));
-        // Frames `whole` and `whole + 1` back from each frame's own.
-        let a_at = self.back(s, whole);
-        let b_at = self.back(s, s.uadd(whole, s.usplat(1)));
-        // SAFETY: `d` is clamped to 1 ..= MAX_CHORUS − 2 frames, so both
-        // positions, wrapped into the ring, are under MAX_CHORUS.
-        let (a, b) = unsafe { (s.gather_f32(buf, a_at), s.gather_f32(buf, b_at)) };
+        // Frames `whole` and `whole + 1` back from each frame's own: the
+        // same eight-frame runs of the ring, mostly (the sweep moves the
+        // delay by a frame every couple of hundred frames), read as such.
+        let (a, b) = match self.runs(s, buf, whole) {
+            Some((a, b)) => (s.load(a), s.load(b)),
+            None => {
+                let a_at = self.back(s, whole);
+                let b_at = self.back(s, s.uadd(whole, s.usplat(1)));
+                // SAFETY: `d` is clamped to 1 ..= MAX_CHORUS − 2 frames, so
+                // both positions, wrapped into the ring, are under
+                // MAX_CHORUS.
+                unsafe { (s.gather_f32(buf, a_at), s.gather_f32(buf, b_at)) }
+            }
+        };
         s.mul(s.add(a, s.mul(frac, s.sub(b, a))), self.level)
+    }
+
+    /// Where every frame's delay is the same whole number of frames and
+    /// neither the frames nor their taps wrap around the ring: the taps
+    /// `whole` and `whole + 1` back as two runs of eight.
+    #[inline(always)]
+    fn runs<'b>(
+        &self,
+        s: S,
+        buf: &'b [f32; MAX_CHORUS],
+        whole: S::U,
+    ) -> Option<(&'b [f32; 8], &'b [f32; 8])> {
+        let w = s.lane0(whole);
+        if !s.all_eq(whole, w) {
+            return None;
+        }
+        let own = s.lane0(self.pos) as usize;
+        if own + 8 > MAX_CHORUS {
+            return None;
+        }
+        // `whole + 1` back, wrapped into the ring once (w < MAX_CHORUS).
+        let back = w as usize + 1;
+        let b_at = if own >= back {
+            own - back
+        } else {
+            (own + MAX_CHORUS).checked_sub(back)?
+        };
+        let a = buf.get(b_at + 1..b_at + 9)?.try_into().ok()?;
+        let b = buf.get(b_at..b_at + 8)?.try_into().ok()?;
+        Some((a, b))
     }
 
     /// The ring position `k` frames before each frame's own.

@@ -115,6 +115,10 @@ pub(crate) trait Lanes: Copy {
     fn uge(self, a: Self::U, b: Self::U) -> Self::U;
     /// Whether any lane of `mask` is all ones.
     fn any(self, mask: Self::U) -> bool;
+    /// Lane 0.
+    fn lane0(self, a: Self::U) -> u32;
+    /// Whether every lane of `a` is `x`.
+    fn all_eq(self, a: Self::U, x: u32) -> bool;
     /// Shift right by 8, logically.
     fn shr8(self, a: Self::U) -> Self::U;
     /// Lanes (signed, each of magnitude under 2^24) as `f32`, exactly.

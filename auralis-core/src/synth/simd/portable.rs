@@ -167,6 +167,14 @@ impl Lanes for Portable {
         mask.iter().any(|&m| m != 0)
     }
     #[inline(always)]
+    fn lane0(self, a: [u32; 8]) -> u32 {
+        a[0]
+    }
+    #[inline(always)]
+    fn all_eq(self, a: [u32; 8], x: u32) -> bool {
+        a.iter().all(|&v| v == x)
+    }
+    #[inline(always)]
     fn shr8(self, a: [u32; 8]) -> [u32; 8] {
         a.map(|x| x >> 8)
     }

@@ -291,6 +291,20 @@ impl Lanes for Sse2 {
         unsafe { _mm_movemask_epi8(_mm_or_si128(mask.0, mask.1)) != 0 }
     }
     #[inline(always)]
+    fn lane0(self, a: Self::U) -> u32 {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { _mm_cvtsi128_si32(a.0) as u32 }
+    }
+    #[inline(always)]
+    fn all_eq(self, a: Self::U, x: u32) -> bool {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe {
+            let x = _mm_set1_epi32(x as i32);
+            let eq = _mm_and_si128(_mm_cmpeq_epi32(a.0, x), _mm_cmpeq_epi32(a.1, x));
+            _mm_movemask_epi8(eq) == 0xffff
+        }
+    }
+    #[inline(always)]
     fn shr8(self, a: Self::U) -> Self::U {
         // SAFETY: SSE2 is part of the x86-64 baseline.
         unsafe { (_mm_srli_epi32::<8>(a.0), _mm_srli_epi32::<8>(a.1)) }
@@ -555,6 +569,16 @@ impl Lanes for Avx2 {
     fn any(self, mask: __m256i) -> bool {
         // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
         unsafe { _mm256_testz_si256(mask, mask) == 0 }
+    }
+    #[inline(always)]
+    fn lane0(self, a: __m256i) -> u32 {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_cvtsi256_si32(a) as u32 }
+    }
+    #[inline(always)]
+    fn all_eq(self, a: __m256i, x: u32) -> bool {
+        // SAFETY: an `Avx2` exists only on an AVX2 CPU (`Avx2::new`).
+        unsafe { _mm256_movemask_epi8(_mm256_cmpeq_epi32(a, _mm256_set1_epi32(x as i32))) == -1 }
     }
     #[inline(always)]
     fn shr8(self, a: __m256i) -> __m256i {
