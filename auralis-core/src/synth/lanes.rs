@@ -827,11 +827,35 @@ fn filter<S: Lanes>(s: S, g: &mut Group, src: &[F8; BLOCK], out: &mut [F8; BLOCK
 /// split. A lane whose sample ended adds nothing after its last frame.
 #[cfg_attr(not(auralis_unoptimised), inline(always))]
 fn mix<S: Lanes>(s: S, g: &Group, src: &[F8; BLOCK], buses: Mix<'_>, n: usize, sends: bool) {
+    let n = n.min(BLOCK);
+    // Mostly every lane either plays the whole segment or nothing of it
+    // (parked): then which lanes are silenced is the same on every row.
+    let steady = g.live.iter().all(|&l| l == 0 || l as usize >= n);
+    match (sends, steady) {
+        (true, true) => mix_rows::<S, true, true>(s, g, src, buses, n),
+        (true, false) => mix_rows::<S, true, false>(s, g, src, buses, n),
+        (false, true) => mix_rows::<S, false, true>(s, g, src, buses, n),
+        (false, false) => mix_rows::<S, false, false>(s, g, src, buses, n),
+    }
+}
+
+/// [`mix`] for the reverb and chorus sends heard or not (`SENDS`), and
+/// for lanes that play all of the segment or none of it (`STEADY`: the
+/// silenced lanes are found once, not on every row).
+#[cfg_attr(not(auralis_unoptimised), inline(always))]
+fn mix_rows<S: Lanes, const SENDS: bool, const STEADY: bool>(
+    s: S,
+    g: &Group,
+    src: &[F8; BLOCK],
+    buses: Mix<'_>,
+    n: usize,
+) {
     let (gl, gr, dl, dr) = (s.load(&g.gl), s.load(&g.gr), s.load(&g.dl), s.load(&g.dr));
     let (rev, cho, t0) = (s.load(&g.rev), s.load(&g.cho), s.load(&g.t0));
     let live = s.uload(&g.live);
+    // Silenced on every row: k ≥ live for k = 0, that is live = 0.
+    let parked = s.uge(s.usplat(0), live);
     let zero = s.splat(0.0);
-    let n = n.min(BLOCK);
     let first = buses.first;
     let (Some(src), Some(left), Some(right), Some(reverb), Some(chorus)) = (
         src.get(..n),
@@ -848,44 +872,39 @@ fn mix<S: Lanes>(s: S, g: &Group, src: &[F8; BLOCK], buses: Mix<'_>, n: usize, s
         dl,
         dr,
         t0,
-        live,
         zero,
     };
     // The frame index, as a float and as an integer, counted along.
     let (mut kf, mut ku) = (0f32, 0u32);
     // The first group writes what the others add to (adding to zero would
     // give the same numbers but for the sign of a zero).
-    if sends {
-        let rows = src.iter().zip(left).zip(right).zip(reverb).zip(chorus);
-        for ((((x, l), r), v), c) in rows {
-            let (xl, xr) = ramp.frame(s, x, kf, ku);
-            kf += 1.0;
-            ku += 1;
+    let rows = src.iter().zip(left).zip(right).zip(reverb).zip(chorus);
+    for ((((x, l), r), v), c) in rows {
+        // Silent while k ≥ live.
+        let ended = if STEADY {
+            parked
+        } else {
+            s.uge(s.usplat(ku), live)
+        };
+        let (xl, xr) = ramp.frame(s, x, kf, ended);
+        kf += 1.0;
+        ku += 1;
+        if first {
+            s.store(xl, l);
+            s.store(xr, r);
+        } else {
+            s.store(s.add(s.load(l), xl), l);
+            s.store(s.add(s.load(r), xr), r);
+        }
+        if SENDS {
             let both = s.add(xl, xr);
             let (xv, xc) = (s.mul(both, rev), s.mul(both, cho));
             if first {
-                s.store(xl, l);
-                s.store(xr, r);
                 s.store(xv, v);
                 s.store(xc, c);
             } else {
-                s.store(s.add(s.load(l), xl), l);
-                s.store(s.add(s.load(r), xr), r);
                 s.store(s.add(s.load(v), xv), v);
                 s.store(s.add(s.load(c), xc), c);
-            }
-        }
-    } else {
-        for ((x, l), r) in src.iter().zip(left).zip(right) {
-            let (xl, xr) = ramp.frame(s, x, kf, ku);
-            kf += 1.0;
-            ku += 1;
-            if first {
-                s.store(xl, l);
-                s.store(xr, r);
-            } else {
-                s.store(s.add(s.load(l), xl), l);
-                s.store(s.add(s.load(r), xr), r);
             }
         }
     }
@@ -898,18 +917,15 @@ struct Ramp<S: Lanes> {
     dl: S::F,
     dr: S::F,
     t0: S::F,
-    live: S::U,
     zero: S::F,
 }
 
 impl<S: Lanes> Ramp<S> {
-    /// Frame `k` of `x` through the left and right gains (zero once a
-    /// lane's sample has ended).
+    /// Frame `k` of `x` through the left and right gains, zero in the
+    /// `ended` lanes.
     #[inline(always)]
-    fn frame(&self, s: S, x: &F8, kf: f32, ku: u32) -> (S::F, S::F) {
+    fn frame(&self, s: S, x: &F8, kf: f32, ended: S::U) -> (S::F, S::F) {
         let t = s.add(self.t0, s.splat(kf));
-        // Live while k < live, that is unless k ≥ live.
-        let ended = s.uge(s.usplat(ku), self.live);
         let x = s.select(ended, self.zero, s.load(x));
         let xl = s.mul(x, s.add(self.gl, s.mul(t, self.dl)));
         let xr = s.mul(x, s.add(self.gr, s.mul(t, self.dr)));

@@ -392,9 +392,12 @@ impl Reverb {
         let (damp, undamp) = (s.splat(self.damp), s.splat(1.0 - self.damp));
         let mut mixed = [s.splat(0.0); 8];
         for (y, out) in s.transpose8(delayed).iter().zip(mixed.iter_mut()).take(m) {
-            *lp = s.flush(s.add(s.mul(*y, undamp), s.mul(*lp, damp)), TINY);
+            *lp = s.add(s.mul(*y, undamp), s.mul(*lp, damp));
             *out = s.hadamard8(*lp);
         }
+        // Flushed once per eight frames, off the frame-to-frame chain:
+        // eight frames of damping cannot take 1e-15 down to a denormal.
+        *lp = s.flush(*lp, TINY);
         let mixed = s.transpose8(mixed);
         let mut fed = mixed;
         for ((f, &gain), &sign) in fed.iter_mut().zip(&self.gain).zip(&SIGNS) {
