@@ -208,8 +208,11 @@ fn same_seed_same_chunks() {
         // differences are rounding: exact cubic weights, one gain per
         // control block, the reverb's sides from its mixing butterfly, a
         // polynomial exp2 whose pitch differs by under 0.001 cent).
+        // Re-pinned for the chorus sweep's fixed-point phase (see
+        // auralis-core/tests/synth_real.rs): 68 dB SNR over a stream's
+        // first 2 s, falling as the old, 0.073 % slow sweep drifts away.
         assert_eq!(
-            h, 0xed2c_5485_860f_a5f5,
+            h, 0x3d29_d353_6aa9_1cdd,
             "engine golden hash changed: {h:#018x}"
         );
     });

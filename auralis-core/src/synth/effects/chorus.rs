@@ -11,13 +11,17 @@ const MAX_CHORUS: usize = 4;
 
 /// A two-tap chorus: each side reads the send bus through a delay swept
 /// by a slow triangle, the sides a quarter cycle apart. The sweep's phase
-/// advances frame by frame; the taps of eight frames are read at once.
+/// is a 32-bit fixed-point fraction of a cycle, so the phase of every
+/// frame is exact integer arithmetic (eight frames at once, and no drift:
+/// a float accumulator of 0.3 Hz at 44.1 kHz rounds each step by up to
+/// 1 % of itself); the taps of eight frames are read at once.
 #[derive(Clone, Debug)]
 pub(crate) struct Chorus {
     buf: [f32; MAX_CHORUS],
     pos: usize,
-    phase: f32,
-    rate: f32,
+    /// Where the sweep is, in 2^-32 of a cycle, and its step per frame.
+    phase: u32,
+    rate: u32,
     base: f32,
     depth: f32,
     pub(crate) level: f32,
@@ -28,8 +32,8 @@ impl Chorus {
         Self {
             buf: [0.0; MAX_CHORUS],
             pos: 0,
-            phase: 0.0,
-            rate: 0.0,
+            phase: 0,
+            rate: 0,
             base: 1.0,
             depth: 0.0,
             level: 0.0,
@@ -40,8 +44,10 @@ impl Chorus {
         let sr = sample_rate as f32;
         self.buf = [0.0; MAX_CHORUS];
         self.pos = 0;
-        self.phase = 0.0;
-        self.rate = 0.3 / sr;
+        self.phase = 0;
+        // 0.3 Hz as a fraction of a cycle per frame, rounded (at most
+        // 2^32 · 0.3 / 8000 ≈ 161,000, no overflow).
+        self.rate = (0.3 * 4_294_967_296.0 / f64::from(sample_rate) + 0.5) as u32;
         self.base = (0.012 * sr).min((MAX_CHORUS - 4) as f32 * 0.6);
         self.depth = (0.004 * sr).min(self.base * 0.5);
     }
@@ -79,20 +85,20 @@ impl Chorus {
         if let Some(dst) = self.buf.get_mut(..b.len()) {
             dst.copy_from_slice(b);
         }
-        // Each frame's sweep phase, advanced frame by frame.
-        let mut phases = [[0f32; 8]; 8];
-        let mut phase = self.phase;
-        for p in phases.as_flattened_mut().iter_mut().take(n) {
-            *p = phase;
-            phase += self.rate;
-            if phase >= 1.0 {
-                phase -= 1.0;
-            }
-        }
-        self.phase = phase;
+        // Each frame's sweep phase: the block's first plus k steps,
+        // wrapping round the cycle.
+        let r = self.rate;
+        let mut phase = s.uadd(
+            s.usplat(self.phase),
+            s.uload(&[0, 1, 2, 3, 4, 5, 6, 7].map(|k: u32| k.wrapping_mul(r))),
+        );
+        let eight_steps = s.usplat(r.wrapping_mul(8));
+        let quarter = s.usplat(1 << 30);
+        let to_cycles = s.splat(1.0 / 16_777_216.0);
+        self.phase = self.phase.wrapping_add(r.wrapping_mul(n as u32));
         let start = self.pos;
         self.pos = (self.pos + n) % MAX_CHORUS;
-        let (one, quarter) = (s.splat(1.0), s.splat(0.25));
+        let one = s.splat(1.0);
         let (lo, hi) = (s.splat(1.0), s.splat((MAX_CHORUS - 2) as f32));
         let (base, depth, level) = (s.splat(self.base), s.splat(self.depth), s.splat(self.level));
         let wrap = s.usplat(MAX_CHORUS as u32);
@@ -102,14 +108,15 @@ impl Chorus {
         let eight = s.usplat(8);
         let mut ls = left.get_mut(..n).unwrap_or(&mut []).chunks_mut(8);
         let mut rs = right.get_mut(..n).unwrap_or(&mut []).chunks_mut(8);
-        for p in phases.iter().take(n.div_ceil(8)) {
+        // Phases in [0, 1) from their top 24 bits.
+        let cycles = |p: S::U| s.mul(s.to_f32(s.shr8(p)), to_cycles);
+        for _ in 0..n.div_ceil(8) {
             let (Some(l), Some(r)) = (ls.next(), rs.next()) else {
                 break;
             };
-            let phase = s.load(p);
-            let right_phase = s.add(phase, quarter);
-            let right_phase =
-                s.select(s.lt(right_phase, one), right_phase, s.sub(right_phase, one));
+            let right_phase = cycles(s.uadd(phase, quarter));
+            let left_phase = cycles(phase);
+            phase = s.uadd(phase, eight_steps);
             let sweep = Sweep {
                 pos,
                 base,
@@ -121,7 +128,7 @@ impl Chorus {
                 one,
             };
             let (tl, tr) = (
-                sweep.tap(s, &self.buf, phase),
+                sweep.tap(s, &self.buf, left_phase),
                 sweep.tap(s, &self.buf, right_phase),
             );
             add_into(s, l, tl);
