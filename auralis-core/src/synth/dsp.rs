@@ -605,7 +605,7 @@ impl LowPass {
     }
 
     /// One sample, in direct form I (the renderer runs the same
-    /// arithmetic across lanes, in `lanes::filter`): x1, x2 are the last inputs and
+    /// arithmetic across lanes, in `lanes::mix`): x1, x2 are the last inputs and
     /// y1, y2 the last outputs (kept in z1..z4). Only `a1 · y1` lies on
     /// the sample-to-sample dependency chain; the rest is computed off it.
     #[cfg(test)]
