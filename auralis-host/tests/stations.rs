@@ -3,33 +3,24 @@
 //! the others, joining at a chunk boundary, the admin endpoint's token,
 //! and the figures in status and metrics.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use auralis_host::server::config::ServerConfig;
 use auralis_host::server::protocol::{decode_binary, decode_opus};
-use auralis_host::server::{serve, App};
 use auralis_host::station::StationSpec;
+use common::in_process::{self, exchange, get, Server, Ws};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{oneshot, watch};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const TOKEN: &str = "test-token-0123456789";
 
-struct Server {
-    addr: std::net::SocketAddr,
-    app: Arc<App>,
-    _stop: oneshot::Sender<()>,
-}
-
 async fn start() -> Server {
-    let config = ServerConfig {
+    in_process::start(ServerConfig {
         stations: vec![
             StationSpec::parse_flag("calm=sleep:7").unwrap(),
             StationSpec::parse_flag("work=focus:8").unwrap(),
@@ -37,33 +28,8 @@ async fn start() -> Server {
         admin_token: Some(TOKEN.into()),
         max_connections: 1000,
         ..ServerConfig::default()
-    };
-    let (announce, shutdown) = watch::channel(false);
-    let app = App::new(config, shutdown).expect("server starts");
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(serve(
-        Arc::clone(&app),
-        listener,
-        async {
-            let _ = rx.await;
-        },
-        announce,
-        Duration::from_millis(500),
-    ));
-    Server {
-        addr,
-        app,
-        _stop: tx,
-    }
-}
-
-async fn connect(addr: std::net::SocketAddr, query: &str) -> Ws {
-    tokio_tungstenite::connect_async(format!("ws://{addr}/ws/stream?{query}"))
-        .await
-        .expect("connects")
-        .0
+    })
+    .await
 }
 
 /// The next audio frame's (seq, bytes), skipping text; within 5 s.
@@ -98,21 +64,6 @@ async fn next_text(ws: &mut Ws) -> Value {
     }
 }
 
-async fn http(addr: std::net::SocketAddr, request: String) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.unwrap();
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let code = text[9..12].parse().unwrap();
-    let body = text.split_once("\r\n\r\n").map_or("", |p| p.1).to_string();
-    (code, body)
-}
-
-fn get(path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-}
-
 fn post(path: &str, token: Option<&str>, body: &str) -> String {
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     format!(
@@ -131,12 +82,12 @@ async fn two_hundred_listeners_get_identical_bytes_for_each_chunk() {
         } else {
             "format=binary"
         };
-        listeners.push(connect(server.addr, &format!("station=calm&{codec}")).await);
+        listeners.push(server.connect(&format!("?station=calm&{codec}")).await);
     }
     // Wait until everyone is in, then compare a chunk all of them get.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let status: Value =
-        serde_json::from_str(&http(server.addr, get("/api/status")).await.1).unwrap();
+        serde_json::from_str(&exchange(server.addr, &get("/api/status")).await.2).unwrap();
     let calm = &status["stations"][0];
     assert_eq!(
         (&calm["name"], &calm["listeners"]),
@@ -174,7 +125,7 @@ async fn two_hundred_listeners_get_identical_bytes_for_each_chunk() {
         .chunks
         .load(std::sync::atomic::Ordering::Relaxed);
     assert!(rendered < 200, "{rendered} chunks rendered");
-    let metrics = http(server.addr, get("/metrics")).await.1;
+    let metrics = exchange(server.addr, &get("/metrics")).await.2;
     assert!(
         metrics.contains("auralis_station_listeners{station=\"calm\"} 200"),
         "{metrics}"
@@ -190,7 +141,7 @@ async fn a_listener_that_stops_reading_is_dropped_and_the_others_have_no_gap() {
     let tcp = socket.connect(server.addr).await.unwrap();
     let url = format!("ws://{}/ws/stream?station=work&format=json", server.addr);
     let (stalled, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
-    let mut good = connect(server.addr, "station=work&format=binary").await;
+    let mut good = server.connect("?station=work&format=binary").await;
     let (mut last, _) = next_audio(&mut good).await;
     // JSON is 24 KB a chunk: the stalled socket fills within seconds.
     for _ in 0..60 {
@@ -214,7 +165,7 @@ async fn a_listener_that_stops_reading_is_dropped_and_the_others_have_no_gap() {
 async fn joining_mid_stream_starts_at_a_chunk_boundary() {
     let server = start().await;
     tokio::time::sleep(Duration::from_millis(2000)).await;
-    let mut ws = connect(server.addr, "station=calm&codec=opus").await;
+    let mut ws = server.connect("?station=calm&codec=opus").await;
     let welcome = next_text(&mut ws).await;
     assert_eq!(
         (
@@ -260,18 +211,18 @@ async fn joining_mid_stream_starts_at_a_chunk_boundary() {
     let granule = u64::from_le_bytes(got[pages[2] + 6..pages[2] + 14].try_into().unwrap());
     assert!(granule > 4800 * 10);
     assert_eq!((granule - 312) % 4800, 0, "granule {granule}");
-    let (code, _) = http(server.addr, get("/station/nope")).await;
+    let (code, _, _) = exchange(server.addr, &get("/station/nope")).await;
     assert_eq!(code, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_admin_token_changes_a_station() {
     let server = start().await;
-    let mut ws = connect(server.addr, "station=work&format=binary").await;
+    let mut ws = server.connect("?station=work&format=binary").await;
     let before = server.app.station("work").unwrap().context();
     let body = r#"{"params":{"mode":"lydian","bpm":72}}"#;
     for token in [None, Some("wrong-token-0123456789")] {
-        let (code, text) = http(server.addr, post("/api/stations/work", token, body)).await;
+        let (code, _, text) = exchange(server.addr, &post("/api/stations/work", token, body)).await;
         assert_eq!(code, 401, "{text}");
         assert_eq!(server.app.station("work").unwrap().context(), before);
     }
@@ -290,7 +241,8 @@ async fn only_the_admin_token_changes_a_station() {
     }
     assert_eq!(server.app.station("work").unwrap().context(), before);
     // With the token: changed, announced to listeners at a boundary.
-    let (code, text) = http(server.addr, post("/api/stations/work", Some(TOKEN), body)).await;
+    let (code, _, text) =
+        exchange(server.addr, &post("/api/stations/work", Some(TOKEN), body)).await;
     assert_eq!(code, 200, "{text}");
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
@@ -304,20 +256,20 @@ async fn only_the_admin_token_changes_a_station() {
             break;
         }
     }
-    let (code, _) = http(
+    let (code, _, _) = exchange(
         server.addr,
-        post("/api/stations/work", Some(TOKEN), "{\"preset\":\"party\"}"),
+        &post("/api/stations/work", Some(TOKEN), "{\"preset\":\"party\"}"),
     )
     .await;
     assert_eq!(code, 400);
-    let (code, _) = http(server.addr, post("/api/stations/nope", Some(TOKEN), body)).await;
+    let (code, _, _) = exchange(server.addr, &post("/api/stations/nope", Some(TOKEN), body)).await;
     assert_eq!(code, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_station_answers_bad_frames_as_a_personal_stream_does() {
     let server = start().await;
-    let mut ws = connect(server.addr, "station=calm&format=binary").await;
+    let mut ws = server.connect("?station=calm&format=binary").await;
     ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
     loop {
         let m = next_text(&mut ws).await;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses some of them
 
+pub(crate) mod in_process;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 
