@@ -13,28 +13,15 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
+use auralis_bench::{held_organ, organ_notes, read, BLOCK, ORGAN, TIMGM6MB};
 use auralis_core::synth::{Interpolation, SoundFontRenderer, Synth};
 use auralis_core::SampleRate;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 const SR: u32 = 44_100;
 const RATE: SampleRate = SampleRate::HZ_44100;
-const BLOCK: usize = 4410;
-const FONT: &str = "/usr/share/sounds/sf2/TimGM6mb.sf2";
+const FONT: &str = TIMGM6MB;
 const MIDI: &str = "/usr/share/games/openttd/baseset/openmsx/be_sharp_bw_redfarn.mid";
-
-fn read(path: &str) -> Vec<u8> {
-    std::fs::read(path)
-        .unwrap_or_else(|e| panic!("{path}: {e}: install timgm6mb-soundfont and openttd-openmsx"))
-}
-
-/// (channel, key) of the notes that make `n` voices with a preset of
-/// `per_note` voices per note.
-fn notes(n: usize, per_note: usize) -> Vec<(u8, u8)> {
-    (0..n / per_note)
-        .map(|i| ([0u8, 1, 2, 3, 4, 5, 6, 7][i % 8], 36 + (i / 8) as u8 * 2))
-        .collect()
-}
 
 fn voices(c: &mut Criterion) {
     let font = read(FONT);
@@ -43,22 +30,8 @@ fn voices(c: &mut Criterion) {
     let mut group = c.benchmark_group("voices");
     for n in [16usize, 64, 256] {
         for interp in [Interpolation::Cubic, Interpolation::Linear] {
-            let mut s: Box<Synth<'_, 256>> = Box::new(Synth::new(RATE));
-            s.load_soundfont(&font).expect("font");
-            s.set_interpolation(interp);
-            s.configure_reverb(0.0, 0.0, 0.0);
-            for ch in 0..8 {
-                s.program_change(ch, 19).expect("program");
-            }
-            s.note_on(0, 30, 100).expect("note");
-            let per_note = s.active_voices().max(1);
-            s.all_sound_off(0).expect("off");
+            let (mut s, per_note) = held_organ(&font, n, interp);
             let (mut l, mut r) = (vec![0f32; BLOCK], vec![0f32; BLOCK]);
-            s.render(&mut l, &mut r);
-            for (ch, key) in notes(n, per_note) {
-                s.note_on(ch, key, 100).expect("note");
-            }
-            s.render(&mut l, &mut r);
             assert_eq!(s.active_voices(), n, "voices sounding");
             group.throughput(Throughput::Elements((n * BLOCK) as u64));
             let name = match interp {
@@ -75,9 +48,9 @@ fn voices(c: &mut Criterion) {
                 settings.enable_reverb_and_chorus = false;
                 let mut rs = rustysynth::Synthesizer::new(&rs_font, &settings).expect("synth");
                 for ch in 0..8 {
-                    rs.process_midi_message(ch, 0xC0, 19, 0);
+                    rs.process_midi_message(ch, 0xC0, i32::from(ORGAN), 0);
                 }
-                for (ch, key) in notes(n, per_note) {
+                for (ch, key) in organ_notes(n, per_note) {
                     rs.note_on(i32::from(ch), i32::from(key), 100);
                 }
                 rs.render(&mut l, &mut r);
@@ -101,10 +74,10 @@ fn voices(c: &mut Criterion) {
                 for ch in 0..8u8 {
                     let _ = ox.send_event(oxisynth::MidiEvent::ProgramChange {
                         channel: ch,
-                        program_id: 19,
+                        program_id: ORGAN,
                     });
                 }
-                for (ch, key) in notes(n, per_note) {
+                for (ch, key) in organ_notes(n, per_note) {
                     let _ = ox.send_event(oxisynth::MidiEvent::NoteOn {
                         channel: ch,
                         key,
