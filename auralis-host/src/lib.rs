@@ -7,9 +7,11 @@
 
 pub mod alloc_count;
 pub mod files;
-pub mod icecast;
+pub mod metrics;
 pub mod midi_file;
-pub mod opus;
 pub mod rusty;
 pub mod server;
+pub mod source;
 pub mod station;
+pub mod transport;
+pub mod wire;

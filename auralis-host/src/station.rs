@@ -15,13 +15,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use auralis_core::engine::{AudioChunk, Engine};
-use auralis_core::music::{Chord, MusicalContext};
+use auralis_core::music::MusicalContext;
 use auralis_core::synth::SoundFont;
 use hyper::body::Bytes;
 use tokio::sync::broadcast;
 
-use crate::opus::{ChunkEncoder, OggOpus, Packets};
-use crate::server::protocol;
+use crate::wire::encoder::OggIdentity;
+use crate::wire::{Encoded, Encoder, Forms};
 
 /// Chunks a new listener gets at once: 500 ms of pre-roll. A station is
 /// shared, so latency matters less than for a personal stream; the
@@ -30,7 +30,7 @@ pub const PREROLL: usize = 5;
 /// Chunks a listener may fall behind before it is dropped as too slow.
 pub const LISTENER_QUEUE: usize = 32;
 /// A station always renders at 48 kHz (Opus's rate).
-pub const RATE: u32 = crate::opus::RATE;
+pub const RATE: u32 = crate::wire::opus::RATE;
 /// [`RATE`] as the engine takes it.
 const SAMPLE_RATE: auralis_core::SampleRate = auralis_core::SampleRate::HZ_48000;
 /// Chunks over which a new composition (a new day's seed) fades in while
@@ -134,27 +134,6 @@ impl StationSpec {
     }
 }
 
-/// One chunk of a station, encoded once for every kind of listener.
-#[derive(Debug)]
-pub struct Encoded {
-    /// The chunk's number, from 0 when the station started.
-    pub seq: u64,
-    /// The `audio` JSON message.
-    pub json: String,
-    /// The binary PCM frame.
-    pub pcm: Bytes,
-    /// The binary Opus frame.
-    pub opus: Bytes,
-    /// The Ogg page (one per chunk).
-    pub ogg: Bytes,
-    /// New parameters sound from this chunk on.
-    pub params: Option<MusicalContext>,
-    /// A `now_playing` message when the chord changed.
-    pub now_playing: Option<String>,
-    /// When it was rendered.
-    pub at: Instant,
-}
-
 /// Where the station's Icecast push stands (for status).
 #[derive(Debug, Clone, Default)]
 pub struct IcecastState {
@@ -202,15 +181,17 @@ impl Station {
     pub fn start(spec: &StationSpec, font: SoundFont<'static>) -> Result<Arc<Self>, String> {
         spec.check()?;
         let seed = spec.seed.resolve(&spec.name);
-        let encoder = ChunkEncoder::new().map_err(|e| format!("station {}: {e}", spec.name))?;
-        let tags = [
-            "ARTIST=Auralis".to_string(),
-            format!("TITLE=Auralis station {}", spec.name),
-        ];
-        let serial = (seed ^ (seed >> 32)) as u32;
-        let mut ogg = OggOpus::new(serial, encoder.pre_skip(), &tags)
-            .map_err(|e| format!("station {}: {e}", spec.name))?;
-        let ogg_headers = Bytes::from(ogg.take());
+        let ogg = OggIdentity {
+            serial: (seed ^ (seed >> 32)) as u32,
+            tags: vec![
+                "ARTIST=Auralis".to_string(),
+                format!("TITLE=Auralis station {}", spec.name),
+            ],
+        };
+        // Every form, once: each listener takes the one it asked for.
+        let mut encoder =
+            Encoder::new(Forms::ALL, &ogg).map_err(|e| format!("station {}: {e}", spec.name))?;
+        let ogg_headers = encoder.take_ogg_headers();
         let (tx, _) = broadcast::channel(LISTENER_QUEUE);
         let station = Arc::new(Self {
             name: spec.name.clone(),
@@ -240,7 +221,7 @@ impl Station {
                 move || match Engine::with_font(seed, SAMPLE_RATE, context, font) {
                     Ok(engine) => {
                         let _ = ready_tx.send(Ok(()));
-                        s.run(Box::new(engine), encoder, ogg);
+                        s.run(Box::new(engine), encoder);
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e.to_string()));
@@ -321,13 +302,11 @@ impl Station {
     }
 
     /// The render loop: a chunk every 100 ms of wall-clock time.
-    fn run(&self, mut engine: Box<Engine<'static>>, mut encoder: ChunkEncoder, mut ogg: OggOpus) {
+    fn run(&self, mut engine: Box<Engine<'static>>, mut encoder: Encoder) {
         let mut scratch = Box::new(AudioChunk::new());
         let mut fading = Box::new(AudioChunk::new());
         // The composition fading out after a reseed, and chunks left.
         let mut old: Option<(Box<Engine<'static>>, u32)> = None;
-        let mut packets = Packets::default();
-        let mut chord: Option<Chord> = None;
         let mut day = today();
         let mut seq: u64 = 0;
         let tick = Duration::from_millis(100);
@@ -364,32 +343,14 @@ impl Station {
             }
             // The station's own numbering goes on across compositions.
             scratch.seq = seq;
-            let stamp = protocol::unix_now();
-            if encoder
-                .encode_chunk(scratch.samples(), &mut packets)
-                .is_err()
-            {
-                tracing::error!(station = %self.name, "Opus encoding failed: the station stops");
-                break;
+            let context = engine.context();
+            match encoder.encode(&scratch, info.params, engine.chord(), &context) {
+                Ok(encoded) => self.publish(encoded),
+                Err(e) => {
+                    tracing::error!(station = %self.name, "encoding failed, the station stops: {e}");
+                    break;
+                }
             }
-            let _ = ogg.push(&packets);
-            let now_chord = engine.chord();
-            let now_playing = (now_chord != chord || info.params.is_some()).then(|| {
-                chord = now_chord;
-                let ctx = engine.context();
-                let name = now_chord.map(|c| c.harte(ctx.spelling()).to_string());
-                protocol::now_playing(&ctx, name.as_deref(), seq)
-            });
-            self.publish(Encoded {
-                seq,
-                json: protocol::encode_json(&scratch, stamp),
-                pcm: Bytes::from(protocol::encode_binary(&scratch, stamp)),
-                opus: Bytes::from(protocol::encode_opus(seq, stamp, scratch.frames, &packets)),
-                ogg: Bytes::from(ogg.take()),
-                params: info.params,
-                now_playing,
-                at: Instant::now(),
-            });
             seq += 1;
             next += tick;
             let now = Instant::now();
@@ -465,7 +426,12 @@ mod tests {
                 let x = a.recv().await.unwrap();
                 let y = b.recv().await.unwrap();
                 assert!(Arc::ptr_eq(&x, &y), "one encoding for everyone");
-                assert_eq!(&x.ogg[..4], b"OggS");
+                let Some(crate::wire::Payload::Binary(page)) =
+                    x.audio(crate::wire::protocol::AudioFormat::Ogg)
+                else {
+                    panic!("a station writes Ogg pages")
+                };
+                assert_eq!(&page[..4], b"OggS");
             }
         });
         let (preroll, _) = station.subscribe();
@@ -475,8 +441,13 @@ mod tests {
     }
 
     /// RMS of a PCM frame's samples.
-    fn rms(frame: &Bytes) -> f64 {
-        let a = protocol::decode_binary(frame).unwrap();
+    fn rms(chunk: &Encoded) -> f64 {
+        let Some(crate::wire::Payload::Binary(frame)) =
+            chunk.audio(crate::wire::protocol::AudioFormat::Binary)
+        else {
+            panic!("a station encodes PCM")
+        };
+        let a = crate::wire::protocol::decode_binary(&frame).unwrap();
         let sum: f64 = a.pcm.iter().map(|&x| f64::from(x).powi(2)).sum();
         (sum / a.pcm.len() as f64).sqrt()
     }
@@ -506,7 +477,7 @@ mod tests {
                     assert_eq!(c.seq, l + 1, "the numbering goes on");
                 }
                 last = Some(c.seq);
-                levels.push(rms(&c.pcm));
+                levels.push(rms(&c));
             }
             assert_eq!(station.seed(), 99);
             // The old music fades while the new one swells: no chunk of

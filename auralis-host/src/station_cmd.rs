@@ -6,8 +6,8 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use auralis_core::music::{MusicalContext, Preset};
-use auralis_host::icecast::{push, Target};
 use auralis_host::station::{Seed, Station, StationSpec};
+use auralis_host::transport::icecast::{push, Target};
 use tokio::sync::watch;
 
 /// Arguments of `station`.

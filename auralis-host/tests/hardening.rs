@@ -279,9 +279,7 @@ async fn two_chunks_up_front_no_underrun_at_the_start_and_stale_reports_ignored(
     let mut arrivals = Vec::new();
     while arrivals.len() < 6 {
         if let Some(Ok(Message::Binary(b))) = ws.next().await {
-            let seq = auralis_host::server::protocol::decode_binary(&b)
-                .unwrap()
-                .seq;
+            let seq = auralis_host::wire::protocol::decode_binary(&b).unwrap().seq;
             arrivals.push((seq, Instant::now()));
         }
     }

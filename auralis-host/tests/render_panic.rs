@@ -29,7 +29,7 @@ async fn a_render_panic_closes_one_stream_with_1011_and_the_other_plays_on() {
     let mut command = Command::new(env!("CARGO_BIN_EXE_auralis-host"));
     command
         .args(["serve", "--addr", "127.0.0.1:0", "--render-threads", "1"])
-        .env(auralis_host::server::render::PANIC_SEED_VAR, "4242")
+        .env(auralis_host::source::pool::PANIC_SEED_VAR, "4242")
         .stderr(Stdio::null());
     let (mut child, addr) = common::spawn_server(&mut command);
 
@@ -69,11 +69,7 @@ async fn a_render_panic_closes_one_stream_with_1011_and_the_other_plays_on() {
             .expect("audio keeps coming")
         {
             Some(Ok(Message::Binary(b))) => {
-                seqs.push(
-                    auralis_host::server::protocol::decode_binary(&b)
-                        .unwrap()
-                        .seq,
-                );
+                seqs.push(auralis_host::wire::protocol::decode_binary(&b).unwrap().seq);
             }
             Some(Ok(_)) => {}
             other => panic!("the healthy stream broke: {other:?}"),

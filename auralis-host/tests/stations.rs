@@ -8,8 +8,8 @@ mod common;
 use std::time::Duration;
 
 use auralis_host::server::config::ServerConfig;
-use auralis_host::server::protocol::{decode_binary, decode_opus};
 use auralis_host::station::StationSpec;
+use auralis_host::wire::protocol::{decode_binary, decode_opus};
 use common::in_process::{self, exchange, get, Server, Ws};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use auralis_core::engine::AudioChunk;
-use auralis_host::server::protocol::encode_binary;
+use auralis_host::wire::protocol::encode_binary;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -62,15 +62,15 @@ fn javascript_unit_tests_pass_under_node() {
     )
     .unwrap();
     // And an Opus frame, for the Opus decoder.
-    let mut encoder = auralis_host::opus::ChunkEncoder::new().unwrap();
-    let mut packets = auralis_host::opus::Packets::default();
+    let mut encoder = auralis_host::wire::opus::ChunkEncoder::new().unwrap();
+    let mut packets = auralis_host::wire::opus::Packets::default();
     let sine: Vec<i16> = (0..9600)
         .map(|i| ((i as f64 / 20.0).sin() * 8000.0) as i16)
         .collect();
     encoder.encode_chunk(&sine, &mut packets).unwrap();
     std::fs::write(
         dir.join("frame-opus.bin"),
-        auralis_host::server::protocol::encode_opus(987_654, 2.5, 4800, &packets),
+        auralis_host::wire::protocol::encode_opus(987_654, 2.5, 4800, &packets),
     )
     .unwrap();
     let lengths: Vec<String> = packets.iter().map(|p| p.len().to_string()).collect();

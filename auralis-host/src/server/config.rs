@@ -145,8 +145,8 @@ impl FileStation {
             params.insert("intensity".into(), i.into());
         }
         if !params.is_empty() {
-            context =
-                super::protocol::parse_params(&params, &context).map_err(|r| at(r.message))?;
+            context = crate::wire::protocol::parse_params(&params, &context)
+                .map_err(|r| at(r.message))?;
         }
         let seed = match &self.seed {
             None => Seed::Daily,
@@ -157,7 +157,7 @@ impl FileStation {
             }
         };
         if let Some(url) = &self.icecast {
-            crate::icecast::Target::parse(url).map_err(at)?;
+            crate::transport::icecast::Target::parse(url).map_err(at)?;
         }
         let spec = StationSpec {
             name: self.name.clone(),

@@ -4,7 +4,7 @@
 //! beside them.
 //!
 //! Threads: tokio's I/O workers run HTTP and the sessions; a
-//! [`render::RenderPool`] of plain threads renders every personal stream's
+//! [`RenderPool`] of plain threads renders every personal stream's
 //! chunks just in time (at most `Pacing::ahead` asked for and unsent), and
 //! each station renders on a thread of its own.
 //!
@@ -15,11 +15,7 @@
 pub mod assets;
 pub mod config;
 pub mod listen;
-pub mod metrics;
 mod options;
-pub mod protocol;
-pub mod render;
-pub mod session;
 pub mod stations;
 mod time;
 mod upgrade;
@@ -45,10 +41,10 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::metrics::Metrics;
+use crate::source::personal::Pacing;
+use crate::source::pool::RenderPool;
 pub use config::ServerConfig;
-use metrics::Metrics;
-use render::RenderPool;
-use session::Pacing;
 
 /// Largest message a client may send (its messages are small JSON).
 pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
@@ -226,9 +222,9 @@ pub async fn serve(
     // server runs.
     for (station, spec) in app.stations.iter().zip(&app.config.stations) {
         if let Some(url) = &spec.icecast {
-            match crate::icecast::Target::parse(url) {
+            match crate::transport::icecast::Target::parse(url) {
                 Ok(target) => {
-                    tokio::spawn(crate::icecast::push(
+                    tokio::spawn(crate::transport::icecast::push(
                         Arc::clone(station),
                         target,
                         app.shutdown.clone(),
@@ -544,7 +540,6 @@ impl Drop for Slot {
 
 pub use options::{stream_options, StreamOptions};
 pub use time::iso8601_now;
-use upgrade::server_websocket;
 
 /// "1 listener", "2 listeners".
 fn listeners(n: u64) -> String {

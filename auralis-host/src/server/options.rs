@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::protocol::{self, AudioFormat};
+use crate::wire::protocol::{self, AudioFormat};
 
 /// What a stream's query string asks for.
 #[derive(Debug, Clone, PartialEq)]

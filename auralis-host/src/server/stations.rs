@@ -3,45 +3,35 @@
 //! endpoint `POST /api/stations/NAME` (a bearer token from the config),
 //! and their figures for status and metrics.
 //!
-//! A listener is a subscriber of the station's broadcast: it starts with
-//! the pre-roll and goes on with the live chunks, each send bounded by the
-//! send timeout; one that falls [`crate::station::LISTENER_QUEUE`] chunks behind is
+//! A listener is a [`Subscription`] to the station's broadcast, played
+//! by the same transports as a personal stream; one that falls behind is
 //! dropped and counted, and nobody else notices.
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use http_body_util::BodyExt;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
-use tokio::sync::{broadcast, mpsc};
-use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
+use tokio::sync::mpsc;
 
-use super::protocol::{self, AudioFormat, Request as ClientRequest};
-use super::{json_response, server_websocket, text, App, Body, Open};
-use crate::station::{Encoded, Station};
-
-/// How long a station listener's send may take before it is dropped.
-const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+use super::{json_response, text, App, Body, Open};
+use crate::source::station::Subscription;
+use crate::station::Station;
+use crate::transport::{http, End};
+use crate::wire::protocol::{self, Request as ClientRequest};
 
 /// Counts a station listener for as long as it lives.
-struct Listening {
+pub(super) struct Listening {
     station: Arc<Station>,
     app: Arc<App>,
 }
 
 impl Listening {
-    fn new(app: &Arc<App>, station: &Arc<Station>) -> Self {
+    pub(super) fn new(app: &Arc<App>, station: &Arc<Station>) -> Self {
         station.listeners.fetch_add(1, Relaxed);
         app.metrics.connections_total.fetch_add(1, Relaxed);
         Self {
@@ -50,9 +40,10 @@ impl Listening {
         }
     }
 
-    fn dropped_as_slow(&self) {
+    /// The listener was dropped for falling behind (the transport has
+    /// counted it server-wide).
+    pub(super) fn dropped_as_slow(&self) {
         self.station.dropped.fetch_add(1, Relaxed);
-        self.app.metrics.slow_disconnects.fetch_add(1, Relaxed);
     }
 }
 
@@ -160,250 +151,25 @@ pub(super) fn http_listener(
         return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into());
     }
     let listening = Listening::new(&app, &station);
-    let (tx, rx) = mpsc::channel::<Bytes>(4);
-    let (preroll, live) = station.subscribe();
-    let mut shutdown = app.shutdown.clone();
+    let (tx, rx) = mpsc::channel::<Bytes>(http::BODY_QUEUE);
+    let source = Subscription::new(station, false);
     tokio::spawn(async move {
-        let send = |b: Bytes| timeout(SEND_TIMEOUT, tx.send(b));
-        let feed = async {
-            send(station.ogg_headers()).await.ok()?.ok()?;
-            let mut last = None;
-            for c in preroll {
-                last = Some(c.seq);
-                send(c.ogg.clone()).await.ok()?.ok()?;
-            }
-            let mut live = live;
-            loop {
-                let c = next_chunk(&mut live, &mut last).await?;
-                match send(c.ogg.clone()).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) => return Some(false),
-                    Err(_) => return None,
-                }
-            }
-        };
-        let slow = tokio::select! {
-            r = feed => r.is_none(),
-            _ = shutdown.changed() => false,
-        };
-        if slow && !tx.is_closed() {
+        let end = http::run(
+            source,
+            tx,
+            app.pacing.send_timeout,
+            &app.metrics,
+            app.shutdown.clone(),
+        )
+        .await;
+        if end == End::TooSlow {
             listening.dropped_as_slow();
         }
         drop(listening);
     });
-    let mut r = Response::new(super::listen::streamed(rx, open));
+    let mut r = Response::new(http::body(rx, open));
     headers(&mut r);
     r
-}
-
-/// The next live chunk after `last`; `None` when the listener lagged (it
-/// is too slow) or the station stopped.
-async fn next_chunk(
-    live: &mut broadcast::Receiver<Arc<Encoded>>,
-    last: &mut Option<u64>,
-) -> Option<Arc<Encoded>> {
-    loop {
-        match live.recv().await {
-            Ok(c) if last.is_some_and(|l| c.seq <= l) => continue,
-            Ok(c) => {
-                *last = Some(c.seq);
-                return Some(c);
-            }
-            Err(_) => return None,
-        }
-    }
-}
-
-/// Starts a WebSocket listener of `station` on an upgraded connection.
-pub(super) fn websocket_listener(
-    app: Arc<App>,
-    station: Arc<Station>,
-    format: AudioFormat,
-    on_upgrade: hyper::upgrade::OnUpgrade,
-    peer: SocketAddr,
-    open: Arc<Open>,
-) {
-    tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else {
-            return;
-        };
-        let ws = server_websocket(upgraded).await;
-        tracing::debug!(%peer, station = %station.name, "station listener connected");
-        let listening = Listening::new(&app, &station);
-        let slow = ws_session(ws, &app, &station, format).await;
-        if slow {
-            listening.dropped_as_slow();
-        }
-        drop(listening);
-        drop(open);
-    });
-}
-
-/// One WebSocket listener of a station; `true` if it was dropped for
-/// being too slow.
-async fn ws_session<S>(
-    mut ws: WebSocketStream<S>,
-    app: &App,
-    station: &Station,
-    format: AudioFormat,
-) -> bool
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let mut shutdown = app.shutdown.clone();
-    let client_id = format!("{:016x}", app.random(station.seed()));
-    let mut welcome: Value = serde_json::from_str(&protocol::welcome(
-        &client_id,
-        station.seed(),
-        crate::station::RATE,
-        format,
-        &station.context(),
-    ))
-    .unwrap_or_default();
-    welcome["station"] = json!(station.name);
-    let (preroll, mut live) = station.subscribe();
-    let mut last = None;
-    let mut paused = false;
-    macro_rules! send {
-        ($m:expr) => {
-            match timeout(SEND_TIMEOUT, ws.send($m)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => return false,
-                Err(_) => {
-                    close(&mut ws, CloseCode::Policy, "client too slow").await;
-                    return true;
-                }
-            }
-        };
-    }
-    send!(Message::text(welcome.to_string()));
-    send!(Message::text(protocol::status("connected", "streaming", 0)));
-    for c in &preroll {
-        last = Some(c.seq);
-        for m in messages(c, format, app) {
-            send!(m);
-        }
-    }
-    loop {
-        tokio::select! {
-            biased;
-            _ = shutdown.changed() => {
-                close(&mut ws, CloseCode::Away, "server shutting down").await;
-                return false;
-            }
-            incoming = ws.next() => {
-                use tokio_tungstenite::tungstenite::Error as WsError;
-                // The same answers as a personal stream's session.
-                let text = match incoming {
-                    Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Binary(_))) => {
-                        app.metrics.invalid_messages.fetch_add(1, Relaxed);
-                        send!(Message::text(protocol::error(
-                            "INVALID_MESSAGE",
-                            "binary frames are not understood: send JSON text",
-                            true,
-                        )));
-                        continue;
-                    }
-                    Some(Err(WsError::Capacity(_))) => {
-                        close(&mut ws, CloseCode::Size, "frame too large").await;
-                        return false;
-                    }
-                    Some(Err(WsError::Utf8(_))) => {
-                        close(&mut ws, CloseCode::Invalid, "text is not UTF-8").await;
-                        return false;
-                    }
-                    Some(Err(WsError::Protocol(_))) => {
-                        close(&mut ws, CloseCode::Protocol, "protocol error").await;
-                        return false;
-                    }
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return false,
-                    Some(Ok(_)) => continue,
-                };
-                let reply = match protocol::parse_request(&text, &station.context()) {
-                    Err(refusal) => {
-                        app.metrics.invalid_messages.fetch_add(1, Relaxed);
-                        Some(protocol::error(refusal.code, &refusal.message, true))
-                    }
-                    Ok(ClientRequest::Params(_) | ClientRequest::Preset(_)) => Some(protocol::error(
-                        "STATION_READ_ONLY",
-                        "this is a station: everyone hears the same music, and only its operator changes it",
-                        true,
-                    )),
-                    Ok(ClientRequest::Ping(ts)) => Some(protocol::pong(ts)),
-                    Ok(ClientRequest::Pause) => {
-                        paused = true;
-                        Some(protocol::status("paused", "paused: press Play to listen", 0))
-                    }
-                    Ok(ClientRequest::Resume) => {
-                        paused = false;
-                        // Back in at the live edge, with the pre-roll.
-                        let (preroll, rx) = station.subscribe();
-                        live = rx;
-                        for c in &preroll {
-                            last = Some(c.seq);
-                            for m in messages(c, format, app) {
-                                send!(m);
-                            }
-                        }
-                        Some(protocol::status("connected", "streaming", 0))
-                    }
-                    Ok(ClientRequest::Report { .. }) => None,
-                };
-                if let Some(r) = reply {
-                    send!(Message::text(r));
-                }
-            }
-            c = next_chunk(&mut live, &mut last) => {
-                let Some(c) = c else {
-                    // Lagged: this listener could not keep up.
-                    close(&mut ws, CloseCode::Policy, "client too slow").await;
-                    return true;
-                };
-                if paused {
-                    continue;
-                }
-                for m in messages(&c, format, app) {
-                    send!(m);
-                }
-            }
-        }
-    }
-}
-
-/// The messages one chunk makes for a listener in `format`.
-fn messages(c: &Encoded, format: AudioFormat, app: &App) -> Vec<Message> {
-    let mut out = Vec::with_capacity(3);
-    if let Some(ctx) = c.params {
-        out.push(Message::text(protocol::params_message(&ctx, c.seq)));
-    }
-    if let Some(n) = &c.now_playing {
-        out.push(Message::text(n.clone()));
-    }
-    let audio = match format {
-        AudioFormat::Json => Message::text(c.json.clone()),
-        AudioFormat::Binary => Message::Binary(c.pcm.clone()),
-        AudioFormat::Opus | AudioFormat::Ogg => Message::Binary(c.opus.clone()),
-    };
-    app.metrics.bytes_out.fetch_add(audio.len() as u64, Relaxed);
-    app.metrics.chunks_sent.fetch_add(1, Relaxed);
-    out.push(audio);
-    out
-}
-
-async fn close<S>(ws: &mut WebSocketStream<S>, code: CloseCode, reason: &'static str)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    let _ = timeout(
-        Duration::from_millis(500),
-        ws.send(Message::Close(Some(frame))),
-    )
-    .await;
 }
 
 /// `POST /api/stations/NAME`: new parameters for a station, for the holder

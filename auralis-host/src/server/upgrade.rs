@@ -13,8 +13,13 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
-use super::session::{self, SessionConfig};
 use super::{full, stations, stream_options, text, App, Body, Open, Slot, MAX_CLIENT_MESSAGE};
+use crate::source::personal::{Personal, Plan};
+use crate::source::station::Subscription;
+use crate::source::Source;
+use crate::transport::websocket::{self, Settings};
+use crate::transport::End;
+use crate::wire::protocol::AudioFormat;
 
 pub(super) fn websocket(
     app: Arc<App>,
@@ -45,7 +50,17 @@ pub(super) fn websocket(
         // A station's listeners cost no rendering: they take no slot of
         // --max-clients (--max-connections still bounds them).
         let on_upgrade = hyper::upgrade::on(&mut req);
-        stations::websocket_listener(app, station, options.format, on_upgrade, peer, open);
+        let listening = stations::Listening::new(&app, &station);
+        let source = Subscription::new(station, options.paused);
+        let format = options.format;
+        tokio::spawn(async move {
+            let end = session(&app, on_upgrade, peer, source, format).await;
+            if end == Some(End::TooSlow) {
+                listening.dropped_as_slow();
+            }
+            drop(listening);
+            drop(open);
+        });
         return switching_protocols(&key);
     }
     let slot = match Slot::take(&app, peer) {
@@ -53,13 +68,9 @@ pub(super) fn websocket(
         Err(refusal) => return refusal,
     };
     let n = app.ids.fetch_add(1, Relaxed);
-    let seed = options.seed.unwrap_or_else(|| app.random(n));
     let format = options.format;
-    let client_id = format!("{:016x}", app.random(!n));
-    let on_upgrade = hyper::upgrade::on(&mut req);
-    let cfg = SessionConfig {
-        client_id,
-        seed,
+    let plan = Plan {
+        seed: options.seed.unwrap_or_else(|| app.random(n)),
         // Opus is always 48 kHz, whatever the server's PCM rate.
         sample_rate: if format.is_opus() {
             auralis_core::SampleRate::HZ_48000
@@ -72,31 +83,45 @@ pub(super) fn websocket(
         pacing: app.pacing,
         paused: options.paused,
     };
+    let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
-        let upgraded = match on_upgrade.await {
-            Ok(u) => u,
-            Err(e) => {
-                tracing::debug!(%peer, "upgrade failed: {e}");
-                drop(slot);
-                return;
-            }
-        };
-        let ws = server_websocket(upgraded).await;
-        tracing::info!(%peer, client = %cfg.client_id, seed = cfg.seed, format = cfg.format.name(), "listener connected");
-        let id = cfg.client_id.clone();
-        let end = session::run(
-            ws,
-            cfg,
-            app.pool.clone(),
-            Arc::clone(&app.metrics),
-            app.shutdown.clone(),
-        )
-        .await;
-        tracing::info!(%peer, client = %id, "listener left: {end:?}");
+        let source = Personal::new(plan, app.pool.clone(), Arc::clone(&app.metrics));
+        session(&app, on_upgrade, peer, source, format).await;
         drop(slot);
         drop(open);
     });
     switching_protocols(&key)
+}
+
+/// Completes the upgrade and runs the listener's session over `source`;
+/// `None` when the upgrade failed.
+async fn session<S: Source>(
+    app: &App,
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    peer: SocketAddr,
+    source: S,
+    format: AudioFormat,
+) -> Option<End> {
+    let upgraded = match on_upgrade.await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::debug!(%peer, "upgrade failed: {e}");
+            return None;
+        }
+    };
+    let ws = server_websocket(upgraded).await;
+    let settings = Settings {
+        client_id: format!("{:016x}", app.random(!source.describe().seed)),
+        format,
+        send_timeout: app.pacing.send_timeout,
+        ping_every: app.pacing.ping_every,
+    };
+    let d = source.describe();
+    let (seed, station) = (d.seed, d.station.map(str::to_string));
+    tracing::info!(%peer, client = %settings.client_id, seed, station, format = format.name(), "listener connected");
+    let end = websocket::run(ws, source, &settings, &app.metrics, app.shutdown.clone()).await;
+    tracing::info!(%peer, client = %settings.client_id, "listener left: {end}");
+    Some(end)
 }
 
 /// 101 with the accept key for `key`.

@@ -11,7 +11,7 @@ mod routes;
 
 use std::time::Duration;
 
-use auralis_host::server::protocol::{decode_binary, decode_json_pcm};
+use auralis_host::wire::protocol::{decode_binary, decode_json_pcm};
 use common::in_process::{exchange, request, Ws};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};

@@ -11,8 +11,8 @@ use crate::common::in_process::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opus_frames_decode_to_the_same_music_as_pcm() {
-    use auralis_host::opus::ChunkDecoder;
-    use auralis_host::server::protocol::decode_opus;
+    use auralis_host::wire::opus::ChunkDecoder;
+    use auralis_host::wire::protocol::decode_opus;
     let config = ServerConfig {
         sample_rate: auralis_core::SampleRate::HZ_48000,
         ..ServerConfig::default()

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use auralis_host::server::protocol::BINARY_HEADER;
+use auralis_host::wire::protocol::BINARY_HEADER;
 use clap::Parser;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;

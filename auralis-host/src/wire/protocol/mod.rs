@@ -1,4 +1,4 @@
-//! The `/ws/stream` protocol: messages in both directions (here), and the
+//! The listeners' protocol (`/ws/stream`): messages in both directions (here), and the
 //! binary audio frames (`frames.rs`). Pure functions, so every rule is
 //! unit-tested.
 //!
@@ -78,6 +78,9 @@ pub(crate) enum ServerMessage<'a> {
         seed: u64,
         params: Params,
         timestamp: f64,
+        /// The station's name, for a station's listener.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        station: Option<&'a str>,
     },
     /// One chunk of PCM, base64.
     Audio {
@@ -407,13 +410,14 @@ pub(crate) fn parse_params(
     Ok(ctx)
 }
 
-/// The `welcome` message.
+/// The `welcome` message; `station` names the station a listener joined.
 pub fn welcome(
     client_id: &str,
     seed: u64,
     sample_rate: u32,
     format: AudioFormat,
     ctx: &MusicalContext,
+    station: Option<&str>,
 ) -> String {
     ServerMessage::Welcome {
         client_id,
@@ -425,6 +429,7 @@ pub fn welcome(
         seed,
         params: ctx.into(),
         timestamp: unix_now(),
+        station,
     }
     .to_text()
 }

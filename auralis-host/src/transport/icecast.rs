@@ -11,10 +11,14 @@ use std::time::Duration;
 use base64::Engine as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tokio::time::timeout;
 
+use crate::source::station::Subscription;
+use crate::source::{Ended, Next, Source};
 use crate::station::{IcecastState, Station};
+use crate::wire::protocol::AudioFormat;
+use crate::wire::Payload;
 
 /// First wait before reconnecting; it doubles up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
@@ -214,26 +218,26 @@ async fn stream_once(
         s.last_error = None;
     });
     *backoff = FIRST_BACKOFF;
-    let (preroll, mut rx) = station.subscribe();
-    write(&mut tcp, &station.ogg_headers()).await?;
-    let mut last = None;
-    for chunk in preroll {
-        write(&mut tcp, &chunk.ogg).await?;
-        last = Some(chunk.seq);
+    // A listener like any other: the station's headers, its pre-roll,
+    // then its live pages, never one twice.
+    let mut source = Subscription::new(Arc::clone(station), false);
+    if let Some(headers) = source.preamble() {
+        write(&mut tcp, &headers).await?;
     }
     loop {
-        match rx.recv().await {
-            Ok(chunk) => {
-                if last.is_some_and(|l| chunk.seq <= l) {
-                    continue;
+        match source.next().await {
+            Next::Chunk { chunk, .. } => {
+                if let Some(Payload::Binary(page)) = chunk.audio(AudioFormat::Ogg) {
+                    write(&mut tcp, &page).await?;
                 }
-                last = Some(chunk.seq);
-                write(&mut tcp, &chunk.ogg).await?;
             }
-            Err(broadcast::error::RecvError::Lagged(n)) => {
-                tracing::warn!(station = %station.name, "icecast: fell {n} chunks behind");
+            Next::Late => {}
+            Next::End(Ended::TooSlow) => {
+                tracing::warn!(station = %station.name, "icecast: fell behind; going on from the live edge");
+                source.pause();
+                source.resume();
             }
-            Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            Next::End(_) => return Ok(()),
         }
     }
 }

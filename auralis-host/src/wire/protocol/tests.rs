@@ -136,8 +136,8 @@ fn presets_pings_and_reports() {
 
 #[test]
 fn opus_frames_round_trip_and_refuse_bad_ones() {
-    let mut enc = crate::opus::ChunkEncoder::new().unwrap();
-    let mut packets = crate::opus::Packets::default();
+    let mut enc = crate::wire::opus::ChunkEncoder::new().unwrap();
+    let mut packets = crate::wire::opus::Packets::default();
     let pcm: Vec<i16> = (0..9600).map(|i| ((i * 37) % 2000) as i16).collect();
     enc.encode_chunk(&pcm, &mut packets).unwrap();
     let bytes = encode_opus(77, 3.25, 4800, &packets);
@@ -253,7 +253,7 @@ fn every_server_message_has_its_type_and_fields() {
     let ctx = MusicalContext::DEFAULT;
     let cases = [
         (
-            welcome("c1", 7, 48_000, AudioFormat::Opus, &ctx),
+            welcome("c1", 7, 48_000, AudioFormat::Opus, &ctx, None),
             "welcome",
             vec![
                 "client_id",
@@ -311,7 +311,7 @@ fn every_server_message_has_its_type_and_fields() {
         }
     }
     let w: Value =
-        serde_json::from_str(&welcome("c1", 7, 48_000, AudioFormat::Opus, &ctx)).unwrap();
+        serde_json::from_str(&welcome("c1", 7, 48_000, AudioFormat::Opus, &ctx, None)).unwrap();
     assert_eq!(w["params"], params_json(&ctx));
     assert_eq!(w["format"], "opus");
     assert_eq!(w["protocol"], PROTOCOL);

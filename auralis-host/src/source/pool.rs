@@ -16,57 +16,23 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use auralis_core::engine::{AudioChunk, Engine};
-use auralis_core::music::{Chord, MusicalContext};
+use auralis_core::music::MusicalContext;
 use auralis_core::synth::SoundFont;
-use bytes::{Bytes, BytesMut};
 use crossbeam_channel::{Receiver, Sender};
 use tokio::sync::mpsc;
 
-use super::metrics::Metrics;
-use super::protocol::{self, AudioFormat};
-use crate::opus::{ChunkEncoder, OggOpus, Packets};
+use crate::metrics::Metrics;
+use crate::wire::encoder::OggIdentity;
+use crate::wire::protocol::AudioFormat;
+use crate::wire::{Encoded, Encoder, Forms};
 
-/// A rendered chunk's bytes, as they go out.
-#[derive(Debug)]
-pub enum Payload {
-    /// A JSON text message (`format=json`).
-    Text(String),
-    /// A binary WebSocket message, or Ogg pages for `/listen`.
-    Binary(Bytes),
-}
-
-impl Payload {
-    /// Its length in bytes.
-    pub fn len(&self) -> usize {
-        match self {
-            Payload::Text(t) => t.len(),
-            Payload::Binary(b) => b.len(),
-        }
-    }
-
-    /// `true` when it holds nothing.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// One rendered chunk, encoded for the socket.
+/// One rendered chunk, encoded for its listener.
 #[derive(Debug)]
 pub enum Rendered {
     /// An audio chunk, ready to send.
-    Audio {
-        /// Its sequence number.
-        seq: u64,
-        /// The encoded chunk.
-        payload: Payload,
-        /// New parameters sound from this chunk on.
-        params: Option<MusicalContext>,
-        /// A `now_playing` message when the chord changed in this chunk.
-        now_playing: Option<String>,
-        /// When it was rendered.
-        at: Instant,
-    },
-    /// The engine could not be made (the stream must end).
+    Audio(Encoded),
+    /// The engine could not be made, or encoding failed (the stream must
+    /// end).
     Failed(String),
     /// Rendering the stream panicked: it is closed, the render thread
     /// goes on with the others.
@@ -76,33 +42,7 @@ pub enum Rendered {
 /// A stream's engine and encoder, made on its first chunk.
 struct Live {
     engine: Engine<'static>,
-    opus: Option<(ChunkEncoder, Packets)>,
-    ogg: Option<OggOpus>,
-    chord: Option<Chord>,
-    frames: Frames,
-}
-
-/// The binary frames of one stream, written into one buffer that is used
-/// again and again: a frame is handed out as shared bytes, and its space
-/// comes back once it has been sent (dropped), so a stream in steady
-/// state allocates nothing for its frames.
-#[derive(Default)]
-struct Frames(BytesMut);
-
-impl Frames {
-    /// Room for this many frames before the buffer must come back.
-    const AHEAD: usize = 3;
-
-    /// A frame of at most `len` bytes, written by `write`.
-    fn frame(&mut self, len: usize, write: impl FnOnce(&mut BytesMut)) -> Bytes {
-        if self.0.capacity() < len {
-            // Takes the whole buffer back when every frame handed out
-            // from it has been dropped; allocates only when one has not.
-            self.0.reserve(Self::AHEAD * len);
-        }
-        write(&mut self.0);
-        self.0.split().freeze()
-    }
+    encoder: Encoder,
 }
 
 /// The render side of one listener's stream.
@@ -218,43 +158,26 @@ impl Stream {
         }
     }
 
-    /// The engine and encoders for this stream's format.
+    /// The engine and encoder for this stream's format.
     fn start(&self) -> Result<Box<Live>, String> {
         let engine = Engine::with_font(self.seed, self.sample_rate, self.context, self.font)
             .map_err(|e| e.to_string())?;
-        let opus = if self.format.is_opus() {
-            Some((
-                ChunkEncoder::new().map_err(|e| e.to_string())?,
-                Packets::default(),
-            ))
-        } else {
-            None
+        let ctx = self.context;
+        let ogg = OggIdentity {
+            // The serial number only has to differ between streams.
+            serial: (self.seed ^ (self.seed >> 32)) as u32,
+            tags: vec![
+                "ARTIST=Auralis".to_string(),
+                format!(
+                    "TITLE=Auralis: {} {}, seed {}",
+                    ctx.spelling().name(ctx.key_pc()),
+                    ctx.mode().name(),
+                    self.seed
+                ),
+            ],
         };
-        let ogg = match (&opus, self.format) {
-            (Some((enc, _)), AudioFormat::Ogg) => {
-                let ctx = self.context;
-                let tags = [
-                    "ARTIST=Auralis".to_string(),
-                    format!(
-                        "TITLE=Auralis: {} {}, seed {}",
-                        ctx.spelling().name(ctx.key_pc()),
-                        ctx.mode().name(),
-                        self.seed
-                    ),
-                ];
-                // The serial number only has to differ between streams.
-                let serial = (self.seed ^ (self.seed >> 32)) as u32;
-                Some(OggOpus::new(serial, enc.pre_skip(), &tags).map_err(|e| e.to_string())?)
-            }
-            _ => None,
-        };
-        Ok(Box::new(Live {
-            engine,
-            opus,
-            ogg,
-            chord: None,
-            frames: Frames::default(),
-        }))
+        let encoder = Encoder::new(Forms::only(self.format), &ogg).map_err(|e| e.to_string())?;
+        Ok(Box::new(Live { engine, encoder }))
     }
 
     /// Renders one chunk into `scratch` and hands it to the consumer.
@@ -286,56 +209,22 @@ impl Stream {
         let t = Instant::now();
         let info = live.engine.next_chunk(scratch);
         metrics.synthesis.record(t.elapsed().as_secs_f64() * 1e3);
-        let stamp = protocol::unix_now();
-        let payload = match (self.format, &mut live.opus) {
-            (AudioFormat::Json, _) => Payload::Text(protocol::encode_json(scratch, stamp)),
-            (AudioFormat::Binary, _) | (_, None) => {
-                let len = protocol::binary_len(scratch);
-                Payload::Binary(
-                    live.frames
-                        .frame(len, |out| protocol::write_binary(scratch, stamp, out)),
-                )
-            }
-            (format, Some((encoder, packets))) => {
-                let t = Instant::now();
-                let encoded = encoder.encode_chunk(scratch.samples(), packets);
-                metrics.encode.record(t.elapsed().as_secs_f64() * 1e3);
-                if let Err(e) = encoded {
-                    let _ = self.out.try_send(Rendered::Failed(e.to_string()));
-                    self.closed.store(true, Ordering::Release);
-                    *slot = None;
-                    return;
-                }
-                match (format, &mut live.ogg) {
-                    (AudioFormat::Ogg, Some(ogg)) => {
-                        // Cannot fail: the pages go to a Vec.
-                        let _ = ogg.push(packets);
-                        Payload::Binary(Bytes::from(ogg.take()))
-                    }
-                    _ => {
-                        let len = protocol::opus_len(packets);
-                        let frames = scratch.frames;
-                        Payload::Binary(live.frames.frame(len, |out| {
-                            protocol::write_opus(info.seq, stamp, frames, packets, out)
-                        }))
-                    }
-                }
-            }
-        };
+        let t = Instant::now();
         let chord = live.engine.chord();
-        let now_playing = (chord != live.chord || info.params.is_some()).then(|| {
-            live.chord = chord;
-            let ctx = live.engine.context();
-            let name = chord.map(|c| c.harte(ctx.spelling()).to_string());
-            protocol::now_playing(&ctx, name.as_deref(), info.seq)
-        });
-        let rendered = Rendered::Audio {
-            seq: info.seq,
-            payload,
-            params: info.params,
-            now_playing,
-            at: Instant::now(),
+        let context = live.engine.context();
+        let encoded = match live.encoder.encode(scratch, info.params, chord, &context) {
+            Ok(encoded) => encoded,
+            Err(e) => {
+                let _ = self.out.try_send(Rendered::Failed(e.to_string()));
+                self.closed.store(true, Ordering::Release);
+                *slot = None;
+                return;
+            }
         };
+        if self.format.is_opus() {
+            metrics.encode.record(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let rendered = Rendered::Audio(encoded);
         let waiting = self.rendered.fetch_add(1, Ordering::AcqRel) + 1;
         metrics.note_ahead(waiting.saturating_sub(self.taken.load(Ordering::Acquire)));
         // Sent while the engine is locked, so chunks arrive in order.
@@ -443,35 +332,5 @@ fn render_loop(
         if more && !stream.closed.load(Ordering::Acquire) {
             let _ = requeue.send(stream);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bytes::BufMut;
-
-    #[test]
-    fn frames_take_their_buffer_back_once_sent() {
-        let mut f = Frames::default();
-        let fill = |v: u8| move |o: &mut BytesMut| o.put_slice(&[v; 100]);
-        let a = f.frame(100, fill(1));
-        let first = a.as_ptr();
-        let (b, c) = (f.frame(100, fill(2)), f.frame(100, fill(3)));
-        // Three frames from one allocation, each intact.
-        assert_eq!(b.as_ptr(), first.wrapping_add(100));
-        assert_eq!(c.as_ptr(), first.wrapping_add(200));
-        assert!(a.iter().all(|&x| x == 1) && c.iter().all(|&x| x == 3));
-        drop((a, b, c));
-        // All sent: the next frame is written where the first was.
-        let d = f.frame(100, fill(4));
-        assert_eq!(d.as_ptr(), first, "the buffer came back");
-        let (e, g) = (f.frame(100, fill(5)), f.frame(100, fill(6)));
-        drop((e, g));
-        // One frame still held: the next goes to new memory, and the held
-        // one is untouched.
-        let h = f.frame(100, fill(7));
-        assert_ne!(h.as_ptr(), first);
-        assert!(d.iter().all(|&x| x == 4) && h.iter().all(|&x| x == 7));
     }
 }

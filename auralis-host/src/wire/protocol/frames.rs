@@ -79,7 +79,7 @@ pub fn encode_opus(
     seq: u64,
     timestamp: f64,
     frames: u16,
-    packets: &crate::opus::Packets,
+    packets: &crate::wire::opus::Packets,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(opus_len(packets));
     write_opus(seq, timestamp, frames, packets, &mut out);
@@ -87,7 +87,7 @@ pub fn encode_opus(
 }
 
 /// Bytes of [`encode_opus`]'s frame for `packets`.
-pub fn opus_len(packets: &crate::opus::Packets) -> usize {
+pub fn opus_len(packets: &crate::wire::opus::Packets) -> usize {
     BINARY_HEADER + packets.total_bytes() + 2 * packets.len()
 }
 
@@ -96,14 +96,14 @@ pub fn write_opus(
     seq: u64,
     timestamp: f64,
     frames: u16,
-    packets: &crate::opus::Packets,
+    packets: &crate::wire::opus::Packets,
     out: &mut impl BufMut,
 ) {
     out.put_slice(&BINARY_MAGIC);
     out.put_u8(OPUS_VERSION);
     out.put_u8(2);
     out.put_u16_le(frames);
-    out.put_u32_le(crate::opus::RATE);
+    out.put_u32_le(crate::wire::opus::RATE);
     out.put_u64_le(seq);
     out.put_f64_le(timestamp);
     out.put_u8(u8::try_from(packets.len()).unwrap_or(0));
