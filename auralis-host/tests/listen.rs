@@ -167,3 +167,87 @@ fn listen_refuses_bad_queries_and_respects_the_listener_limit() {
     drop(first);
     let _ = server.kill();
 }
+
+/// A connection that asks for `path` and never reads: its receive buffer
+/// is 4 KiB, so the server's send buffer fills in seconds, not minutes.
+fn stalled(addr: &str, path: &str) -> socket2::Socket {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    s.set_recv_buffer_size(4096).unwrap();
+    let to: std::net::SocketAddr = addr.parse().unwrap();
+    s.connect(&to.into()).unwrap();
+    let mut tcp: &Socket = &s;
+    tcp.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    s
+}
+
+/// The body of a whole `GET path`, as JSON.
+fn json_of(addr: &str, path: &str) -> serde_json::Value {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[test]
+fn a_player_that_stops_reading_gives_its_slot_back() {
+    let (mut server, addr) = start(&["--max-clients", "1", "--station", "night=sleep:3"]);
+    let _listen = stalled(&addr, "/listen?seed=5");
+    let _station = stalled(&addr, "/station/night");
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, _) = head_of(&addr, "GET /listen HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(code, 503, "the stalled player holds the only slot");
+    // Both fill their sockets and are dropped as too slow (the send
+    // timeout is 2 s); then, within 2 s, the slot and the station's
+    // listener are gone with them.
+    let start = Instant::now();
+    let mut slow_at = None;
+    loop {
+        let m = json_of(&addr, "/api/metrics");
+        let slow = m["slow_client_disconnects"].as_u64().unwrap();
+        if slow >= 2 && slow_at.is_none() {
+            slow_at = Some(Instant::now());
+        }
+        let status = json_of(&addr, "/api/status");
+        let station = &status["stations"][0];
+        let freed = status["active_connections"] == 0 && station["listeners"] == 0;
+        if let (Some(at), true) = (slow_at, freed) {
+            assert!(
+                at.elapsed() < Duration::from_secs(2),
+                "freed {:?} after the drop",
+                at.elapsed()
+            );
+            assert_eq!(station["dropped_listeners"], 1);
+            break;
+        }
+        if let Some(at) = slow_at {
+            assert!(
+                at.elapsed() < Duration::from_secs(2),
+                "dropped, yet still held: {status}"
+            );
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "never dropped: {m}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A new listener streams.
+    let mut next = TcpStream::connect(&addr).unwrap();
+    next.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    next.write_all(b"GET /listen?seed=6 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"OggS") {
+        let n = next.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+    let _ = server.kill();
+}

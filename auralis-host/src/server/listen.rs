@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use super::{stream_options, text, App, Body, Open, Slot};
 use crate::source::personal::{Pacing, Personal, Plan};
-use crate::transport::http;
+use crate::transport::{http, End};
 use crate::wire::protocol::AudioFormat;
 
 /// Chunks a player gets at once when it connects: players buffer before
@@ -64,14 +64,19 @@ pub(super) fn listen(
         },
         paused: false,
     };
-    let task_app = Arc::clone(&app);
+    let (task_app, task_open) = (Arc::clone(&app), Arc::clone(&open));
     tokio::spawn(async move {
-        let app = task_app;
+        let (app, open) = (task_app, task_open);
         let source = Personal::new(plan, app.pool.clone(), Arc::clone(&app.metrics));
         let send_timeout = app.pacing.send_timeout;
         let end = http::run(source, tx, send_timeout, &app.metrics, app.shutdown.clone()).await;
         tracing::info!(%peer, seed, "player left /listen: {end}");
         app.metrics.http_listeners.fetch_sub(1, Relaxed);
+        if end == End::TooSlow {
+            // Its socket is full and hyper waits on it for ever: close the
+            // connection, so that the slot comes back now.
+            open.close_now();
+        }
     });
     // The slot and the connection's permit live as long as the body: they
     // are given back when hyper has sent its end (or the player left).

@@ -284,6 +284,10 @@ pub async fn serve(
 struct Open {
     _permit: tokio::sync::OwnedSemaphorePermit,
     metrics: Arc<Metrics>,
+    /// Told when the connection must close now, whatever hyper is doing:
+    /// a streamed body whose player stopped reading leaves hyper blocked
+    /// on a full socket, never polling the body (or its slot) again.
+    close: tokio::sync::Notify,
 }
 
 impl Open {
@@ -292,7 +296,14 @@ impl Open {
         Self {
             _permit: permit,
             metrics: Arc::clone(&app.metrics),
+            close: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Closes the connection at once (its socket, its body and what the
+    /// body holds: the listener's slot).
+    fn close_now(&self) {
+        self.close.notify_one();
     }
 }
 
@@ -346,6 +357,10 @@ async fn connection(app: Arc<App>, tcp: tokio::net::TcpStream, peer: SocketAddr,
                 if let Err(e) = r {
                     tracing::debug!(%peer, "connection ended: {e}");
                 }
+                break;
+            }
+            () = open.close.notified() => {
+                tracing::debug!(%peer, "connection closed by its stream");
                 break;
             }
             _ = tick.tick(), if !closing => {

@@ -153,6 +153,7 @@ pub(super) fn http_listener(
     let listening = Listening::new(&app, &station);
     let (tx, rx) = mpsc::channel::<Bytes>(http::BODY_QUEUE);
     let source = Subscription::new(station, false);
+    let task_open = Arc::clone(&open);
     tokio::spawn(async move {
         let end = http::run(
             source,
@@ -164,6 +165,8 @@ pub(super) fn http_listener(
         .await;
         if end == End::TooSlow {
             listening.dropped_as_slow();
+            // As for `/listen`: close the stalled connection itself.
+            task_open.close_now();
         }
         drop(listening);
     });

@@ -145,3 +145,63 @@ impl Source for Subscription {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::station::{StationSpec, PREROLL};
+    use auralis_core::synth::SoundFont;
+
+    async fn seq(s: &mut Subscription) -> u64 {
+        match s.next().await {
+            Next::Chunk { chunk, .. } => chunk.seq,
+            other => panic!("no chunk: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn no_chunk_is_handed_out_twice_across_pauses_and_resumes() {
+        let spec = StationSpec::parse_flag("t=sleep:5").unwrap();
+        let font = SoundFont::parse(auralis_core::bank::DEFAULT_SF2).unwrap();
+        let station = Station::start(&spec, font).unwrap();
+        // Let the pre-roll fill.
+        while station.chunks.load(std::sync::atomic::Ordering::Relaxed) < PREROLL as u64 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let mut s = Subscription::new(Arc::clone(&station), false);
+        assert!(!s.resume(), "resume while playing changes nothing");
+        assert_eq!(s.depth(), PREROLL, "it starts with the pre-roll");
+        let mut seen = Vec::new();
+        for round in 0..3 {
+            for _ in 0..(PREROLL + 2) {
+                seen.push(seq(&mut s).await);
+            }
+            // A resume while playing, then a short pause: the pre-roll
+            // after it holds chunks already had.
+            assert!(!s.resume());
+            assert!(s.pause() && s.paused() && !s.pause());
+            if round == 1 {
+                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            }
+            assert!(s.resume() && !s.paused());
+        }
+        assert!(
+            seen.windows(2).all(|w| w[1] > w[0]),
+            "every seq after the one before: {seen:?}"
+        );
+        station.stop();
+    }
+
+    #[tokio::test]
+    async fn a_station_takes_no_parameters_from_a_listener() {
+        let spec = StationSpec::parse_flag("t=focus:5").unwrap();
+        let font = SoundFont::parse(auralis_core::bank::DEFAULT_SF2).unwrap();
+        let station = Station::start(&spec, font).unwrap();
+        let mut s = Subscription::new(Arc::clone(&station), true);
+        assert!(s.paused(), "joined paused");
+        let refusal = s.set_context(MusicalContext::DEFAULT).unwrap_err();
+        assert_eq!(refusal.code, "STATION_READ_ONLY");
+        assert_eq!(s.describe().station, Some("t"));
+        station.stop();
+    }
+}

@@ -341,3 +341,359 @@ where
         self.send_text(protocol::error(code, message, true)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The session over an in-memory connection (`tokio::io::duplex`,
+    //! a real WebSocket on each end) and a scripted source, on tokio's
+    //! paused clock.
+
+    use std::collections::VecDeque;
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::sync::Arc;
+
+    use auralis_core::engine::AudioChunk;
+    use auralis_core::music::MusicalContext;
+    use hyper::body::Bytes;
+    use serde_json::Value;
+    use tokio::io::DuplexStream;
+    use tokio::time::{sleep, Duration};
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    use tokio_tungstenite::WebSocketStream;
+
+    use super::*;
+    use crate::source::{Description, Source};
+    use crate::wire::encoder::OggIdentity;
+    use crate::wire::protocol::Refusal;
+    use crate::wire::{Encoder, Forms};
+
+    /// A source that plays `chunks` chunks one per 100 ms, then ends as
+    /// `then` says; a station when `read_only`.
+    struct Scripted {
+        encoder: Encoder,
+        seq: u64,
+        chunks: u64,
+        then: Option<Ended>,
+        paused: bool,
+        read_only: bool,
+        contexts: Arc<std::sync::Mutex<Vec<MusicalContext>>>,
+    }
+
+    impl Scripted {
+        fn new(chunks: u64, then: Option<Ended>) -> Self {
+            let ogg = OggIdentity {
+                serial: 1,
+                tags: Vec::new(),
+            };
+            Self {
+                encoder: Encoder::new(Forms::only(AudioFormat::Binary), &ogg).unwrap(),
+                seq: 0,
+                chunks,
+                then,
+                paused: false,
+                read_only: false,
+                contexts: Arc::default(),
+            }
+        }
+    }
+
+    impl Source for Scripted {
+        fn describe(&self) -> Description<'_> {
+            Description {
+                seed: 77,
+                sample_rate: 44_100,
+                context: MusicalContext::DEFAULT,
+                station: self.read_only.then_some("night"),
+            }
+        }
+
+        fn preamble(&self) -> Option<Bytes> {
+            None
+        }
+
+        async fn next(&mut self) -> Next {
+            if self.paused {
+                return std::future::pending().await;
+            }
+            sleep(Duration::from_millis(100)).await;
+            if self.seq == self.chunks {
+                return match self.then.clone() {
+                    Some(ended) => Next::End(ended),
+                    None => std::future::pending().await,
+                };
+            }
+            let mut chunk = AudioChunk::new();
+            chunk.seq = self.seq;
+            chunk.frames = 4410;
+            chunk.sample_rate = 44_100;
+            self.seq += 1;
+            let ctx = MusicalContext::DEFAULT;
+            let encoded = self.encoder.encode(&chunk, None, None, &ctx).unwrap();
+            Next::Chunk {
+                chunk: Chunk::Own(encoded),
+                before: Vec::new(),
+                recovered: false,
+            }
+        }
+
+        fn pause(&mut self) -> bool {
+            !std::mem::replace(&mut self.paused, true)
+        }
+
+        fn resume(&mut self) -> bool {
+            std::mem::replace(&mut self.paused, false)
+        }
+
+        fn paused(&self) -> bool {
+            self.paused
+        }
+
+        fn context(&self) -> MusicalContext {
+            MusicalContext::DEFAULT
+        }
+
+        fn set_context(&mut self, ctx: MusicalContext) -> Result<(), Refusal> {
+            if self.read_only {
+                return Err(Refusal {
+                    code: "STATION_READ_ONLY",
+                    message: "a station".into(),
+                });
+            }
+            self.contexts.lock().unwrap().push(ctx);
+            Ok(())
+        }
+
+        fn depth(&self) -> usize {
+            0
+        }
+
+        fn measures_latency(&self) -> bool {
+            true
+        }
+    }
+
+    type Client = WebSocketStream<DuplexStream>;
+
+    /// A session over `source` in a task; the client's end, the metrics,
+    /// the shutdown switch and the session's end.
+    async fn start(
+        source: Scripted,
+        pipe: usize,
+    ) -> (
+        Client,
+        Arc<Metrics>,
+        watch::Sender<bool>,
+        tokio::task::JoinHandle<End>,
+    ) {
+        let (a, b) = tokio::io::duplex(pipe);
+        let server = WebSocketStream::from_raw_socket(a, Role::Server, None).await;
+        let client = WebSocketStream::from_raw_socket(b, Role::Client, None).await;
+        let metrics = Arc::new(Metrics::default());
+        let (stop, shutdown) = watch::channel(false);
+        let settings = Settings {
+            client_id: "c".into(),
+            format: AudioFormat::Binary,
+            send_timeout: Duration::from_secs(2),
+            ping_every: Duration::from_secs(3600),
+        };
+        let m = Arc::clone(&metrics);
+        let task = tokio::spawn(async move { run(server, source, &settings, &m, shutdown).await });
+        (client, metrics, stop, task)
+    }
+
+    /// The next message that is not a ping.
+    async fn recv(client: &mut Client) -> Message {
+        loop {
+            match client.next().await {
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(m)) => return m,
+                other => panic!("the connection ended: {other:?}"),
+            }
+        }
+    }
+
+    fn json(m: &Message) -> Value {
+        match m {
+            Message::Text(t) => serde_json::from_str(t).unwrap(),
+            other => panic!("not text: {other:?}"),
+        }
+    }
+
+    fn seq(m: &Message) -> u64 {
+        match m {
+            Message::Binary(b) => protocol::decode_binary(b).unwrap().seq,
+            other => panic!("not audio: {other:?}"),
+        }
+    }
+
+    async fn say(client: &mut Client, text: &str) {
+        client.send(Message::text(text)).await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn welcome_then_chunks_in_order_at_their_pace() {
+        let (mut client, metrics, _stop, _task) = start(Scripted::new(100, None), 1 << 20).await;
+        let welcome = json(&recv(&mut client).await);
+        assert_eq!(
+            (welcome["type"].as_str(), welcome["seed"].as_u64()),
+            (Some("welcome"), Some(77))
+        );
+        assert!(
+            welcome.get("station").is_none(),
+            "a personal stream names no station"
+        );
+        assert_eq!(json(&recv(&mut client).await)["state"], "connected");
+        let t = Instant::now();
+        for expected in 0..5 {
+            assert_eq!(seq(&recv(&mut client).await), expected);
+        }
+        // Five chunks, one per 100 ms (the clock is tokio's, paused).
+        assert_eq!(t.elapsed(), Duration::from_millis(500));
+        assert_eq!(metrics.chunks_sent.load(Relaxed), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pause_stops_the_audio_and_a_second_resume_changes_nothing() {
+        let (mut client, _metrics, _stop, _task) = start(Scripted::new(100, None), 1 << 20).await;
+        recv(&mut client).await;
+        recv(&mut client).await;
+        assert_eq!(seq(&recv(&mut client).await), 0);
+        say(&mut client, r#"{"type":"pause"}"#).await;
+        assert_eq!(json(&recv(&mut client).await)["state"], "paused");
+        // A second pause is no news, and nothing comes while paused.
+        say(&mut client, r#"{"type":"pause"}"#).await;
+        let quiet = tokio::time::timeout(Duration::from_secs(5), recv(&mut client)).await;
+        assert!(quiet.is_err(), "nothing while paused: {quiet:?}");
+        say(&mut client, r#"{"type":"resume"}"#).await;
+        assert_eq!(json(&recv(&mut client).await)["state"], "connected");
+        say(&mut client, r#"{"type":"resume"}"#).await;
+        // Playing again, and the second resume sent no status of its own.
+        assert_eq!(seq(&recv(&mut client).await), 1);
+        assert_eq!(seq(&recv(&mut client).await), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bad_message_is_answered_and_the_stream_goes_on() {
+        let (mut client, metrics, _stop, _task) = start(Scripted::new(100, None), 1 << 20).await;
+        recv(&mut client).await;
+        recv(&mut client).await;
+        say(&mut client, "nonsense").await;
+        client.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+        let mut errors = Vec::new();
+        let mut audio = 0;
+        while errors.len() < 2 || audio < 2 {
+            match recv(&mut client).await {
+                m @ Message::Text(_) => errors.push(json(&m)),
+                m => {
+                    seq(&m);
+                    audio += 1;
+                }
+            }
+        }
+        for e in &errors {
+            assert_eq!(
+                (e["type"].as_str(), e["code"].as_str()),
+                (Some("error"), Some("INVALID_MESSAGE"))
+            );
+            assert_eq!(e["recoverable"], true);
+        }
+        assert_eq!(metrics.invalid_messages.load(Relaxed), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_station_refuses_new_parameters() {
+        let mut source = Scripted::new(100, None);
+        source.read_only = true;
+        let (mut client, metrics, _stop, _task) = start(source, 1 << 20).await;
+        assert_eq!(json(&recv(&mut client).await)["station"], "night");
+        recv(&mut client).await;
+        say(&mut client, r#"{"type":"select_preset","preset":"sleep"}"#).await;
+        loop {
+            let m = recv(&mut client).await;
+            if let Message::Text(_) = m {
+                let e = json(&m);
+                assert_eq!(e["code"], "STATION_READ_ONLY");
+                break;
+            }
+        }
+        assert_eq!(metrics.invalid_messages.load(Relaxed), 0, "a valid request");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stops_reading_is_closed_as_too_slow() {
+        // A small pipe: the 17 KB frames fill it at once.
+        let (client, metrics, _stop, task) = start(Scripted::new(1000, None), 4096).await;
+        let end = task.await.unwrap();
+        assert_eq!(end, End::TooSlow);
+        assert_eq!(metrics.slow_disconnects.load(Relaxed), 1);
+        drop(client);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_source_that_ends_closes_the_session_with_its_reason() {
+        let (mut client, _metrics, _stop, task) =
+            start(Scripted::new(2, Some(Ended::Stopped)), 1 << 20).await;
+        let mut frames = VecDeque::new();
+        loop {
+            match client.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    assert_eq!(frame.code, CloseCode::Away);
+                    break;
+                }
+                Some(Ok(m)) => frames.push_back(m),
+                other => panic!("no close frame: {other:?}"),
+            }
+        }
+        assert_eq!(frames.len(), 4, "welcome, status and two chunks");
+        drop(client);
+        assert_eq!(task.await.unwrap(), End::SourceStopped);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_closes_with_going_away() {
+        let (mut client, _metrics, stop, task) = start(Scripted::new(100, None), 1 << 20).await;
+        recv(&mut client).await;
+        stop.send(true).unwrap();
+        loop {
+            match client.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    assert_eq!(frame.code, CloseCode::Away);
+                    break;
+                }
+                Some(Ok(_)) => {}
+                other => panic!("no close frame: {other:?}"),
+            }
+        }
+        drop(client);
+        assert_eq!(task.await.unwrap(), End::Shutdown);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn new_parameters_reach_the_source() {
+        let source = Scripted::new(100, None);
+        let contexts = Arc::clone(&source.contexts);
+        let (mut client, _metrics, stop, task) = start(source, 1 << 20).await;
+        recv(&mut client).await;
+        say(
+            &mut client,
+            r#"{"type":"update_params","params":{"bpm":50}}"#,
+        )
+        .await;
+        say(&mut client, r#"{"type":"ping","timestamp":1.5}"#).await;
+        loop {
+            let m = recv(&mut client).await;
+            if let Message::Text(_) = &m {
+                if json(&m)["type"] == "pong" {
+                    break;
+                }
+            }
+        }
+        // The pong came after the parameters were handled.
+        let asked = contexts.lock().unwrap().clone();
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0].bpm(), 50.0);
+        stop.send(true).unwrap();
+        drop(client);
+        assert_eq!(task.await.unwrap(), End::Shutdown);
+    }
+}
