@@ -70,7 +70,7 @@ pub(super) fn listen(
         let source = Personal::new(plan, app.pool.clone(), Arc::clone(&app.metrics));
         let send_timeout = app.pacing.send_timeout;
         let end = http::run(source, tx, send_timeout, &app.metrics, app.shutdown.clone()).await;
-        tracing::info!(%peer, seed, "player left /listen: {end}");
+        tracing::info!(%peer, seed, "player left /listen: {end:?}");
         app.metrics.http_listeners.fetch_sub(1, Relaxed);
         if end == End::TooSlow {
             // Its socket is full and hyper waits on it for ever: close the

@@ -120,7 +120,7 @@ async fn session<S: Source>(
     let (seed, station) = (d.seed, d.station.map(str::to_string));
     tracing::info!(%peer, client = %settings.client_id, seed, station, format = format.name(), "listener connected");
     let end = websocket::run(ws, source, &settings, &app.metrics, app.shutdown.clone()).await;
-    tracing::info!(%peer, client = %settings.client_id, "listener left: {end}");
+    tracing::info!(%peer, client = %settings.client_id, "listener left: {end:?}");
     Some(end)
 }
 

@@ -33,23 +33,6 @@ pub enum End {
     SourceStopped,
 }
 
-impl End {
-    /// What a log line says.
-    pub const fn describe(self) -> &'static str {
-        match self {
-            End::ClientGone => "listener gone",
-            End::Shutdown => "server shutting down",
-            End::TooSlow => "listener too slow",
-            End::Oversized => "frame too large",
-            End::EngineFailed => "engine failed",
-            End::RenderPanic => "render panicked",
-            End::ProtocolError => "protocol error",
-            End::InvalidText => "text is not UTF-8",
-            End::SourceStopped => "source stopped",
-        }
-    }
-}
-
 impl From<&Ended> for End {
     fn from(e: &Ended) -> Self {
         match e {
@@ -58,11 +41,5 @@ impl From<&Ended> for End {
             Ended::TooSlow => End::TooSlow,
             Ended::Stopped => End::SourceStopped,
         }
-    }
-}
-
-impl std::fmt::Display for End {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.describe())
     }
 }
