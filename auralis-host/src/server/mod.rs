@@ -83,6 +83,8 @@ pub struct App {
     cap_logged: AtomicU64,
     /// The stations, each rendering on its own thread.
     stations: Vec<Arc<crate::station::Station>>,
+    /// What `/metrics` is written from, registered once.
+    registry: prometheus_client::registry::Registry,
 }
 
 impl App {
@@ -132,7 +134,6 @@ impl App {
             config,
             font,
             font_name,
-            metrics,
             pool,
             pacing: Pacing::default(),
             shutdown,
@@ -141,6 +142,8 @@ impl App {
             connections: Arc::new(tokio::sync::Semaphore::new(connection_limit)),
             connection_limit,
             cap_logged: AtomicU64::new(0),
+            registry: crate::metrics::registry(Arc::clone(&metrics), stations.clone()),
+            metrics,
             stations,
         }))
     }
@@ -449,11 +452,7 @@ fn route(
         "/api/status" => json_response(&app.status_json()),
         "/api/metrics" => json_response(&app.metrics.json()),
         "/metrics" => {
-            let mut text = app.metrics.prometheus();
-            text.truncate(text.strip_suffix("# EOF\n").map_or(text.len(), str::len));
-            app.stations_prometheus(&mut text);
-            text.push_str("# EOF\n");
-            let mut r = Response::new(full(text));
+            let mut r = Response::new(full(crate::metrics::prometheus(&app.registry)));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(

@@ -7,7 +7,6 @@
 //! by the same transports as a personal stream; one that falls behind is
 //! dropped and counted, and nobody else notices.
 
-use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
@@ -86,39 +85,6 @@ impl App {
                 })
                 .collect(),
         )
-    }
-
-    /// Per-station lines for `/metrics`.
-    pub(super) fn stations_prometheus(&self, out: &mut String) {
-        if self.stations.is_empty() {
-            return;
-        }
-        let _ = writeln!(
-            out,
-            "# HELP auralis_station_listeners Listeners of each station."
-        );
-        let _ = writeln!(out, "# TYPE auralis_station_listeners gauge");
-        for s in &self.stations {
-            let _ = writeln!(
-                out,
-                "auralis_station_listeners{{station=\"{}\"}} {}",
-                s.name,
-                s.listeners.load(Relaxed)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP auralis_station_dropped_listeners Station listeners dropped for falling behind."
-        );
-        let _ = writeln!(out, "# TYPE auralis_station_dropped_listeners counter");
-        for s in &self.stations {
-            let _ = writeln!(
-                out,
-                "auralis_station_dropped_listeners_total{{station=\"{}\"}} {}",
-                s.name,
-                s.dropped.load(Relaxed)
-            );
-        }
     }
 }
 
