@@ -13,5 +13,6 @@ pub mod rusty;
 pub mod server;
 pub mod source;
 pub mod station;
+pub mod time;
 pub mod transport;
 pub mod wire;

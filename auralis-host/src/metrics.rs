@@ -218,7 +218,7 @@ impl Metrics {
                 }
             }
         }
-        doc.insert("timestamp".into(), json!(crate::server::iso8601_now()));
+        doc.insert("timestamp".into(), json!(crate::time::iso8601_now()));
         Value::Object(doc)
     }
 }

@@ -17,7 +17,9 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::mpsc;
 
-use super::{stream_options, text, App, Body, Open, Slot};
+use super::app::{App, Open, Slot};
+use super::http::{text, Body};
+use super::stream_options;
 use crate::source::personal::{Pacing, Personal, Plan};
 use crate::transport::{http, End};
 use crate::wire::protocol::AudioFormat;

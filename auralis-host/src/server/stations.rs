@@ -17,7 +17,8 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::{json_response, text, App, Body, Open};
+use super::app::{App, Open};
+use super::http::{json_response, text, Body};
 use crate::source::station::Subscription;
 use crate::station::Station;
 use crate::transport::{http, End};

@@ -13,7 +13,9 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
-use super::{full, stations, stream_options, text, App, Body, Open, Slot, MAX_CLIENT_MESSAGE};
+use super::app::{App, Open, Slot};
+use super::http::{full, text, Body};
+use super::{stations, stream_options, MAX_CLIENT_MESSAGE};
 use crate::source::personal::{Personal, Plan};
 use crate::source::station::Subscription;
 use crate::source::Source;
