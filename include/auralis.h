@@ -390,7 +390,7 @@ void auralis_engine_free(AuralisEngine *engine);
  *
  * - Ownership: `buf` stays the caller's; `written` may be NULL.
  * - Threads: read-only: any number of `const` calls may run on one engine at
- *   /// once, from any threads, never beside a call that changes it.
+ *   once, from any threads, never beside a call that changes it.
  * - Real-time safe: yes.
  * - Errors: NULL_POINTER, BUFFER_TOO_SMALL (nothing written).
  *
@@ -495,7 +495,7 @@ AuralisStatus auralis_engine_set_params(AuralisEngine *engine, const AuralisPara
  *
  * - Ownership: `*out` is the caller's; written only on success.
  * - Threads: read-only: any number of `const` calls may run on one engine at
- *   /// once, from any threads, never beside a call that changes it.
+ *   once, from any threads, never beside a call that changes it.
  * - Real-time safe: yes.
  * - Errors: NULL_POINTER.
  *
@@ -692,7 +692,7 @@ AuralisStatus auralis_engine_set_reverb(AuralisEngine *engine,
  *
  * - Ownership: `*out` is the caller's; written only on success.
  * - Threads: read-only: any number of `const` calls may run on one engine at
- *   /// once, from any threads, never beside a call that changes it.
+ *   once, from any threads, never beside a call that changes it.
  * - Real-time safe: yes.
  * - Errors: NULL_POINTER.
  *

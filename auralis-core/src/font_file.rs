@@ -11,7 +11,7 @@
 //! `/usr/share/sounds/sf2/*` — and package upgrades replace such files by
 //! renaming a new one into place, which leaves an open mapping intact.
 //! Every other file is read into memory, where nothing done to the file
-//! later can reach it. [`FontFile::open_with`] can force either way.
+//! later can reach it. [`FontFile::open_with`] can force a read.
 //!
 //! Only regular files are accepted (not `/dev/zero`, a FIFO or a
 //! directory), and at most [`MAX_FONT_BYTES`] unless told otherwise.
@@ -34,9 +34,9 @@ pub enum Loading {
     Auto,
     /// Always read it into memory.
     Copy,
-    /// Always map it: the caller promises that nobody truncates the file
-    /// while it is in use.
-    Map,
+    // No `Map` that forces a mapping: whether a mapping is sound depends
+    // on nobody truncating the file, which a safe function cannot
+    // promise; `Auto` maps only what only root can change.
 }
 
 /// A SoundFont file's bytes, mapped or read.
@@ -121,7 +121,6 @@ impl FontFile {
             });
         }
         let map = match loading {
-            Loading::Map => true,
             Loading::Copy => false,
             Loading::Auto => only_root_can_change(&meta),
         };
@@ -131,8 +130,7 @@ impl FontFile {
             #[allow(unsafe_code)]
             // SAFETY: the mapping is read-only and lives in `FontFile`, and
             // every view of it borrows the `FontFile`. What the type system
-            // cannot see is the file itself: it is mapped only when the
-            // caller forced it (and promised no truncation) or when only
+            // cannot see is the file itself: it is mapped only when only
             // root may write it (see the module documentation).
             let m = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
             Bytes::Mapped(m)

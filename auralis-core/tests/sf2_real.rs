@@ -2,12 +2,10 @@
 
 /// Says that a test skips, and why, where `cargo test` shows it: straight
 /// to the process's stderr, past the test harness's capture.
-macro_rules! skipped {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
-    }};
-}
+#[path = "../../tests/src/skip.rs"]
+#[allow(dead_code, unreachable_pub)] // shared by every test crate
+mod skip;
+use skip::read_or_skip;
 
 use auralis_core::synth::SoundFont;
 
@@ -17,12 +15,8 @@ fn fonts() -> Vec<(&'static str, Vec<u8>)> {
         "/usr/share/sounds/sf2/TimGM6mb.sf2",
         "/usr/share/sounds/sf2/FluidR3_GM.sf2",
     ] {
-        match std::fs::read(path) {
-            Ok(b) => out.push((path, b)),
-            Err(e) if std::env::var_os("CI").is_some() => {
-                panic!("{path}: {e} (CI must install it: see .ci/run)")
-            }
-            Err(e) => skipped!("{path}: {e}"),
+        if let Some(b) = read_or_skip(path) {
+            out.push((path, b));
         }
     }
     out

@@ -2,12 +2,10 @@
 
 /// Says that a test skips, and why, where `cargo test` shows it: straight
 /// to the process's stderr, past the test harness's capture.
-macro_rules! skipped {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
-    }};
-}
+#[path = "../../tests/src/skip.rs"]
+#[allow(dead_code, unreachable_pub)] // shared by every test crate
+mod skip;
+use skip::read_or_skip;
 
 use auralis_core::synth::{Interpolation, MidiEvent, SoundFontRenderer, Synth};
 use auralis_core::SampleRate;
@@ -16,16 +14,7 @@ const SR: u32 = 44_100;
 const RATE: SampleRate = SampleRate::HZ_44100;
 
 fn font(path: &str) -> Option<Vec<u8>> {
-    match std::fs::read(path) {
-        Ok(b) => Some(b),
-        Err(e) if std::env::var_os("CI").is_some() => {
-            panic!("{path}: {e} (CI must install it: see .ci/run)")
-        }
-        Err(e) => {
-            skipped!("{path}: {e}");
-            None
-        }
-    }
+    read_or_skip(path)
 }
 
 const TIM: &str = "/usr/share/sounds/sf2/TimGM6mb.sf2";

@@ -2,7 +2,10 @@
 //! `AURALIS_STATUS_INTERNAL` (and poison the engine they happened in), and
 //! typed helpers check pointers, slices and out-parameters.
 
-use crate::*;
+use crate::state::AuralisEngine;
+use crate::types::AuralisStatus;
+use core::panic::AssertUnwindSafe;
+use std::panic::catch_unwind;
 
 /// Runs an exported body: a panic becomes `AURALIS_STATUS_INTERNAL`.
 pub(crate) fn guard(body: impl FnOnce() -> AuralisStatus) -> AuralisStatus {

@@ -1,6 +1,8 @@
 //! The effects: the reverb's settings.
 
-use crate::*;
+use crate::boundary::with_engine;
+use crate::state::AuralisEngine;
+use crate::types::AuralisStatus;
 
 /// Sets the reverb: room size, damping and wet level, each 0–1 (0 wet
 /// turns it off). The default is 0.82, 0.45, 0.35.

@@ -1,13 +1,13 @@
 //! Making, sizing and freeing engines (on the heap or in caller memory),
 //! and reading an engine's last error.
 
-use crate::*;
-
-pub(crate) const DEFAULT_CONFIG: AuralisConfig = AuralisConfig {
-    sample_rate: 44_100,
-    polyphony: AURALIS_MAX_VOICES,
-    seed: 0,
-};
+use crate::boundary::{arg, check, guard, out_optional, slice_mut, with_engine_ref, Out};
+use crate::state::{check_config, AuralisEngine};
+use crate::types::{AuralisConfig, AuralisStatus, DEFAULT_CONFIG};
+use core::ffi::{c_char, c_void};
+use core::mem::{align_of, size_of};
+use core::panic::AssertUnwindSafe;
+use std::panic::catch_unwind;
 
 /// The default configuration: 44100 Hz, `AURALIS_MAX_VOICES` voices,
 /// seed 0.
@@ -189,7 +189,7 @@ pub unsafe extern "C" fn auralis_engine_free(engine: *mut AuralisEngine) {
 ///
 /// - Ownership: `buf` stays the caller's; `written` may be NULL.
 /// - Threads: read-only: any number of `const` calls may run on one engine at
-///   /// once, from any threads, never beside a call that changes it.
+///   once, from any threads, never beside a call that changes it.
 /// - Real-time safe: yes.
 /// - Errors: NULL_POINTER, BUFFER_TOO_SMALL (nothing written).
 ///

@@ -1,12 +1,14 @@
 //! The engine's figures: chunks rendered and rendering time.
 
-use crate::*;
+use crate::boundary::{check, with_engine_ref, Out};
+use crate::state::AuralisEngine;
+use crate::types::{AuralisMetrics, AuralisStatus};
 
 /// Stores a snapshot of the engine's figures in `*out`.
 ///
 /// - Ownership: `*out` is the caller's; written only on success.
 /// - Threads: read-only: any number of `const` calls may run on one engine at
-///   /// once, from any threads, never beside a call that changes it.
+///   once, from any threads, never beside a call that changes it.
 /// - Real-time safe: yes.
 /// - Errors: NULL_POINTER.
 ///

@@ -1,6 +1,9 @@
 //! The host's own MIDI: notes, controllers and programs.
 
-use crate::*;
+use crate::boundary::with_engine;
+use crate::state::AuralisEngine;
+use crate::types::AuralisStatus;
+use auralis_core::synth::{MidiEvent, SynthError};
 
 pub(crate) fn synth_status(e: &mut AuralisEngine, r: Result<(), SynthError>) -> AuralisStatus {
     match r {

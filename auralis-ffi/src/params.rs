@@ -1,6 +1,9 @@
 //! The music's parameters: key, mode, tempo, intensity and the presets.
 
-use crate::*;
+use crate::boundary::{arg, check, with_engine, with_engine_ref, Out};
+use crate::state::{context_of, params_of, AuralisEngine};
+use crate::types::{AuralisParams, AuralisStatus};
+use auralis_core::music::Preset;
 
 /// Asks for new parameters; they take effect at the next beat (within
 /// 1.5 s at 40 BPM), and `auralis_engine_next_chunk` reports the chunk.
@@ -44,7 +47,7 @@ pub unsafe extern "C" fn auralis_engine_set_params(
 ///
 /// - Ownership: `*out` is the caller's; written only on success.
 /// - Threads: read-only: any number of `const` calls may run on one engine at
-///   /// once, from any threads, never beside a call that changes it.
+///   once, from any threads, never beside a call that changes it.
 /// - Real-time safe: yes.
 /// - Errors: NULL_POINTER.
 ///

@@ -1,7 +1,10 @@
 //! Rendering: float or 16-bit frames, whole 100 ms chunks, and turning
 //! the composer off to play the host's own notes.
 
-use crate::*;
+use crate::boundary::{check, out_optional, slice_mut, with_engine};
+use crate::state::{params_of, AuralisEngine};
+use crate::types::{AuralisChunkInfo, AuralisStatus};
+use crate::BLOCK;
 
 /// Renders the next `len / 2` frames of the stream as interleaved stereo
 /// floats in [-1, 1] into `out` (`len` floats; any even count, 0 is fine).

@@ -1,7 +1,11 @@
 //! Choosing the SoundFont an engine plays: a file, a copy, or borrowed
 //! caller memory.
 
-use crate::*;
+use crate::boundary::{check, slice, with_engine};
+use crate::state::{AuralisEngine, Font};
+use crate::types::AuralisStatus;
+use auralis_core::font_file::FontFile;
+use core::ffi::{c_char, CStr};
 
 /// Plays the SoundFont at `path`, checked now. A file only root can
 /// change (as packaged fonts are) is mapped, so only the samples played

@@ -1,7 +1,14 @@
 //! What an engine holds behind its opaque handle: the core engine, the
 //! font it plays and who frees it, the last error's detail, figures.
 
-use crate::*;
+use crate::types::{AuralisConfig, AuralisParams, AuralisStatus, DEFAULT_CONFIG};
+use crate::{AURALIS_MAX_VOICES, BLOCK, ERROR_MAX, VOICES};
+use auralis_core::engine::Engine;
+use auralis_core::font_file::FontFile;
+use auralis_core::metrics::Histogram;
+use auralis_core::music::{Mode, MusicalContext};
+use auralis_core::SampleRate;
+use std::time::Instant;
 
 /// Where the engine's SoundFont lives.
 pub(crate) enum Font {

@@ -1,6 +1,7 @@
 //! The library's version and the text of a status.
 
-use crate::*;
+use crate::VERSION;
+use core::ffi::{c_char, CStr};
 
 /// Returns the library version as a static, NUL-terminated string such as
 /// `"0.1.0"`.

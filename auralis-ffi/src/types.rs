@@ -71,6 +71,13 @@ pub struct AuralisConfig {
     pub seed: u64,
 }
 
+/// The configuration `auralis_config_default` gives.
+pub(crate) const DEFAULT_CONFIG: AuralisConfig = AuralisConfig {
+    sample_rate: 44_100,
+    polyphony: crate::AURALIS_MAX_VOICES,
+    seed: 0,
+};
+
 /// The musical parameters.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -99,9 +99,13 @@ export class JitterTracker {
     return Math.sqrt(Math.max(0, this.variance));
   }
 
-  /** Forgets the last arrival (after a reconnect). */
+  /** Forgets everything (after a reconnect, a pause or a run's start):
+   * the last arrival and the statistics, which described another run. */
   reset() {
     this.lastArrival = null;
+    this.mean = 0;
+    this.variance = 0;
+    this.samples = 0;
   }
 }
 

@@ -68,9 +68,10 @@ impl<'a> SoundFontRenderer<'a> for RustyRenderer {
         if self.synth.is_some() {
             return Err(SynthError::TooManyFonts);
         }
-        let font = RsFont::new(&mut &bytes[..]).map_err(|_| SynthError::TooManyFonts)?;
+        let font = RsFont::new(&mut &bytes[..])
+            .map_err(|_| SynthError::Unsupported("rustysynth cannot read this SoundFont"))?;
         let synth = Synthesizer::new(&Arc::new(font), &self.settings)
-            .map_err(|_| SynthError::SampleRate(0))?;
+            .map_err(|_| SynthError::SampleRate(self.rate.hz()))?;
         self.synth = Some(synth);
         Ok(FontId(0))
     }

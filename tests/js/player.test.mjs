@@ -96,9 +96,13 @@ test("jitter tracker follows a change and forgets across a reconnect", () => {
   for (let i = 0; i < 20; i++) j.record((t += i % 2 ? 200 : 0));
   assert.ok(j.jitterMs > calm + 30, `rises: ${calm} -> ${j.jitterMs}`);
   j.reset();
-  const before = j.samples;
+  assert.equal(j.jitterMs, 0, "the old run's jitter is forgotten");
+  assert.equal(j.samples, 0);
   j.record(t + 10_000); // the gap of a reconnect is not jitter
-  assert.equal(j.samples, before);
+  assert.equal(j.samples, 0);
+  j.record(t + 10_100);
+  assert.equal(j.jitterMs, 0, "one on-time arrival: no jitter");
+  assert.equal(j.samples, 1);
 });
 
 test("adaptive buffer grows at once and shrinks slowly", () => {

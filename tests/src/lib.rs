@@ -7,6 +7,7 @@
 
 pub mod loudness;
 pub mod sf2_builder;
+pub mod skip;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

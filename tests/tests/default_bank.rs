@@ -3,12 +3,7 @@
 
 /// Says that a test skips, and why, where `cargo test` shows it: straight
 /// to the process's stderr, past the test harness's capture.
-macro_rules! skipped {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
-    }};
-}
+use auralis_tests::skip::skip;
 
 use std::process::Command;
 
@@ -101,11 +96,8 @@ fn fluidsynth_loads_and_plays_it() {
             .output()
         {
             Ok(o) => o,
-            Err(e) if std::env::var_os("CI").is_some() => {
-                panic!("fluidsynth: {e} (CI must install it: see .ci/run)")
-            }
             Err(e) => {
-                skipped!("fluidsynth: {e}");
+                skip(format_args!("fluidsynth: {e}"));
                 return;
             }
         };

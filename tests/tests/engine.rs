@@ -36,7 +36,7 @@ fn stream(seed: u64, rate: u32, c: MusicalContext, secs: u32) -> Vec<f32> {
 }
 
 #[test]
-fn listening_level_is_about_minus_18_lufs_with_headroom() {
+fn every_preset_is_within_2_5_lu_of_minus_18_lufs_and_peaks_below_minus_1_dbfs() {
     big_stack(|| {
         for (i, p) in Preset::ALL.into_iter().enumerate() {
             let c = MusicalContext::new(62, Mode::Dorian, 60.0, 0.5)

@@ -2,12 +2,7 @@
 
 /// Says that a test skips, and why, where `cargo test` shows it: straight
 /// to the process's stderr, past the test harness's capture.
-macro_rules! skipped {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
-    }};
-}
+use auralis_tests::skip::read_or_skip;
 
 use auralis_core::music::{Composer, Mode, MusicalContext, Phrase, PhraseBars, Preset};
 use auralis_core::SampleRate;
@@ -63,15 +58,8 @@ fn composing_hours_of_music_allocates_nothing() {
 fn synthesis_with_voice_stealing_allocates_nothing() {
     use auralis_core::synth::{MidiEvent, SoundFontRenderer, Synth};
     let path = "/usr/share/sounds/sf2/TimGM6mb.sf2";
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if std::env::var_os("CI").is_some() => {
-            panic!("{path}: {e} (CI must install it: see .ci/run)")
-        }
-        Err(e) => {
-            skipped!("{path}: {e}");
-            return;
-        }
+    let Some(bytes) = read_or_skip(path) else {
+        return;
     };
     // Set-up may allocate (the test's own buffers); the hot path may not.
     let mut synth: Box<Synth<'_, 24>> = Box::new(Synth::new(SampleRate::HZ_44100));

@@ -4,12 +4,7 @@
 
 /// Says that a test skips, and why, where `cargo test` shows it: straight
 /// to the process's stderr, past the test harness's capture.
-macro_rules! skipped {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {}", format_args!($($arg)*));
-    }};
-}
+use auralis_tests::skip::read_or_skip;
 
 use auralis_core::engine::Engine;
 use auralis_core::synth::{Interpolation, MidiEvent, Simd, SoundFontRenderer, Synth};
@@ -20,16 +15,7 @@ const TIM: &str = "/usr/share/sounds/sf2/TimGM6mb.sf2";
 const FLUID: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
 
 fn font(path: &str) -> Option<Vec<u8>> {
-    match std::fs::read(path) {
-        Ok(b) => Some(b),
-        Err(e) if std::env::var_os("CI").is_some() => {
-            panic!("{path}: {e} (CI must install it: see .ci/run)")
-        }
-        Err(e) => {
-            skipped!("{path}: {e}");
-            None
-        }
-    }
+    read_or_skip(path)
 }
 
 /// The widest level this machine has; under CI, AVX2 must be there, or

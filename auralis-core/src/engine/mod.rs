@@ -34,6 +34,11 @@ pub const PAD_CHANNEL: u8 = 1;
 pub const DRONE_CHANNEL: u8 = 2;
 /// The drone is soft: a floor under the music, not a voice in it.
 const DRONE_VELOCITY: u8 = 44;
+/// The engine's reverb: room size, damping, wet level
+/// ([`Engine::configure_reverb`]).
+pub const REVERB: (f32, f32, f32) = (0.82, 0.45, 0.35);
+/// The engine's chorus depth.
+pub const CHORUS: f32 = 0.25;
 /// Most events one phrase turns into (melody on/off pairs and pad events).
 const QUEUE: usize = 2 * crate::music::MAX_MELODY_NOTES + crate::music::MAX_PAD_EVENTS + 12;
 
@@ -99,6 +104,8 @@ pub struct Engine<'a, R = Synth<'a, 64>> {
     /// through [`SynthesisEngine::render_phrase`]): stream frame `f` plays
     /// at synthesizer frame `f + lag`.
     lag: u64,
+    /// Events the engine could not queue or hand to the renderer.
+    events_dropped: u64,
     synth: R,
     /// The renderer may borrow its font for `'a`.
     font: PhantomData<&'a [u8]>,
@@ -149,6 +156,7 @@ impl<R> Engine<'_, R> {
             composer: Composer::idle(),
             phrases: Composer::idle(),
             lag: 0,
+            events_dropped: 0,
             synth: renderer,
             font: PhantomData,
             bars: PhraseBars::Eight,
@@ -323,8 +331,9 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
         for (channel, controller, value) in MIX {
             synth.control_change(channel, controller, value)?;
         }
-        synth.configure_reverb(0.82, 0.45, 0.35);
-        synth.set_chorus(0.25);
+        let (room, damping, wet) = REVERB;
+        synth.configure_reverb(room, damping, wet);
+        synth.set_chorus(CHORUS);
         synth.set_gain(GAIN);
         // The drone, when asked for: the warm pad, low and well back.
         synth.program_change(DRONE_CHANNEL, PROGRAM_WARM_PAD)?;
@@ -341,6 +350,7 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
         self.switch_at = None;
         self.frame = 0;
         self.seq = 0;
+        self.events_dropped = 0;
         self.composing = true;
         self.drone = false;
         self.drone_note = None;
@@ -355,13 +365,13 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
 
     /// Reverb and chorus on (the default) or off.
     pub fn set_effects(&mut self, on: bool) {
-        if on {
-            self.synth.configure_reverb(0.82, 0.45, 0.35);
-            self.synth.set_chorus(0.25);
+        let ((room, damping, wet), chorus) = if on {
+            (REVERB, CHORUS)
         } else {
-            self.synth.configure_reverb(0.0, 0.0, 0.0);
-            self.synth.set_chorus(0.0);
-        }
+            ((0.0, 0.0, 0.0), 0.0)
+        };
+        self.synth.configure_reverb(room, damping, wet);
+        self.synth.set_chorus(chorus);
     }
 
     /// Turns the composer off (the host plays its own notes through
@@ -383,10 +393,12 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
             }
         } else {
             for channel in [KEYS_CHANNEL, PAD_CHANNEL] {
-                let _ = self.synth.all_notes_off(channel);
+                let r = self.synth.all_notes_off(channel);
+                lost(&mut self.events_dropped, r);
             }
             if let Some(note) = self.drone_note.take() {
-                let _ = self.synth.note_off(DRONE_CHANNEL, note);
+                let r = self.synth.note_off(DRONE_CHANNEL, note);
+                lost(&mut self.events_dropped, r);
             }
         }
     }
@@ -403,12 +415,22 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
         if on {
             if self.composing && self.phrase.end > 0 {
                 let root = drone_root(&self.phrase.context);
-                let _ = self.synth.note_on(DRONE_CHANNEL, root, DRONE_VELOCITY);
+                let r = self.synth.note_on(DRONE_CHANNEL, root, DRONE_VELOCITY);
+                lost(&mut self.events_dropped, r);
                 self.drone_note = Some(root);
             }
         } else if let Some(note) = self.drone_note.take() {
-            let _ = self.synth.note_off(DRONE_CHANNEL, note);
+            let r = self.synth.note_off(DRONE_CHANNEL, note);
+            lost(&mut self.events_dropped, r);
         }
+    }
+
+    /// Events the engine could not queue or hand to its renderer since it
+    /// was made: 0 unless one render call spans more events than the
+    /// renderer's queue holds (the engine's own queues are sized so that
+    /// they cannot overflow, which debug builds assert).
+    pub fn events_dropped(&self) -> u64 {
+        self.events_dropped
     }
 
     /// The drone note sounding, if any.
@@ -593,8 +615,13 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
                 if t >= end {
                     break;
                 }
-                // The queue never holds more than a phrase: it fits.
-                let _ = self.synth.schedule(t + self.lag, ev);
+                // A renderer's queue holds what one render call plays; a
+                // call of many seconds can overflow it (the built-in
+                // synthesizer counts that too), so this is counted, not
+                // asserted.
+                if self.synth.schedule(t + self.lag, ev).is_err() {
+                    self.events_dropped = self.events_dropped.saturating_add(1);
+                }
                 self.next += 1;
             }
             if self.next < self.queue.len() || self.composer.position() >= end {
@@ -619,8 +646,9 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
         self.next = 0;
         let mut order = 0u16;
         let queue = &mut self.queue;
+        let dropped = &mut self.events_dropped;
         phrase_events(&self.phrase, |t, ev| {
-            let _ = queue.push((t, order, ev));
+            lost(dropped, queue.push((t, order, ev)));
             order = order.wrapping_add(1);
         });
         if self.drone {
@@ -632,14 +660,14 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
                         channel: DRONE_CHANNEL,
                         key: old,
                     };
-                    let _ = queue.push((at, order, off));
+                    lost(dropped, queue.push((at, order, off)));
                 }
                 let on = MidiEvent::NoteOn {
                     channel: DRONE_CHANNEL,
                     key: root,
                     velocity: DRONE_VELOCITY,
                 };
-                let _ = queue.push((at, order.wrapping_add(1), on));
+                lost(dropped, queue.push((at, order.wrapping_add(1), on)));
                 self.drone_note = Some(root);
             }
         }
@@ -662,17 +690,25 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
             .max(self.next);
         self.queue.truncate(keep);
         for channel in [KEYS_CHANNEL, PAD_CHANNEL] {
-            let _ = self.queue.push((
-                at,
-                u16::MAX,
-                MidiEvent::ControlChange {
-                    channel,
-                    controller: cc::ALL_NOTES_OFF,
-                    value: 0,
-                },
-            ));
+            let off = MidiEvent::ControlChange {
+                channel,
+                controller: cc::ALL_NOTES_OFF,
+                value: 0,
+            };
+            let r = self.queue.push((at, u16::MAX, off));
+            lost(&mut self.events_dropped, r);
         }
         self.composer.restart_at(at);
         self.switch_at = Some(at);
+    }
+}
+
+/// Counts an event the engine could not queue or apply. Its queues are
+/// sized for the largest phrase and its events are valid by construction,
+/// so this cannot happen: debug builds assert it, release builds count it.
+fn lost<T, E>(dropped: &mut u64, r: Result<T, E>) {
+    debug_assert!(r.is_ok(), "the engine dropped an event it made");
+    if r.is_err() {
+        *dropped = dropped.saturating_add(1);
     }
 }

@@ -38,9 +38,13 @@ impl<'a, R: StreamRenderer<'a>> SynthesisEngine for Engine<'a, R> {
         // The phrase starts now, whatever its own timeline says.
         let base = self.synth.frame();
         let synth = &mut self.synth;
+        let dropped = &mut self.events_dropped;
         phrase_events(phrase, |t, ev| {
             // At most ~400 events against a queue of 1024: always fits.
-            let _ = synth.schedule(base + t.saturating_sub(phrase.start), ev);
+            super::lost(
+                dropped,
+                synth.schedule(base + t.saturating_sub(phrase.start), ev),
+            );
         });
         if let (Some(l), Some(r)) = (left.get_mut(..len), right.get_mut(..len)) {
             self.synth.render(l, r);

@@ -31,6 +31,8 @@ struct Recorder {
     reverb: (f32, f32, f32),
     chorus: f32,
     gain: f32,
+    /// Its queue holds this many scheduled events at most (then refuses).
+    capacity: usize,
 }
 
 impl Recorder {
@@ -42,6 +44,7 @@ impl Recorder {
             reverb: (0.0, 0.0, 0.0),
             chorus: 0.0,
             gain: 0.0,
+            capacity: usize::MAX,
         }
     }
 
@@ -114,6 +117,14 @@ impl StreamRenderer<'static> for Recorder {
         self.frame
     }
     fn schedule(&mut self, frame: u64, event: MidiEvent) -> Result<(), SynthError> {
+        let queued = self
+            .calls
+            .iter()
+            .filter(|c| matches!(c, Call::Scheduled { at, .. } if *at >= self.frame))
+            .count();
+        if queued >= self.capacity {
+            return Err(SynthError::QueueFull);
+        }
         self.calls.push(Call::Scheduled {
             at: frame,
             when: self.frame,
@@ -451,4 +462,20 @@ fn the_seed_interface_schedules_on_the_renderers_clock() {
     assert_eq!(e.frame(), 3 * 4410);
     let info = e.next_chunk_into(&mut [0i16; MAX_CHUNK_SAMPLES]).unwrap();
     assert_eq!(info.seq, 3);
+}
+
+#[test]
+fn events_a_renderer_refuses_are_counted_not_lost_silently() {
+    let mut e = engine(5, MusicalContext::DEFAULT);
+    run(&mut e, 100);
+    assert_eq!(e.events_dropped(), 0, "an ample queue takes everything");
+    let mut small = Recorder::new(HZ);
+    small.capacity = 2;
+    let mut e = Engine::with_renderer(small, 5, MusicalContext::DEFAULT).unwrap();
+    // One long render call: a whole phrase's events at once.
+    let (mut l, mut r) = (vec![0.0; 44_100 * 30], vec![0.0; 44_100 * 30]);
+    e.render(&mut l, &mut r);
+    assert!(e.events_dropped() > 0, "refused events are counted");
+    let kept = scheduled(&e).len() as u64;
+    assert!(kept > 0);
 }

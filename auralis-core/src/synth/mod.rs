@@ -15,7 +15,6 @@ pub mod cc;
 mod channel;
 mod dsp;
 mod effects;
-mod error;
 mod event;
 mod lanes;
 mod mixer;
@@ -29,9 +28,8 @@ mod synthesizer;
 mod voice;
 
 pub use effects::ReverbSize;
-pub use error::SynthError;
-pub use event::{MidiEvent, EVENT_CAPACITY};
-pub use renderer::{FontId, SoundFontRenderer, StreamRenderer};
+pub use event::{FontId, MidiEvent, SynthError, EVENT_CAPACITY};
+pub use renderer::{SoundFontRenderer, StreamRenderer};
 pub use sf2::{
     Generator, InstrumentHeader, ModulatorRecord, PresetHeader, SampleHeader, SampleProblem,
     Sf2Error, SoundFont, Zone,

@@ -1,13 +1,8 @@
 //! The seed's `IFluidSynthRenderer` as a trait, so that the engine can
 //! play through the built-in synthesizer or any other.
 
-use super::error::SynthError;
-use super::event::MidiEvent;
+use super::event::{FontId, MidiEvent, SynthError};
 use crate::rate::SampleRate;
-
-/// A loaded SoundFont's handle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FontId(pub u8);
 
 /// `IFluidSynthRenderer`: load fonts, choose presets, play notes and
 /// controllers, render stereo audio.

@@ -4,12 +4,12 @@
 use super::cc;
 use super::channel::{Channel, Follow};
 use super::dsp::CONTROL_FRAMES;
-use super::error::SynthError;
 use super::event::{EventQueue, MidiEvent};
+use super::event::{FontId, SynthError};
 use super::mixer::Mixer;
 use super::params::{apply, collect_modulators, preset_may_add, Modulator, DEFAULTS, GEN_COUNT};
 use super::pool::VoicePool;
-use super::renderer::{FontId, SoundFontRenderer, StreamRenderer};
+use super::renderer::{SoundFontRenderer, StreamRenderer};
 use super::sf2::{SoundFont, Zone};
 use super::simd::Simd;
 use super::voice::{Interpolation, Voice, VoiceStart, MAX_MODULATORS};

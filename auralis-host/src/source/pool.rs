@@ -160,8 +160,6 @@ impl Stream {
 
     /// The engine and encoder for this stream's format.
     fn start(&self) -> Result<Box<Live>, String> {
-        let engine = Engine::with_font(self.seed, self.sample_rate, self.context, self.font)
-            .map_err(|e| e.to_string())?;
         let ctx = self.context;
         let ogg = OggIdentity {
             // The serial number only has to differ between streams.
@@ -177,7 +175,16 @@ impl Stream {
             ],
         };
         let encoder = Encoder::new(Forms::only(self.format), &ogg).map_err(|e| e.to_string())?;
-        Ok(Box::new(Live { engine, encoder }))
+        // The engine (~300 KB) is made idle in its box and started there,
+        // so no thread needs a stack that holds one.
+        let mut live = Box::new(Live {
+            engine: Engine::idle(),
+            encoder,
+        });
+        live.engine
+            .init_with_font(self.seed, self.sample_rate, self.context, self.font)
+            .map_err(|e| e.to_string())?;
+        Ok(live)
     }
 
     /// Renders one chunk into `scratch` and hands it to the consumer.
@@ -242,9 +249,6 @@ impl Stream {
     }
 }
 
-/// Stack of each render thread.
-const RENDER_STACK: usize = 16 << 20;
-
 /// The render threads and their shared queue.
 ///
 /// The threads end (within a second) once every handle to the pool is
@@ -268,9 +272,6 @@ impl RenderPool {
             let metrics = Arc::clone(&metrics);
             std::thread::Builder::new()
                 .name(format!("auralis-render-{i}"))
-                // An engine is ~300 KB and unoptimised builds move it
-                // through the stack a few times on its way into its box.
-                .stack_size(RENDER_STACK)
                 .spawn(move || render_loop(&rx, &requeue, &alive, &metrics))?;
         }
         Ok(Self {

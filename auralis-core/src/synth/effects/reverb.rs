@@ -539,7 +539,7 @@ mod tests {
     /// Seconds for the impulse response's energy to fall by 60 dB: the
     /// Schroeder backward integral's fall from −5 to −25 dB, times three.
     fn decay_time(sample_rate: u32) -> f32 {
-        let (_, l, r) = impulse(sample_rate, (0.82, 0.45, 0.35), 4 * sample_rate as usize);
+        let (_, l, r) = impulse(sample_rate, crate::engine::REVERB, 4 * sample_rate as usize);
         let energy: Vec<f64> = l
             .iter()
             .zip(&r)
