@@ -8,6 +8,7 @@
 )]
 
 pub mod bank;
+pub mod buffer;
 pub mod engine;
 #[cfg(feature = "std")]
 pub mod font_file;
