@@ -82,7 +82,34 @@ typedef enum {
    * An internal error (a bug in Auralis) was caught at the boundary.
    */
   AURALIS_STATUS_INTERNAL = 8,
+  /**
+   * A ring had no room for what was written (or none came in time).
+   */
+  AURALIS_STATUS_RING_FULL = 9,
 } AuralisStatus;
+
+/**
+ * A ring's tier of fullness (the seed's `IBufferManager`), for
+ * `AuralisRingStats::health`.
+ */
+typedef enum {
+  /**
+   * Under a fifth of the ring: an underrun is near.
+   */
+  AURALIS_HEALTH_EMERGENCY = 0,
+  /**
+   * A fifth to three fifths.
+   */
+  AURALIS_HEALTH_LOW = 1,
+  /**
+   * Three fifths and more, with room for another chunk.
+   */
+  AURALIS_HEALTH_HEALTHY = 2,
+  /**
+   * No room for another chunk: the producer waits.
+   */
+  AURALIS_HEALTH_FULL = 3,
+} AuralisHealth;
 
 /**
  * Modes, for `AuralisParams::mode`.
@@ -142,6 +169,11 @@ typedef enum {
  * `auralis_engine_free`.
  */
 typedef struct AuralisEngine AuralisEngine;
+
+/**
+ * A ring in caller memory: this header, then its slots. Opaque to C.
+ */
+typedef struct AuralisRing AuralisRing;
 
 /**
  * How to make an engine. Start from `auralis_config_default()`.
@@ -260,6 +292,36 @@ typedef struct {
    */
   double render_ms_per_100ms_p99;
 } AuralisMetrics;
+
+/**
+ * A ring's figures, from `auralis_ring_stats`.
+ */
+typedef struct {
+  /**
+   * Samples waiting to be read.
+   */
+  size_t depth;
+  /**
+   * Samples the ring holds at most.
+   */
+  size_t capacity;
+  /**
+   * Samples in one chunk, as given to `auralis_ring_init`.
+   */
+  size_t chunk;
+  /**
+   * The tier of `depth`.
+   */
+  AuralisHealth health;
+  /**
+   * Reads (`auralis_ring_fill`) that found less than they asked for.
+   */
+  uint32_t underruns;
+  /**
+   * Writes refused because the ring was too full.
+   */
+  uint32_t overflows;
+} AuralisRingStats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -703,6 +765,142 @@ AuralisStatus auralis_engine_set_reverb(AuralisEngine *engine,
  * `out` is NULL or points to a writable `AuralisMetrics`.
  */
 AuralisStatus auralis_engine_metrics(const AuralisEngine *engine, AuralisMetrics *out);
+
+/**
+ * Bytes of caller memory a ring of `capacity` samples needs (0 when
+ * `capacity` is odd, zero, or too large to count).
+ *
+ * - Ownership: returns a value.
+ * - Threads: any thread.
+ * - Real-time safe: yes.
+ * - Errors: none.
+ * - Safety: nothing to uphold (no pointers).
+ */
+size_t auralis_ring_size(size_t capacity);
+
+/**
+ * Alignment a ring needs in caller memory.
+ *
+ * - Ownership: returns a value.
+ * - Threads: any thread.
+ * - Real-time safe: yes.
+ * - Errors: none.
+ * - Safety: nothing to uphold (no pointers).
+ */
+size_t auralis_ring_align(void);
+
+/**
+ * Makes an empty ring of `capacity` samples (interleaved stereo, so an
+ * even number) for chunks of `chunk` samples (8,820 for 100 ms at
+ * 44.1 kHz: what `auralis_engine_next_chunk` gives), in `len` bytes at
+ * `memory` (at least `auralis_ring_size(capacity)`, aligned to
+ * `auralis_ring_align()`), and stores its handle in `*out`.
+ *
+ * - Ownership: the memory stays the caller's and must outlive the ring;
+ *   nothing is allocated, and there is nothing to free.
+ * - Threads: any thread, before the producer and consumer start.
+ * - Real-time safe: yes (writes the header and zeroes the slots).
+ * - Errors: NULL_POINTER, INVALID_ARGUMENT (odd or zero capacity, a
+ *   chunk of zero or more than the capacity), BUFFER_TOO_SMALL,
+ *   MISALIGNED.
+ *
+ * # Safety
+ * `memory` is NULL or valid for reads and writes of `len` bytes, used by
+ * nothing else while the ring lives; `out` is NULL or points to a
+ * writable `AuralisRing *`.
+ */
+AuralisStatus auralis_ring_init(void *memory,
+                                size_t len,
+                                size_t capacity,
+                                size_t chunk,
+                                AuralisRing **out);
+
+/**
+ * Producer: writes all `len` samples (whole stereo frames), or none and
+ * RING_FULL when they do not fit (counted as an overflow).
+ *
+ * - Ownership: `samples` stays the caller's (copied).
+ * - Threads: the producer's thread (one producer call at a time).
+ * - Real-time safe: yes: no allocation, no lock, no system call.
+ * - Errors: NULL_POINTER, BUFFER_TOO_SMALL (odd `len`), RING_FULL.
+ *
+ * # Safety
+ * `ring` is NULL or a live ring from `auralis_ring_init`; `samples` is
+ * NULL or valid for reads of `len` samples.
+ */
+AuralisStatus auralis_ring_write(AuralisRing *ring, const int16_t *samples, size_t len);
+
+/**
+ * Producer: back-pressure. Returns OK as soon as another chunk fits, or
+ * RING_FULL after `timeout_ms` milliseconds without room (sleeping in
+ * steps of at most a millisecond meanwhile).
+ *
+ * - Ownership: nothing to own.
+ * - Threads: the producer's thread.
+ * - Real-time safe: no (it sleeps): for the producer, never the callback.
+ * - Errors: NULL_POINTER, RING_FULL.
+ *
+ * # Safety
+ * `ring` is NULL or a live ring from `auralis_ring_init`.
+ */
+AuralisStatus auralis_ring_wait_for_space(AuralisRing *ring, uint32_t timeout_ms);
+
+/**
+ * Consumer: reads up to `len` samples (whole frames) into `out` and
+ * stores how many in `*read` (0 when the ring is empty).
+ *
+ * - Ownership: `out` stays the caller's.
+ * - Threads: the consumer's thread (one consumer call at a time).
+ * - Real-time safe: yes: no allocation, no lock, no system call.
+ * - Errors: NULL_POINTER.
+ *
+ * # Safety
+ * `ring` is NULL or a live ring; `out` is NULL or valid for writes of
+ * `len` samples; `read` is NULL or writable.
+ */
+AuralisStatus auralis_ring_read(AuralisRing *ring, int16_t *out, size_t len, size_t *read);
+
+/**
+ * Consumer, for an audio callback: fills all `len` samples of `out`,
+ * with what the ring holds and then silence (a shortfall counts as an
+ * underrun); stores in `*read` (if not NULL) how many came from the
+ * ring.
+ *
+ * - Ownership: `out` stays the caller's.
+ * - Threads: the consumer's thread (one consumer call at a time).
+ * - Real-time safe: yes: no allocation, no lock, no system call.
+ * - Errors: NULL_POINTER.
+ *
+ * # Safety
+ * As `auralis_ring_read`, with `read` optional.
+ */
+AuralisStatus auralis_ring_fill(AuralisRing *ring, int16_t *out, size_t len, size_t *read);
+
+/**
+ * Consumer: drops everything waiting (after a pause or a seek).
+ *
+ * - Ownership: nothing to own.
+ * - Threads: the consumer's thread.
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER.
+ *
+ * # Safety
+ * `ring` is NULL or a live ring from `auralis_ring_init`.
+ */
+AuralisStatus auralis_ring_clear(AuralisRing *ring);
+
+/**
+ * The ring's depth, tier and counters, into `*out`.
+ *
+ * - Ownership: `*out` is the caller's; written only on success.
+ * - Threads: any thread, beside the producer and the consumer.
+ * - Real-time safe: yes.
+ * - Errors: NULL_POINTER.
+ *
+ * # Safety
+ * `ring` is NULL or a live ring; `out` is NULL or writable.
+ */
+AuralisStatus auralis_ring_stats(const AuralisRing *ring, AuralisRingStats *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -48,12 +48,15 @@ mod effects;
 
 mod metrics;
 
+mod ring;
+
 pub use effects::*;
 pub use lifecycle::*;
 pub use metrics::*;
 pub use notes::*;
 pub use params::*;
 pub use render::*;
+pub use ring::*;
 pub use soundfont::*;
 pub use status::*;
 pub use types::*;
@@ -120,12 +123,13 @@ mod tests {
             Unsupported,
             Misaligned,
             Internal,
+            RingFull,
         ];
         // Exhaustive: a new status does not compile until it is listed.
         for s in all {
             match s {
                 Ok | NullPointer | InvalidArgument | BufferTooSmall | SoundfontInvalid | Io
-                | Unsupported | Misaligned | Internal => {}
+                | Unsupported | Misaligned | Internal | RingFull => {}
             }
         }
         let mut seen = std::collections::HashSet::new();

@@ -34,8 +34,9 @@ pub extern "C" fn auralis_status_str(status: i32) -> *const c_char {
         4 => c"the SoundFont is corrupt or unusable",
         5 => c"a file could not be read",
         6 => c"not supported by this engine",
-        7 => c"memory is not aligned for an engine",
+        7 => c"memory is not aligned for an engine or a ring",
         8 => c"internal error (a bug in Auralis)",
+        9 => c"the ring is full",
         _ => c"unknown status",
     };
     s.as_ptr()

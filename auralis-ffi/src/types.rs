@@ -24,6 +24,8 @@ pub enum AuralisStatus {
     Misaligned = 7,
     /// An internal error (a bug in Auralis) was caught at the boundary.
     Internal = 8,
+    /// A ring had no room for what was written (or none came in time).
+    RingFull = 9,
 }
 
 /// Modes, for `AuralisParams::mode`.

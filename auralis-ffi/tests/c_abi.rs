@@ -236,6 +236,40 @@ fn an_engine_in_caller_memory_never_allocates() {
 }
 
 #[test]
+fn the_ring_passes_every_frame_between_a_worker_and_a_callback_thread() {
+    if !have("gcc") {
+        return;
+    }
+    let dir = scratch("ring");
+    let exe = dir.join("ring_test");
+    let mut flags = C_FLAGS.to_vec();
+    flags.extend(SANITIZE);
+    build(
+        "gcc",
+        &repo().join("tests/c/ring_test.c"),
+        &exe,
+        &flags,
+        Link::Static,
+    );
+    let out = run(program(&exe).arg("2"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("every frame once and in order"), "{text}");
+    // The example: an audio callback fed from the ring, to a WAV file.
+    let example = dir.join("ring_callback");
+    build(
+        "gcc",
+        &repo().join("auralis-ffi/examples/ring_callback.c"),
+        &example,
+        &C_FLAGS,
+        Link::Static,
+    );
+    let wav = dir.join("callback.wav");
+    run(program(&example).arg(&wav).arg("3"));
+    check_wav(&wav, 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn the_header_works_from_cpp17() {
     if !have("g++") {
         return;

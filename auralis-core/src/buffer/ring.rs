@@ -146,7 +146,13 @@ pub struct Monitor<'a> {
     capacity: usize,
 }
 
-impl Monitor<'_> {
+impl<'a> Monitor<'a> {
+    /// A view of the ring whose state is `state` and whose slots hold
+    /// `capacity` samples (for a ring in caller memory).
+    pub fn new(state: &'a RingState, capacity: usize) -> Self {
+        Self { state, capacity }
+    }
+
     /// Samples written and not yet read.
     pub fn depth(&self) -> usize {
         // Head first: the tail read after it is never behind it.

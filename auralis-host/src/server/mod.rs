@@ -4,7 +4,7 @@
 //! beside them.
 //!
 //! Threads: tokio's I/O workers run HTTP and the sessions; a
-//! [`RenderPool`] of plain threads renders every personal stream's
+//! [`RenderPool`](crate::source::pool::RenderPool) of plain threads renders every personal stream's
 //! chunks just in time (at most `Pacing::ahead` asked for and unsent), and
 //! each station renders on a thread of its own.
 //!
