@@ -6,10 +6,10 @@ use auralis_tests::skip::read_or_skip;
 
 use auralis_core::music::{Composer, Mode, MusicalContext, Phrase, PhraseBars, Preset};
 use auralis_core::SampleRate;
-use auralis_tests::{allocations_during, CountingAllocator};
+use auralis_host::alloc_count::{allocations_during, CountingAlloc};
 
 #[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
+static ALLOCATOR: CountingAlloc = CountingAlloc;
 
 #[test]
 fn the_counter_sees_allocations() {

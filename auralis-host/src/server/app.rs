@@ -14,8 +14,8 @@ use hyper::{Response, StatusCode};
 use serde_json::json;
 use tokio::sync::watch;
 
+use super::config::ServerConfig;
 use super::http::{json_response, listeners, text, Body};
-use super::ServerConfig;
 use crate::metrics::Metrics;
 use crate::source::personal::Pacing;
 use crate::source::pool::RenderPool;

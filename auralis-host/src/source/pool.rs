@@ -64,20 +64,28 @@ pub struct Stream {
     /// Chunks the consumer has taken off the channel so far (it says so
     /// through [`Stream::taken`]); rendered minus taken is what waits.
     taken: AtomicU64,
-    /// Test hook: panic while rendering the third chunk (see
-    /// [`PANIC_SEED_VAR`]).
+    /// Test hook: panic while rendering the third chunk (the
+    /// `fault-injection` feature's `PANIC_SEED_VAR`).
     panic_on_purpose: bool,
 }
 
-/// Test-only fault injection: a stream whose seed equals this variable's
-/// value (read when the pool starts) panics while rendering its third
-/// chunk, so that tests can watch one stream fail alone. Unset in
-/// production.
+/// Test-only fault injection (the `fault-injection` feature, which only
+/// the host's own tests turn on): a stream whose seed equals this
+/// variable's value (read when the pool starts) panics while rendering
+/// its third chunk, so that tests can watch one stream fail alone.
+#[cfg(feature = "fault-injection")]
 pub const PANIC_SEED_VAR: &str = "AURALIS_TEST_RENDER_PANIC_SEED";
 
+#[cfg(feature = "fault-injection")]
 fn panic_seed() -> Option<u64> {
     static SEED: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
     *SEED.get_or_init(|| std::env::var(PANIC_SEED_VAR).ok()?.parse().ok())
+}
+
+/// Without the feature nothing is injected (and the variable is not read).
+#[cfg(not(feature = "fault-injection"))]
+fn panic_seed() -> Option<u64> {
+    None
 }
 
 impl std::fmt::Debug for Stream {
@@ -211,7 +219,7 @@ impl Stream {
             live.engine.set_context(ctx);
         }
         if self.panic_on_purpose && self.rendered.load(Ordering::Relaxed) == 2 {
-            panic!("injected render fault ({PANIC_SEED_VAR})");
+            panic!("injected render fault (fault-injection)");
         }
         let t = Instant::now();
         let info = live.engine.next_chunk(scratch);
