@@ -244,11 +244,12 @@ fn the_engine_plays_exactly_what_the_composer_writes() {
 
 #[test]
 fn the_seed_interface_composes_then_renders_phrases() {
-    use auralis_core::engine::SynthesisEngine;
+    use auralis_core::engine::{PhraseEngine, SynthesisEngine};
     use auralis_core::music::PhraseBars;
     big_stack(|| {
-        let mut e: Box<Engine<'static>> =
-            Box::new(Engine::new(4, SampleRate::HZ_44100, MusicalContext::default()).unwrap());
+        let mut e: Box<PhraseEngine<'static>> = Box::new(
+            PhraseEngine::new(4, SampleRate::HZ_44100, MusicalContext::default()).unwrap(),
+        );
         assert!(SynthesisEngine::device(&*e).starts_with("CPU"));
         let mut out_l = Vec::new();
         for (c, bars) in [
@@ -286,7 +287,7 @@ fn the_seed_interface_composes_then_renders_phrases() {
 /// length and its composed phrase left the stream a phrase of silence).
 #[test]
 fn the_seed_interface_does_not_move_a_running_stream() {
-    use auralis_core::engine::SynthesisEngine;
+    use auralis_core::engine::{PhraseEngine, SynthesisEngine};
     use auralis_core::music::PhraseBars;
     big_stack(|| {
         let c = ctx(60, Mode::Aeolian, 70.0, 0.6);
@@ -300,10 +301,13 @@ fn the_seed_interface_does_not_move_a_running_stream() {
             plain.next_chunk(&mut chunk);
         }
         let (frame, phrase_start) = (e.frame(), e.phrase().start);
-        // A phrase in other parameters, composed and rendered in between.
-        let phrase = e.generate_phrase(ctx(62, Mode::Lydian, 88.0, 0.3), PhraseBars::Eight);
+        // A phrase in other parameters, composed and rendered in between
+        // by the seed's phrase interface (an engine of its own).
+        let mut phrases: Box<PhraseEngine<'static>> =
+            Box::new(PhraseEngine::new(9, SampleRate::HZ_44100, c).unwrap());
+        let phrase = phrases.generate_phrase(ctx(62, Mode::Lydian, 88.0, 0.3), PhraseBars::Eight);
         let (mut l, mut r) = (vec![0f32; 44_100 * 30], vec![0f32; 44_100 * 30]);
-        let n = e.render_phrase(&phrase, &mut l, &mut r);
+        let n = phrases.render_phrase(&phrase, &mut l, &mut r);
         assert!(n > 44_100 * 10);
         assert_eq!(e.frame(), frame, "the stream's frame count moved");
         assert_eq!(e.context(), c, "the stream's parameters changed");
@@ -609,4 +613,28 @@ fn chunks_render_on_a_64_kib_stack() {
         .join()
         .expect("rendering overflowed a 64 KiB stack");
     assert!(rendered > 1000, "the chunks hold music: peak {rendered}");
+}
+
+/// The phrase interface composes the music a stream of the same seed and
+/// parameters plays: the first phrases are the same, note for note.
+#[test]
+fn the_phrase_engine_composes_what_the_stream_plays() {
+    use auralis_core::engine::{PhraseEngine, SynthesisEngine};
+    use auralis_core::music::PhraseBars;
+    big_stack(|| {
+        let c = ctx(64, Mode::Dorian, 66.0, 0.5);
+        let mut stream: Box<Engine<'static>> =
+            Box::new(Engine::new(21, SampleRate::HZ_44100, c).unwrap());
+        let mut phrases: Box<PhraseEngine<'static>> =
+            Box::new(PhraseEngine::new(21, SampleRate::HZ_44100, c).unwrap());
+        let mut chunk = Box::new(AudioChunk::new());
+        for n in 0..3 {
+            let expected = phrases.generate_phrase(c, PhraseBars::Eight);
+            stream.next_chunk(&mut chunk);
+            while stream.phrase().start < expected.start {
+                stream.next_chunk(&mut chunk);
+            }
+            assert_eq!(stream.phrase(), &expected, "phrase {n}");
+        }
+    });
 }

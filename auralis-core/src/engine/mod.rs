@@ -5,7 +5,8 @@
 //!   composed, parameter changes on the beat, chunk numbering);
 //! - `chunk.rs`: [`AudioChunk`], [`ChunkInfo`] and the 16-bit conversion;
 //! - `score.rs`: how a phrase becomes MIDI events, and the engine's mix;
-//! - `phrases.rs`: the seed's phrase-at-a-time [`SynthesisEngine`].
+//! - `phrases.rs`: the seed's phrase-at-a-time [`SynthesisEngine`], an
+//!   engine of its own ([`PhraseEngine`]).
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -22,7 +23,7 @@ mod score;
 mod tests;
 
 pub use chunk::{to_pcm, AudioChunk, ChunkInfo, MAX_CHUNK_SAMPLES};
-pub use phrases::SynthesisEngine;
+pub use phrases::{PhraseEngine, SynthesisEngine};
 use score::{drone_root, phrase_events};
 pub use score::{expression_for, pad_program, GAIN, MIX};
 
@@ -96,14 +97,9 @@ impl From<SynthError> for EngineError {
 /// After construction nothing allocates, locks or panics.
 pub struct Engine<'a, R = Synth<'a, 64>> {
     composer: Composer,
-    /// The composer of the phrase-at-a-time interface
-    /// ([`SynthesisEngine`]): its own, with the same seed, so that
-    /// composing a phrase there does not move the stream's composition.
-    phrases: Composer,
-    /// Frames the synthesizer has played outside the stream (phrases
-    /// through [`SynthesisEngine::render_phrase`]): stream frame `f` plays
-    /// at synthesizer frame `f + lag`.
-    lag: u64,
+    /// The renderer's frame when the stream started: stream frame `f`
+    /// plays at renderer frame `origin + f`.
+    origin: u64,
     /// Events the engine could not queue or hand to the renderer.
     events_dropped: u64,
     synth: R,
@@ -154,8 +150,7 @@ impl<R> Engine<'_, R> {
     const fn around(renderer: R) -> Self {
         Self {
             composer: Composer::idle(),
-            phrases: Composer::idle(),
-            lag: 0,
+            origin: 0,
             events_dropped: 0,
             synth: renderer,
             font: PhantomData,
@@ -258,10 +253,9 @@ impl<'a, const VOICES: usize> Engine<'a, Synth<'a, VOICES>> {
     ) -> Result<(), EngineError> {
         check_chunk_rate(sample_rate)?;
         let composer = Composer::new(seed, sample_rate, context);
-        let phrases = Composer::new(seed, sample_rate, context);
         self.synth.reinit(sample_rate);
         self.synth.add_font(font)?;
-        self.start(composer, phrases)
+        self.start(composer)
     }
 
     /// Linear or cubic (the default) sample interpolation.
@@ -310,9 +304,8 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
         let sample_rate = renderer.sample_rate();
         check_chunk_rate(sample_rate)?;
         let composer = Composer::new(seed, sample_rate, context);
-        let phrases = Composer::new(seed, sample_rate, context);
         let mut e = Self::around(renderer);
-        e.start(composer, phrases)?;
+        e.start(composer)?;
         Ok(e)
     }
 
@@ -322,27 +315,12 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
     }
 
     /// Sets up the renderer's programs and mix and starts the stream from
-    /// its first frame with these composers.
-    fn start(&mut self, composer: Composer, phrases: Composer) -> Result<(), EngineError> {
-        let synth = &mut self.synth;
-        synth.program_change(KEYS_CHANNEL, PROGRAM_KEYS)?;
-        synth.program_change(PAD_CHANNEL, PROGRAM_WARM_PAD)?;
-        // Balance: keys a little above the pad, both well into the reverb.
-        for (channel, controller, value) in MIX {
-            synth.control_change(channel, controller, value)?;
-        }
-        let (room, damping, wet) = REVERB;
-        synth.configure_reverb(room, damping, wet);
-        synth.set_chorus(CHORUS);
-        synth.set_gain(GAIN);
-        // The drone, when asked for: the warm pad, low and well back.
-        synth.program_change(DRONE_CHANNEL, PROGRAM_WARM_PAD)?;
-        synth.control_change(DRONE_CHANNEL, cc::VOLUME, 84)?;
-        synth.control_change(DRONE_CHANNEL, cc::REVERB_SEND, 100)?;
+    /// its first frame with this composer.
+    fn start(&mut self, composer: Composer) -> Result<(), EngineError> {
+        set_up(&mut self.synth)?;
         self.chunk_frames = composer.sample_rate().hz() as usize / 10;
         self.composer = composer;
-        self.phrases = phrases;
-        self.lag = self.synth.frame();
+        self.origin = self.synth.frame();
         self.bars = PhraseBars::Eight;
         self.queue.clear();
         self.next = 0;
@@ -619,7 +597,7 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
                 // call of many seconds can overflow it (the built-in
                 // synthesizer counts that too), so this is counted, not
                 // asserted.
-                if self.synth.schedule(t + self.lag, ev).is_err() {
+                if self.synth.schedule(self.origin + t, ev).is_err() {
                     self.events_dropped = self.events_dropped.saturating_add(1);
                 }
                 self.next += 1;
@@ -701,6 +679,25 @@ impl<'a, R: StreamRenderer<'a>> Engine<'a, R> {
         self.composer.restart_at(at);
         self.switch_at = Some(at);
     }
+}
+
+/// Gives a renderer the engine's programs and mix: keys a little above
+/// the pad, both well into the reverb, the engine's reverb, chorus and
+/// gain, and the drone's channel (the warm pad, low and well back).
+fn set_up<'a, R: StreamRenderer<'a>>(synth: &mut R) -> Result<(), EngineError> {
+    synth.program_change(KEYS_CHANNEL, PROGRAM_KEYS)?;
+    synth.program_change(PAD_CHANNEL, PROGRAM_WARM_PAD)?;
+    for (channel, controller, value) in MIX {
+        synth.control_change(channel, controller, value)?;
+    }
+    let (room, damping, wet) = REVERB;
+    synth.configure_reverb(room, damping, wet);
+    synth.set_chorus(CHORUS);
+    synth.set_gain(GAIN);
+    synth.program_change(DRONE_CHANNEL, PROGRAM_WARM_PAD)?;
+    synth.control_change(DRONE_CHANNEL, cc::VOLUME, 84)?;
+    synth.control_change(DRONE_CHANNEL, cc::REVERB_SEND, 100)?;
+    Ok(())
 }
 
 /// Counts an event the engine could not queue or apply. Its queues are

@@ -1,17 +1,17 @@
-//! The seed's phrase-at-a-time interface on the streaming engine.
+//! The seed's phrase-at-a-time interface (`ISynthesisEngine`), as an
+//! engine of its own: a composer and a renderer, set up with the same
+//! programs and mix as the streaming [`Engine`](super::Engine), which no
+//! longer carries a second composer and a clock offset for it.
 
-use super::{phrase_events, Engine};
-use crate::music::{MusicalContext, Phrase, PhraseBars};
-use crate::synth::StreamRenderer;
+use core::marker::PhantomData;
+
+use super::{lost, phrase_events, set_up, EngineError};
+use crate::bank::DEFAULT_SF2;
+use crate::music::{Composer, MusicalContext, Phrase, PhraseBars};
+use crate::rate::SampleRate;
+use crate::synth::{StreamRenderer, Synth, SynthError};
 
 /// The seed's `ISynthesisEngine`: compose a phrase, then render it.
-///
-/// An engine may serve this phrase-at-a-time interface and the streaming
-/// one ([`Engine::next_chunk`]) both: phrases are composed by a composer
-/// of their own (with the engine's seed), and a rendered phrase delays
-/// the stream on the synthesizer's timeline without moving the stream's
-/// frame count or its composition. They share the synthesizer, so notes
-/// of one ring on into the other.
 pub trait SynthesisEngine {
     /// Composes the next phrase in `context` (applied at once).
     fn generate_phrase(&mut self, context: MusicalContext, bars: PhraseBars) -> Phrase;
@@ -24,10 +24,70 @@ pub trait SynthesisEngine {
     fn device(&self) -> &'static str;
 }
 
-impl<'a, R: StreamRenderer<'a>> SynthesisEngine for Engine<'a, R> {
+/// The phrase-at-a-time engine: composes phrases from `seed` (the same
+/// phrases a streaming engine of that seed and context composes) and
+/// renders each when asked, through its own renderer (the built-in
+/// [`Synth`] by default).
+///
+/// # Real-time
+/// After construction nothing allocates, locks or panics.
+pub struct PhraseEngine<'a, R = Synth<'a, 64>> {
+    composer: Composer,
+    synth: R,
+    /// Events the renderer refused (its queue holds a phrase: 0).
+    events_dropped: u64,
+    /// The renderer may borrow its font for `'a`.
+    font: PhantomData<&'a [u8]>,
+}
+
+impl<const VOICES: usize> PhraseEngine<'static, Synth<'static, VOICES>> {
+    /// A phrase engine at `sample_rate` playing the built-in bank.
+    pub fn new(
+        seed: u64,
+        sample_rate: SampleRate,
+        context: MusicalContext,
+    ) -> Result<Self, EngineError> {
+        let font = crate::synth::SoundFont::parse(DEFAULT_SF2)
+            .map_err(|e| EngineError::Synth(SynthError::from(e)))?;
+        let mut synth = Synth::idle();
+        synth.reinit(sample_rate);
+        synth.add_font(font)?;
+        Self::with_renderer(synth, seed, context)
+    }
+}
+
+impl<'a, R: StreamRenderer<'a>> PhraseEngine<'a, R> {
+    /// A phrase engine playing through `renderer`, which has its font
+    /// loaded.
+    pub fn with_renderer(
+        mut renderer: R,
+        seed: u64,
+        context: MusicalContext,
+    ) -> Result<Self, EngineError> {
+        set_up(&mut renderer)?;
+        Ok(Self {
+            composer: Composer::new(seed, renderer.sample_rate(), context),
+            synth: renderer,
+            events_dropped: 0,
+            font: PhantomData,
+        })
+    }
+
+    /// The renderer (read-only).
+    pub fn synth(&self) -> &R {
+        &self.synth
+    }
+
+    /// Events the renderer refused since the engine was made.
+    pub fn events_dropped(&self) -> u64 {
+        self.events_dropped
+    }
+}
+
+impl<'a, R: StreamRenderer<'a>> SynthesisEngine for PhraseEngine<'a, R> {
     fn generate_phrase(&mut self, context: MusicalContext, bars: PhraseBars) -> Phrase {
-        self.phrases.set_context(context);
-        self.phrases.next_phrase(bars)
+        self.composer.set_context(context);
+        self.composer.next_phrase(bars)
     }
 
     fn render_phrase(&mut self, phrase: &Phrase, left: &mut [f32], right: &mut [f32]) -> usize {
@@ -41,19 +101,18 @@ impl<'a, R: StreamRenderer<'a>> SynthesisEngine for Engine<'a, R> {
         let dropped = &mut self.events_dropped;
         phrase_events(phrase, |t, ev| {
             // At most ~400 events against a queue of 1024: always fits.
-            super::lost(
+            lost(
                 dropped,
                 synth.schedule(base + t.saturating_sub(phrase.start), ev),
             );
         });
         if let (Some(l), Some(r)) = (left.get_mut(..len), right.get_mut(..len)) {
             self.synth.render(l, r);
-            self.lag += len as u64;
         }
         len
     }
 
     fn device(&self) -> &'static str {
-        Engine::device(self)
+        self.synth.device()
     }
 }

@@ -448,20 +448,30 @@ fn a_renderer_at_a_rate_chunks_cannot_use_is_refused() {
 
 #[test]
 fn the_seed_interface_schedules_on_the_renderers_clock() {
-    let mut e = engine(9, MusicalContext::DEFAULT);
-    run(&mut e, 3);
+    let mut rec = Recorder::new(HZ);
+    rec.frame = 5_000; // a renderer that has played before
+    let mut e = PhraseEngine::with_renderer(rec, 9, MusicalContext::DEFAULT).unwrap();
+    // Set up like a streaming engine: the same programs and mix.
+    assert_eq!(e.synth().reverb, REVERB);
+    assert_eq!(e.synth().chorus, CHORUS);
     let phrase = e.generate_phrase(MusicalContext::DEFAULT, PhraseBars::Eight);
     let (mut l, mut r) = (std::vec![0f32; 1000], std::vec![0f32; 1000]);
-    let before = scheduled(&e).len();
-    let base = e.synth().frame();
     assert_eq!(e.render_phrase(&phrase, &mut l, &mut r), 1000);
-    let s = &scheduled(&e)[before..];
+    let s: Vec<(u64, MidiEvent)> = e
+        .synth()
+        .calls
+        .iter()
+        .filter_map(|c| match *c {
+            Call::Scheduled { at, event, .. } => Some((at, event)),
+            _ => None,
+        })
+        .collect();
     assert!(!s.is_empty());
-    assert!(s.iter().all(|(t, _)| *t >= base));
-    // The stream's own count does not move.
-    assert_eq!(e.frame(), 3 * 4410);
-    let info = e.next_chunk_into(&mut [0i16; MAX_CHUNK_SAMPLES]).unwrap();
-    assert_eq!(info.seq, 3);
+    // The phrase starts at the renderer's clock, whatever its own says.
+    assert!(s.iter().all(|(t, _)| *t >= 5_000));
+    assert_eq!(s.iter().map(|(t, _)| *t).min(), Some(5_000));
+    assert_eq!(e.synth().frame, 6_000);
+    assert_eq!(e.events_dropped(), 0);
 }
 
 #[test]
