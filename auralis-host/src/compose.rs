@@ -99,7 +99,7 @@ pub(crate) fn run(args: &ComposeArgs) -> Result<(), String> {
     let stats = composer.stats();
     let notes: usize = phrases.iter().map(|p| p.melody.notes().len()).sum();
     eprintln!(
-        "wrote {}: {}:{:02} of {} {} at {} BPM, intensity {} — {} phrases, {} chord changes, {} melody notes (seed {seed})",
+        "wrote {}: {}:{:02} of {} {} at {} BPM, intensity {} — {}, {}, {} (seed {seed})",
         args.out.display(),
         secs / 60,
         secs % 60,
@@ -107,9 +107,9 @@ pub(crate) fn run(args: &ComposeArgs) -> Result<(), String> {
         context.mode(),
         context.bpm(),
         context.intensity(),
-        stats.phrases,
-        stats.chord_changes,
-        notes,
+        count(stats.phrases, "phrase", "phrases"),
+        count(stats.chord_changes, "chord change", "chord changes"),
+        count(notes as u64, "melody note", "melody notes"),
     );
     if stats.dropped_events > 0 {
         eprintln!(
@@ -247,6 +247,15 @@ fn parse_bars(s: &str) -> Result<u32, String> {
     PhraseBars::try_from(b)
         .map(|b| u32::from(b.get()))
         .map_err(|e| e.to_string())
+}
+
+/// "1 phrase", "2 phrases".
+fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 #[cfg(test)]

@@ -388,8 +388,9 @@ fn render_midi(
     let minutes = timeline.end as f64 / sr as f64 / 60.0;
     if minutes > args.max_minutes {
         return Err(format!(
-            "{} plays for {minutes:.0} minutes, more than --max-minutes {}: raise --max-minutes to render all of it",
+            "{} plays for {minutes:.0} minute{}, more than --max-minutes {}: raise --max-minutes to render all of it",
             midi_path.display(),
+            if format!("{minutes:.0}") == "1" { "" } else { "s" },
             args.max_minutes
         ));
     }

@@ -164,6 +164,12 @@ fn listen_refuses_bad_queries_and_respects_the_listener_limit() {
     let (code, head) = head_of(&addr, "GET /listen HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(code, 503, "{head}");
     assert!(head.to_ascii_lowercase().contains("retry-after"), "{head}");
+    // HEAD says what a GET would get now.
+    let (code, head) = head_of(&addr, "HEAD /listen HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(code, 503, "{head}");
+    // A number too large for a float is refused by name.
+    let (code, head) = head_of(&addr, "GET /listen?bpm=1e309 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(code, 400, "{head}");
     drop(first);
     let _ = server.kill();
 }

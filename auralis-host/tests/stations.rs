@@ -264,6 +264,15 @@ async fn only_the_admin_token_changes_a_station() {
     assert_eq!(code, 400);
     let (code, _, _) = exchange(server.addr, &post("/api/stations/nope", Some(TOKEN), body)).await;
     assert_eq!(code, 404);
+    // The scheme is case-insensitive: `bearer` works as `Bearer` does.
+    let lower = post("/api/stations/work", Some(TOKEN), r#"{"preset":"sleep"}"#)
+        .replace("Authorization: Bearer", "Authorization: bearer");
+    let (code, _, text) = exchange(server.addr, &lower).await;
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(
+        server.app.station("work").unwrap().context().mode().name(),
+        "phrygian"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

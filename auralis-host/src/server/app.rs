@@ -255,30 +255,50 @@ impl Slot {
     #[allow(clippy::result_large_err)]
     pub(super) fn take(app: &Arc<App>, peer: SocketAddr) -> Result<Self, Response<Body>> {
         if *app.shutdown.borrow() {
-            return Err(text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "shutting down\n".into(),
-            ));
+            return Err(shutting_down());
         }
         let max = app.config.max_clients as u64;
         if app.metrics.active.fetch_add(1, Relaxed) >= max {
             app.metrics.active.fetch_sub(1, Relaxed);
             app.metrics.refused.fetch_add(1, Relaxed);
             tracing::info!(%peer, "refused: {} already (--max-clients)", listeners(max));
-            let mut r = text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "Auralis is full: {} already (--max-clients); try again later\n",
-                    listeners(max)
-                ),
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
-            return Err(r);
+            return Err(full(max));
         }
         app.metrics.connections_total.fetch_add(1, Relaxed);
         Ok(Slot(Arc::clone(app)))
     }
+
+    /// What [`Slot::take`] would answer now, without taking a slot (for
+    /// `HEAD`): `None` when a listener would be let in.
+    pub(super) fn would_refuse(app: &App) -> Option<Response<Body>> {
+        let max = app.config.max_clients as u64;
+        if *app.shutdown.borrow() {
+            Some(shutting_down())
+        } else if app.metrics.active.load(Relaxed) >= max {
+            Some(full(max))
+        } else {
+            None
+        }
+    }
+}
+
+/// 503: the server is shutting down.
+fn shutting_down() -> Response<Body> {
+    text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into())
+}
+
+/// 503 with `Retry-After`: every one of `max` slots is taken.
+fn full(max: u64) -> Response<Body> {
+    let mut r = text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "Auralis is full: {} already (--max-clients); try again later\n",
+            listeners(max)
+        ),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+    r
 }
 
 impl Drop for Slot {

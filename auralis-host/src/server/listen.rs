@@ -41,6 +41,10 @@ pub(super) fn listen(
     };
     let headers = ogg_headers;
     if req.method() == Method::HEAD {
+        // Says what a GET would get now: 503 when every slot is taken.
+        if let Some(refusal) = Slot::would_refuse(&app) {
+            return refusal;
+        }
         let mut r = Response::new(super::full(Bytes::new()));
         headers(&mut r);
         return r;

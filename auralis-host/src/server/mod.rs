@@ -145,7 +145,7 @@ async fn connection(app: Arc<App>, tcp: tokio::net::TcpStream, peer: SocketAddr,
                     req.method() == Method::POST && req.uri().path().starts_with("/api/stations/");
                 let response = if admin {
                     let name = req.uri().path()["/api/stations/".len()..].to_string();
-                    stations::admin(app, req, name).await
+                    stations::admin(app, req, name, peer).await
                 } else {
                     route(app, req, peer, open)
                 };

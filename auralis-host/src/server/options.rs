@@ -58,7 +58,11 @@ pub fn stream_options(query: Option<&str>) -> Result<StreamOptions, String> {
                 o.context = o.context.with_preset(p);
             }
             "key" | "bpm" | "intensity" => {
-                let x: f64 = v.parse().map_err(|_| format!("{k}={v} is not a number"))?;
+                let x: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|x: &f64| x.is_finite())
+                    .ok_or_else(|| format!("{k}={v} is not a finite number"))?;
                 params.insert(k.to_string(), json!(x));
             }
             "mode" => {
@@ -118,7 +122,9 @@ mod tests {
             ("format=json&codec=opus", "binary frames"),
             ("preset=party", "focus, meditation"),
             ("key=59", "60–71"),
-            ("bpm=fast", "not a number"),
+            ("bpm=fast", "not a finite number"),
+            ("bpm=1e309", "bpm=1e309 is not a finite number"),
+            ("intensity=NaN", "not a finite number"),
             ("mode=locrian", "aeolian"),
             ("paused=maybe", "1 or 0"),
         ] {

@@ -146,20 +146,28 @@ pub(super) fn http_listener(
 /// of the admin token only. The body is `{"params":{…}}` (as
 /// `update_params`), `{"preset":"sleep"}`, or `{"seed":N}` (a new
 /// composition, crossfaded in over three seconds).
-pub(super) async fn admin(app: Arc<App>, req: Request<Incoming>, name: String) -> Response<Body> {
+pub(super) async fn admin(
+    app: Arc<App>,
+    req: Request<Incoming>,
+    name: String,
+    peer: std::net::SocketAddr,
+) -> Response<Body> {
     let Some(expected) = app.config.admin_token.clone() else {
         return text(
             StatusCode::FORBIDDEN,
             "no admin token is configured (admin_token in the config, or --admin-token)\n".into(),
         );
     };
+    // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` too.
     let given = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token.trim());
     if !same(given.as_bytes(), expected.as_bytes()) {
+        tracing::warn!(%peer, station = %name, "admin request refused: wrong or missing token");
         let mut r = text(
             StatusCode::UNAUTHORIZED,
             "send the admin token as `Authorization: Bearer TOKEN`\n".into(),
@@ -197,7 +205,7 @@ pub(super) async fn admin(app: Arc<App>, req: Request<Incoming>, name: String) -
             );
         };
         station.reseed(seed);
-        tracing::info!(station = %name, seed, "a new composition, asked by the admin");
+        tracing::info!(%peer, station = %name, seed, "a new composition, asked by the admin");
         return json_response(&json!({"station": name, "seed": seed}));
     }
     let request = if v.get("preset").is_some() {
@@ -214,7 +222,7 @@ pub(super) async fn admin(app: Arc<App>, req: Request<Incoming>, name: String) -
         Err(refusal) => return text(StatusCode::BAD_REQUEST, format!("{}\n", refusal.message)),
     };
     station.set_context(ctx);
-    tracing::info!(station = %name, "parameters changed by the admin");
+    tracing::info!(%peer, station = %name, "parameters changed by the admin");
     json_response(&json!({"station": name, "params": protocol::params_json(&ctx)}))
 }
 

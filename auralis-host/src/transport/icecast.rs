@@ -24,6 +24,8 @@ use crate::wire::Payload;
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// Longest wait before reconnecting.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// A connection that lasted this long streamed: the backoff starts over.
+const STREAMED_A_WHILE: Duration = Duration::from_secs(10);
 /// How long a write may block before the connection is given up.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -67,10 +69,22 @@ impl Target {
         let rest = url
             .strip_prefix("http://")
             .ok_or_else(|| bad("only http:// is supported"))?;
-        let (authority, path) = rest.split_once('/').ok_or_else(|| bad("no mount point"))?;
-        let (auth, hostport) = authority
-            .rsplit_once('@')
+        // The password may hold a '/': the user part ends at the last '@'
+        // before the mount.
+        let at = rest
+            .find('/')
+            .map_or(rest, |slash| &rest[..slash])
+            .len()
+            .max(rest.rfind('@').map_or(0, |a| a + 1));
+        let (auth, hostport_path) = rest
+            .get(..at)
+            .and_then(|a| a.strip_suffix('@'))
+            .map(|a| (a, &rest[at..]))
+            .or_else(|| rest.rsplit_once('@'))
             .ok_or_else(|| bad("no source password"))?;
+        let (hostport, path) = hostport_path
+            .split_once('/')
+            .ok_or_else(|| bad("no mount point"))?;
         let (user, password) = match auth.split_once(':') {
             Some((u, p)) => (u, p),
             None => ("source", auth),
@@ -85,6 +99,20 @@ impl Target {
         };
         if host.is_empty() || password.is_empty() || path.is_empty() {
             return Err(bad("host, password and mount are all needed"));
+        }
+        if port == 0 {
+            return Err(bad("port 0 is not a port to connect to"));
+        }
+        // Every part goes into the request's head: nothing that could end
+        // a line or a field there.
+        let unsafe_char = |c: char| c.is_control() || c.is_whitespace() || !c.is_ascii();
+        if [host, path, user, password]
+            .iter()
+            .any(|p| p.contains(unsafe_char))
+        {
+            return Err(bad(
+                "spaces, control characters (CR, LF, …) and non-ASCII are not allowed in it",
+            ));
         }
         Ok(Self {
             host: host.to_string(),
@@ -120,10 +148,17 @@ pub async fn push(station: Arc<Station>, target: Target, mut stop: watch::Receiv
     });
     let mut backoff = FIRST_BACKOFF;
     loop {
+        let started = tokio::time::Instant::now();
         let result = tokio::select! {
-            r = stream_once(&station, &target, &mut backoff) => r,
+            r = stream_once(&station, &target) => r,
             _ = stop.changed() => return,
         };
+        // Back to the first wait only after a connection that streamed a
+        // while: a server that accepts and drops at once is retried ever
+        // more slowly, not four times a second.
+        if started.elapsed() >= STREAMED_A_WHILE {
+            backoff = FIRST_BACKOFF;
+        }
         if *stop.borrow() {
             return;
         }
@@ -151,11 +186,7 @@ fn set_state(station: &Station, f: impl FnOnce(&mut IcecastState)) {
 
 /// One connection: the request, Icecast's answer, then pages until
 /// something fails.
-async fn stream_once(
-    station: &Arc<Station>,
-    target: &Target,
-    backoff: &mut Duration,
-) -> Result<(), String> {
+async fn stream_once(station: &Arc<Station>, target: &Target) -> Result<(), String> {
     let mut tcp = timeout(
         Duration::from_secs(5),
         TcpStream::connect((target.host.as_str(), target.port)),
@@ -217,7 +248,6 @@ async fn stream_once(
         s.connects += 1;
         s.last_error = None;
     });
-    *backoff = FIRST_BACKOFF;
     // A listener like any other: the station's headers, its pre-roll,
     // then its live pages, never one twice.
     let mut source = Subscription::new(Arc::clone(station), false);
@@ -297,5 +327,65 @@ mod tests {
             redact("http://source:pw@h:1/m.ogg"),
             "http://source:***@h:1/m.ogg"
         );
+    }
+
+    #[test]
+    fn nothing_that_could_reach_the_request_head_as_a_new_line_is_accepted() {
+        for bad in [
+            "http://source:x@h:8000/live.ogg\r\nX-Evil: 1",
+            "http://source:x@h:8000/live\r\n.ogg",
+            "http://source:x@h:8000/my live.ogg",
+            "http://source:x@h\n:8000/m.ogg",
+            "http://sou rce:x@h:8000/m.ogg",
+            "http://source:x@h:0/m.ogg",
+            "http://source:x@h:8000/mé.ogg",
+        ] {
+            let e = Target::parse(bad).unwrap_err();
+            assert!(e.starts_with("icecast URL"), "{bad:?}: {e}");
+        }
+        // A '/' (or an '@') in the password is fine.
+        let t = Target::parse("http://source:a/b@c@h:8001/m.ogg").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.mount.as_str()),
+            ("h", 8001, "/m.ogg")
+        );
+        assert_eq!(t.password, "a/b@c");
+    }
+
+    /// A server that accepts, answers 200 and hangs up at once: the
+    /// source client backs off (250 ms, 500 ms, 1 s, 2 s …) instead of
+    /// reconnecting four times a second.
+    #[tokio::test(start_paused = true)]
+    async fn a_server_that_drops_at_once_is_retried_ever_more_slowly() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let count = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let _ = tcp.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await;
+            }
+        });
+        let spec = crate::station::StationSpec::parse_flag("t=sleep:1").unwrap();
+        let font = auralis_core::synth::SoundFont::parse(auralis_core::bank::DEFAULT_SF2).unwrap();
+        let station = Station::start(&spec, font).unwrap();
+        let target = Target::parse(&format!("http://source:pw@127.0.0.1:{port}/t.ogg")).unwrap();
+        let (stop_tx, stop) = watch::channel(false);
+        let pushing = tokio::spawn(push(Arc::clone(&station), target, stop));
+        // Twenty seconds of the paused clock.
+        for _ in 0..200 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let n = accepted.load(std::sync::atomic::Ordering::Relaxed);
+        stop_tx.send(true).unwrap();
+        let _ = pushing.await;
+        station.stop();
+        // 0, 0.25, 0.75, 1.75, 3.75, 8.75, 13.75, 18.75 s: about eight
+        // (with no backoff it would be about eighty).
+        assert!((4..=12).contains(&n), "{n} connections in 20 s");
     }
 }

@@ -388,7 +388,7 @@ pub(crate) fn parse_params(
         any = true;
         let bpm = v
             .as_f64()
-            .ok_or_else(|| Refusal::params(format!("bpm {v} is not a number")))?;
+            .ok_or_else(|| Refusal::params(format!("bpm {} is not a number", shown(v))))?;
         ctx = ctx
             .with_bpm(bpm as f32)
             .map_err(|_| Refusal::params(format!("bpm {bpm} is outside 40–90")))?;
@@ -397,7 +397,7 @@ pub(crate) fn parse_params(
         any = true;
         let x = v
             .as_f64()
-            .ok_or_else(|| Refusal::params(format!("intensity {v} is not a number")))?;
+            .ok_or_else(|| Refusal::params(format!("intensity {} is not a number", shown(v))))?;
         ctx = ctx
             .with_intensity(x as f32)
             .map_err(|_| Refusal::params(format!("intensity {x} is outside 0–1")))?;
@@ -408,6 +408,16 @@ pub(crate) fn parse_params(
         ));
     }
     Ok(ctx)
+}
+
+/// A value as a refusal shows it: JSON has no infinity or NaN, so a
+/// number too large for a float (`1e309`) arrives as `null`.
+fn shown(v: &Value) -> String {
+    if v.is_null() {
+        "(empty, or not a finite number)".to_string()
+    } else {
+        v.to_string()
+    }
 }
 
 /// The `welcome` message; `station` names the station a listener joined.
