@@ -128,7 +128,9 @@ impl RenderArgs {
     /// Refuses, before any work, a render of `frames` frames that a WAV
     /// file cannot hold, saying what would fit.
     fn check_size(&self, frames: u64) -> Result<(), String> {
-        let bytes = frames.saturating_mul(self.frame_bytes()) + WAV_HEADER_BYTES;
+        let bytes = frames
+            .saturating_mul(self.frame_bytes())
+            .saturating_add(WAV_HEADER_BYTES);
         if bytes <= MAX_WAV_BYTES {
             return Ok(());
         }
@@ -394,7 +396,9 @@ fn render_midi(
             args.max_minutes
         ));
     }
-    args.check_size(timeline.end + MAX_TAIL_SECS * sr)?;
+    // Saturating: a file whose end is near u64::MAX frames must be
+    // refused here, not wrap round to a small size.
+    args.check_size(timeline.end.saturating_add(MAX_TAIL_SECS * sr))?;
     let mut synth: Box<Synth<'_, 256>> = Box::new(Synth::new(args.sample_rate));
     synth
         .load_soundfont(font)
@@ -425,11 +429,11 @@ fn render_midi(
         if frame >= timeline.end {
             if synth.active_voices() == 0 {
                 let since = *silent_since.get_or_insert(frame);
-                if frame >= since + REVERB_TAIL_SECS * sr {
+                if frame >= since.saturating_add(REVERB_TAIL_SECS * sr) {
                     break;
                 }
             }
-            if frame >= timeline.end + MAX_TAIL_SECS * sr {
+            if frame >= timeline.end.saturating_add(MAX_TAIL_SECS * sr) {
                 break;
             }
         }

@@ -320,6 +320,53 @@ fn a_midi_file_longer_than_max_minutes_is_refused_up_front() {
     assert!(!out.exists(), "nothing should have been written");
 }
 
+/// A file whose last note lies beyond what a frame count can hold: one
+/// tick per quarter note, the slowest tempo (16.7 s a quarter), and
+/// 94,000 notes each the longest delta apart (2^28 − 1 ticks).
+fn midi_past_the_end_of_time() -> Vec<u8> {
+    let mut track = vec![0x00, 0xFF, 0x51, 0x03, 0xFF, 0xFF, 0xFF, 0x00, 0x80, 60, 0];
+    for _ in 0..94_000 {
+        track.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0x7F, 60, 0]);
+    }
+    track.extend_from_slice(&[0x00, 0xFF, 0x2F, 0x00]);
+    let mut f = b"MThd\0\0\0\x06\0\0\0\x01\x00\x01MTrk".to_vec();
+    f.extend_from_slice(&(track.len() as u32).to_be_bytes());
+    f.extend_from_slice(&track);
+    f
+}
+
+#[test]
+fn a_far_midi_file_is_refused_even_with_a_huge_max_minutes() {
+    let (mid, out) = (scratch("far.mid"), scratch("far.wav"));
+    std::fs::write(&mid, midi_past_the_end_of_time()).unwrap();
+    let mut c = bin();
+    c.args(["render", "--max-minutes", "1e13", "--midi"])
+        .arg(&mid)
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    // Refused at once; before, the frame count wrapped round and the
+    // render went on for ever (killed here after a minute).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still rendering a file that cannot fit");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("more than a WAV file can hold"), "{err}");
+    assert!(!out.exists(), "nothing should have been written");
+}
+
 #[test]
 fn a_render_too_large_for_a_wav_file_is_refused_before_it_starts() {
     let out = scratch("huge.wav");
