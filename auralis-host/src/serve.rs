@@ -138,12 +138,15 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), String> {
     runtime.block_on(async move {
         let (announce, shutdown) = watch::channel(false);
         let addr = config.addr;
-        let app = App::new(config, shutdown)?;
+        // The port first: a busy port is reported at once, before any
+        // station has started, and connections wait in the backlog while
+        // the stations start (each is logged).
         let listener = TcpListener::bind(addr).await.map_err(|e| {
             format!(
                 "cannot listen on {addr}: {e} (is another server running? try --addr 127.0.0.1:0)"
             )
         })?;
+        let app = App::new(config, shutdown)?;
         let local = listener
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;

@@ -79,11 +79,12 @@ impl App {
         }
         let pool = RenderPool::start(config.render_threads(), Arc::clone(&metrics))
             .map_err(|e| format!("cannot start the render threads: {e}"))?;
-        let stations = config
-            .stations
-            .iter()
-            .map(|spec| crate::station::Station::start(spec, font))
-            .collect::<Result<Vec<_>, _>>()?;
+        let count = config.stations.len();
+        let mut stations = Vec::with_capacity(count);
+        for (i, spec) in config.stations.iter().enumerate() {
+            stations.push(crate::station::Station::start(spec, font)?);
+            tracing::info!(station = %spec.name, "station {} of {count} started", i + 1);
+        }
         Ok(Arc::new(Self {
             config,
             font,

@@ -84,6 +84,10 @@ impl Default for ServerConfig {
     }
 }
 
+/// Stations one core can keep in real time with room for listeners (a
+/// station costs about 2 % of a core: synthesis plus encoding every form).
+pub const MAX_STATIONS_PER_CORE: usize = 40;
+
 /// A `[[stations]]` entry of `auralis.toml`.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -265,6 +269,15 @@ impl ServerConfig {
                 self.header_timeout, self.idle_timeout
             ));
         }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        if self.stations.len() > MAX_STATIONS_PER_CORE * cores {
+            return Err(format!(
+                "{} stations need more than this machine's {cores} core(s): a station renders and \
+                 encodes in real time, about 2 % of a core, so at most {} fit here",
+                self.stations.len(),
+                MAX_STATIONS_PER_CORE * cores
+            ));
+        }
         for (i, s) in self.stations.iter().enumerate() {
             s.check()?;
             if self.stations[..i].iter().any(|t| t.name == s.name) {
@@ -332,6 +345,24 @@ mod tests {
         c.apply_file(toml::from_str(text).unwrap()).unwrap();
         assert_eq!(c.stations.len(), 2);
         assert!(c.stations[0].icecast.is_some());
+    }
+
+    #[test]
+    fn more_stations_than_the_cores_can_keep_are_refused_with_the_limit() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let limit = MAX_STATIONS_PER_CORE * cores;
+        let mut c = ServerConfig {
+            stations: (0..=limit)
+                .map(|i| {
+                    crate::station::StationSpec::parse_flag(&format!("s{i}=sleep:{i}")).unwrap()
+                })
+                .collect(),
+            ..ServerConfig::default()
+        };
+        let e = c.check().unwrap_err();
+        assert!(e.contains(&format!("at most {limit} fit here")), "{e}");
+        c.stations.pop();
+        assert!(c.check().is_ok(), "{limit} stations are allowed");
     }
 
     #[test]
