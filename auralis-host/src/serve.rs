@@ -41,6 +41,11 @@ pub(crate) struct ServeArgs {
     /// default: 1024]
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
+    /// Most open connections from one address, so that one peer cannot
+    /// take them all; 0 = an eighth of --max-connections
+    /// [config: max_connections_per_address; default: 0]
+    #[arg(long, value_name = "N")]
+    max_connections_per_address: Option<usize>,
     /// Seconds a client has to send a request's headers
     /// [config: header_timeout; default: 10]
     #[arg(long, value_name = "SECS")]
@@ -80,6 +85,7 @@ Config file keys (all optional; command-line flags override them):
   render_threads = 0           0 = one per core
   sample_rate = 44100          44100 or 48000
   max_connections = 1024       most open HTTP connections
+  max_connections_per_address = 0   most from one address (0: an eighth)
   header_timeout = 10          seconds to send request headers
   idle_timeout = 30            seconds a connection may sit idle
   allowed_origins = []         origins allowed to open a stream (any if empty)
@@ -110,6 +116,7 @@ impl ServeArgs {
             render_threads: self.render_threads,
             sample_rate: self.sample_rate,
             max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
             header_timeout: self.header_timeout,
             idle_timeout: self.idle_timeout,
             allowed_origins: (!self.allowed_origins.is_empty())

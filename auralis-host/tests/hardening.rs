@@ -147,6 +147,41 @@ async fn idle_sockets_cannot_lock_everyone_out() {
     let _ = child.wait();
 }
 
+/// One peer (127.0.0.2) keeps as many connections open as it can; the
+/// others (127.0.0.1) are still served at once: the damage stays with
+/// the peer that did it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_peer_cannot_hold_every_connection() {
+    let (mut child, addr) = start(
+        "",
+        "--max-connections 200 --header-timeout 60 --idle-timeout 60 --render-threads 1",
+    );
+    let to: std::net::SocketAddr = addr.parse().unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        if let Ok(s) = socket.connect(to).await {
+            idle.push(s);
+        }
+    }
+    assert!(idle.len() >= 250, "{} idle sockets opened", idle.len());
+    // Give the server a moment to accept (and refuse) them all.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, _, body) = raw(&addr, &get("/healthz"))
+        .await
+        .expect("/healthz answers another address at once");
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    // An eighth of 200: the peer holds 25, not all 200.
+    let open = v["open_tcp_connections"].as_i64().unwrap();
+    assert!((20..=30).contains(&open), "{open} open connections");
+    assert!(hears_audio(&addr).await, "a new listener streams");
+    drop(idle);
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_handshakes_are_refused_with_the_right_status() {
     let (mut child, addr) = start("", "--allowed-origin https://radio.example");

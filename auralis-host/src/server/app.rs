@@ -42,6 +42,8 @@ pub struct App {
     /// When the cap last logged (ms since start), so that a flood logs
     /// once every ten seconds, not once a connection.
     pub(super) cap_logged: AtomicU64,
+    /// Open connections per peer address, against the per-address limit.
+    pub(super) addresses: Arc<Addresses>,
     /// The stations, each rendering on its own thread.
     pub(super) stations: Vec<Arc<crate::station::Station>>,
     /// What `/metrics` is written from, registered once.
@@ -71,6 +73,7 @@ impl App {
             .map_err(|e| format!("cannot play {font_name}: {e}"))?;
         let metrics = Arc::new(Metrics::default());
         let connection_limit = connection_limit(config.max_connections);
+        let per_address = config.per_address_limit(connection_limit);
         if connection_limit < config.max_connections {
             tracing::info!(
                 "at most {connection_limit} connections: the descriptor limit (ulimit -n) leaves no room for {}",
@@ -97,6 +100,7 @@ impl App {
             connections: Arc::new(tokio::sync::Semaphore::new(connection_limit)),
             connection_limit,
             cap_logged: AtomicU64::new(0),
+            addresses: Arc::new(Addresses::new(per_address)),
             registry: crate::metrics::registry(Arc::clone(&metrics), stations.clone()),
             metrics,
             stations,
@@ -166,9 +170,9 @@ impl Drop for App {
 }
 
 impl App {
-    /// Logs that the connection cap refused someone, at most once every
-    /// ten seconds.
-    pub(super) fn log_cap(&self, peer: SocketAddr) {
+    /// Logs that a connection cap (`which`, of `limit` connections)
+    /// refused someone, at most once every ten seconds.
+    pub(super) fn log_cap(&self, peer: SocketAddr, which: &str, limit: usize) {
         let now = self.metrics.uptime_ms();
         let last = self.cap_logged.load(Relaxed);
         if (now >= last + 10_000 || last == 0)
@@ -179,8 +183,7 @@ impl App {
         {
             tracing::warn!(
                 %peer,
-                "closing new connections: {} open (--max-connections); {} closed so far",
-                self.connection_limit,
+                "closing new connections: {limit} open {which}; {} closed so far",
                 self.metrics.connections_capped.load(Relaxed)
             );
         }
@@ -212,6 +215,8 @@ pub(super) struct Open {
     /// Held until the connection and every stream it became have ended:
     /// the server's drain waits for all of these to go.
     _draining: watch::Receiver<()>,
+    /// Its place among its address's connections.
+    _address: AddressHold,
     /// Told when the connection must close now, whatever hyper is doing:
     /// a streamed body whose player stopped reading leaves hyper blocked
     /// on a full socket, never polling the body (or its slot) again.
@@ -222,12 +227,14 @@ impl Open {
     pub(super) fn new(
         app: &App,
         permit: tokio::sync::OwnedSemaphorePermit,
+        address: AddressHold,
         draining: watch::Receiver<()>,
     ) -> Self {
         app.metrics.open_connections.fetch_add(1, Relaxed);
         Self {
             _permit: permit,
             _draining: draining,
+            _address: address,
             metrics: Arc::clone(&app.metrics),
             close: tokio::sync::Notify::new(),
         }
@@ -306,5 +313,63 @@ impl Drop for Slot {
     fn drop(&mut self) {
         self.0.metrics.active.fetch_sub(1, Relaxed);
         self.0.metrics.disconnects.fetch_add(1, Relaxed);
+    }
+}
+
+/// Open connections per peer address: one peer may hold at most `limit`,
+/// so that a client keeping every connection it can open locks out only
+/// itself.
+#[derive(Debug)]
+pub(super) struct Addresses {
+    open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+    limit: usize,
+}
+
+impl Addresses {
+    fn new(limit: usize) -> Self {
+        Self {
+            open: std::sync::Mutex::default(),
+            limit,
+        }
+    }
+
+    /// The connections one address may hold.
+    pub(super) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// A place for one more connection from `ip`, or `None` when it holds
+    /// its limit already.
+    pub(super) fn hold(self: &Arc<Self>, ip: std::net::IpAddr) -> Option<AddressHold> {
+        let mut open = self.open.lock().ok()?;
+        let n = open.entry(ip).or_insert(0);
+        if *n >= self.limit {
+            return None;
+        }
+        *n += 1;
+        Some(AddressHold {
+            addresses: Arc::clone(self),
+            ip,
+        })
+    }
+}
+
+/// One connection's place among its address's, given back when dropped.
+#[derive(Debug)]
+pub(super) struct AddressHold {
+    addresses: Arc<Addresses>,
+    ip: std::net::IpAddr,
+}
+
+impl Drop for AddressHold {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.addresses.open.lock() {
+            if let Some(n) = open.get_mut(&self.ip) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(&self.ip);
+                }
+            }
+        }
     }
 }

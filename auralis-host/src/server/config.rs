@@ -38,6 +38,9 @@ pub struct ServerConfig {
     pub sample_rate: SampleRate,
     /// Open HTTP connections beyond this are closed at once.
     pub max_connections: usize,
+    /// Open connections one address may hold; 0 means an eighth of the
+    /// connection limit in force ([`ServerConfig::per_address_limit`]).
+    pub max_connections_per_address: usize,
     /// Seconds to send a request's headers.
     pub header_timeout: u64,
     /// Seconds a non-WebSocket connection may sit idle.
@@ -75,6 +78,7 @@ impl Default for ServerConfig {
             render_threads: 0,
             sample_rate: DEFAULT_SAMPLE_RATE,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_address: 0,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             allowed_origins: Vec::new(),
@@ -190,6 +194,8 @@ pub struct FileConfig {
     pub sample_rate: Option<u32>,
     /// `max_connections = 1024`
     pub max_connections: Option<usize>,
+    /// `max_connections_per_address = 0` (an eighth of max_connections)
+    pub max_connections_per_address: Option<usize>,
     /// `header_timeout = 10` (seconds)
     pub header_timeout: Option<u64>,
     /// `idle_timeout = 30` (seconds)
@@ -213,6 +219,16 @@ impl FileConfig {
 }
 
 impl ServerConfig {
+    /// Connections one address may hold when `limit` connections are
+    /// allowed in all: the configured number, or an eighth of `limit`
+    /// (at least one), so that one peer cannot take every connection.
+    pub fn per_address_limit(&self, limit: usize) -> usize {
+        match self.max_connections_per_address {
+            0 => (limit / 8).max(1),
+            n => n.min(limit),
+        }
+    }
+
     /// Applies a file's keys over these values.
     pub fn apply_file(&mut self, file: FileConfig) -> Result<(), String> {
         if let Some(a) = file.addr {
@@ -232,6 +248,9 @@ impl ServerConfig {
         }
         if let Some(m) = file.max_connections {
             self.max_connections = m;
+        }
+        if let Some(m) = file.max_connections_per_address {
+            self.max_connections_per_address = m;
         }
         if let Some(t) = file.header_timeout {
             self.header_timeout = t;

@@ -92,10 +92,17 @@ pub async fn serve(
                         continue;
                     }
                 };
+                let Some(address) = app.addresses.hold(peer.ip()) else {
+                    // This address holds its share already: only it waits.
+                    app.metrics.connections_capped.fetch_add(1, Relaxed);
+                    app.log_cap(peer, "from one address (--max-connections-per-address)", app.addresses.limit());
+                    drop(tcp);
+                    continue;
+                };
                 let Ok(permit) = Arc::clone(&app.connections).try_acquire_owned() else {
                     // Full: close this one at once, log now and then.
                     app.metrics.connections_capped.fetch_add(1, Relaxed);
-                    app.log_cap(peer);
+                    app.log_cap(peer, "(--max-connections)", app.connection_limit);
                     drop(tcp);
                     continue;
                 };
@@ -103,7 +110,7 @@ pub async fn serve(
                 // A fixed send buffer bounds what a stalled client can make
                 // the kernel hold, and lets the session notice it in time.
                 let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
-                tokio::spawn(connection(Arc::clone(&app), tcp, peer, Arc::new(Open::new(&app, permit, drained.clone()))));
+                tokio::spawn(connection(Arc::clone(&app), tcp, peer, Arc::new(Open::new(&app, permit, address, drained.clone()))));
             }
         }
     }
