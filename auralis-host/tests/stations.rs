@@ -27,6 +27,8 @@ async fn start() -> Server {
         ],
         admin_token: Some(TOKEN.into()),
         max_connections: 1000,
+        // Two hundred listeners from one address (this test).
+        max_connections_per_address: 1000,
         ..ServerConfig::default()
     })
     .await

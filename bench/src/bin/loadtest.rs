@@ -126,6 +126,18 @@ fn start_server(args: &Args) -> Result<(Child, String), String> {
     if let Some(name) = &args.station {
         command.arg("--station").arg(format!("{name}=sleep:1"));
     }
+    // Every listener comes from this one address: a server that limits
+    // connections per address (newer ones do) must allow them all.
+    let help = Command::new(&args.server_bin)
+        .arg("--help")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    if help.contains("--max-connections-per-address") {
+        command
+            .arg("--max-connections-per-address")
+            .arg((args.clients + 64).to_string());
+    }
     let mut child = command
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
