@@ -167,6 +167,14 @@ fn listen_refuses_bad_queries_and_respects_the_listener_limit() {
     // HEAD says what a GET would get now.
     let (code, head) = head_of(&addr, "HEAD /listen HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(code, 503, "{head}");
+    // What /listen cannot do is refused, not ignored.
+    for q in ["station=calm", "paused=1"] {
+        let (code, head) = head_of(
+            &addr,
+            &format!("GET /listen?{q} HTTP/1.1\r\nHost: x\r\n\r\n"),
+        );
+        assert_eq!(code, 400, "{q}: {head}");
+    }
     // A number too large for a float is refused by name.
     let (code, head) = head_of(&addr, "GET /listen?bpm=1e309 HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(code, 400, "{head}");

@@ -266,6 +266,30 @@ async fn only_the_admin_token_changes_a_station() {
     assert_eq!(code, 400);
     let (code, _, _) = exchange(server.addr, &post("/api/stations/nope", Some(TOKEN), body)).await;
     assert_eq!(code, 404);
+    // One change at a time, in the endpoint's own words (nothing said
+    // about WebSocket messages), and nothing changes on a refusal.
+    let before = server.app.station("work").unwrap().context();
+    for (bad, says) in [
+        (
+            r#"{"seed":1,"preset":"sleep"}"#,
+            "exactly one of seed, preset or params",
+        ),
+        (r#"{}"#, "given: none"),
+        (r#"{"params":1}"#, "params must be an object"),
+        (r#"{"params":{"key":59}}"#, "60–71"),
+        (r#"{"tempo":60}"#, "not something a station takes"),
+        (r#"[1]"#, "not a JSON object"),
+    ] {
+        let (code, _, text) =
+            exchange(server.addr, &post("/api/stations/work", Some(TOKEN), bad)).await;
+        assert_eq!(code, 400, "{bad}: {text}");
+        assert!(text.contains(says), "{bad}: {text}");
+        assert!(
+            !text.contains("update_params") && !text.contains("select_preset"),
+            "{text}"
+        );
+    }
+    assert_eq!(server.app.station("work").unwrap().context(), before);
     // The scheme is case-insensitive: `bearer` works as `Bearer` does.
     let lower = post("/api/stations/work", Some(TOKEN), r#"{"preset":"sleep"}"#)
         .replace("Authorization: Bearer", "Authorization: bearer");

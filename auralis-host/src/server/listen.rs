@@ -39,6 +39,19 @@ pub(super) fn listen(
         Ok(o) => o,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
     };
+    // What a WebSocket takes and /listen cannot do is refused, not ignored.
+    if let Some(name) = &options.station {
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("/listen is your own stream: a station plays at /station/{name}\n"),
+        );
+    }
+    if options.paused {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "/listen cannot start paused: a player pauses by itself\n".into(),
+        );
+    }
     let headers = ogg_headers;
     if req.method() == Method::HEAD {
         // Says what a GET would get now: 503 when every slot is taken.

@@ -22,7 +22,7 @@ use super::http::{json_response, text, Body};
 use crate::source::station::Subscription;
 use crate::station::Station;
 use crate::transport::{http, End};
-use crate::wire::protocol::{self, Request as ClientRequest};
+use crate::wire::protocol;
 
 /// Counts a station listener for as long as it lives.
 pub(super) struct Listening {
@@ -194,32 +194,62 @@ pub(super) async fn admin(
             )
         }
     };
-    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return text(StatusCode::BAD_REQUEST, "the body is not JSON\n".into());
+    const SHAPES: &str = r#"{"seed":N}, {"preset":"sleep"} or {"params":{"key":62,"mode":"dorian","bpm":60,"intensity":0.5}}"#;
+    let bad = |why: String| text(StatusCode::BAD_REQUEST, format!("{why}\n"));
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
+        return bad(format!(
+            "the body is not a JSON object: send one of {SHAPES}"
+        ));
     };
-    if let Some(seed) = v.get("seed") {
-        let Some(seed) = seed.as_u64() else {
-            return text(
-                StatusCode::BAD_REQUEST,
-                format!("seed {seed} is not a whole number\n"),
-            );
-        };
-        station.reseed(seed);
-        tracing::info!(%peer, station = %name, seed, "a new composition, asked by the admin");
-        return json_response(&json!({"station": name, "seed": seed}));
-    }
-    let request = if v.get("preset").is_some() {
-        json!({"type": "select_preset", "preset": v["preset"]})
-    } else {
-        json!({"type": "update_params", "params": v.get("params").cloned().unwrap_or(Value::Null)})
+    let mut fields = body.iter();
+    let (Some((field, value)), None) = (fields.next(), fields.next()) else {
+        let given: Vec<&str> = body.keys().map(String::as_str).collect();
+        return bad(format!(
+            "give exactly one of seed, preset or params (given: {}): {SHAPES}",
+            if given.is_empty() {
+                "none".to_string()
+            } else {
+                given.join(", ")
+            }
+        ));
     };
     let current = station.context();
-    let ctx = match protocol::parse_request(&request.to_string(), &current) {
-        Ok(ClientRequest::Params(ctx)) => ctx,
-        Ok(ClientRequest::Preset(p)) => current.with_preset(p),
-        // Only the two requests built above can come back.
-        Ok(_) => current,
-        Err(refusal) => return text(StatusCode::BAD_REQUEST, format!("{}\n", refusal.message)),
+    let ctx = match field.as_str() {
+        "seed" => {
+            let Some(seed) = value.as_u64() else {
+                return bad(format!("seed {value} is not a whole number from 0"));
+            };
+            station.reseed(seed);
+            tracing::info!(%peer, station = %name, seed, "a new composition, asked by the admin");
+            return json_response(&json!({"station": name, "seed": seed}));
+        }
+        "preset" => {
+            let preset = value
+                .as_str()
+                .and_then(|p| p.parse::<auralis_core::music::Preset>().ok());
+            let Some(preset) = preset else {
+                return bad(format!(
+                    "preset {value} is not focus, meditation, sleep or bright"
+                ));
+            };
+            current.with_preset(preset)
+        }
+        "params" => {
+            let Some(params) = value.as_object() else {
+                return bad(format!(
+                    "params must be an object of key, mode, bpm and intensity, not {value}"
+                ));
+            };
+            match protocol::parse_params(params, &current) {
+                Ok(ctx) => ctx,
+                Err(refusal) => return bad(refusal.message),
+            }
+        }
+        other => {
+            return bad(format!(
+                "{other:?} is not something a station takes: send one of {SHAPES}"
+            ))
+        }
     };
     station.set_context(ctx);
     tracing::info!(%peer, station = %name, "parameters changed by the admin");
