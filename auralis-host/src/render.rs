@@ -200,6 +200,39 @@ impl RenderArgs {
     }
 }
 
+/// Set by SIGINT or SIGTERM while rendering.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// SIGINT and SIGTERM stop the render between two blocks, so that the
+/// unfinished file is removed (killed outright, the process left hundreds
+/// of MB of `.partial-PID` behind).
+fn stop_on_signals() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: `on_signal` only stores to an atomic, which is
+        // async-signal-safe; replacing the default handler has no other
+        // effect on this single-purpose process.
+        unsafe {
+            libc::signal(signal, on_signal as *const () as libc::sighandler_t);
+        }
+    }
+}
+
+/// `Err` (the partial file is then removed) once a signal came.
+fn check_interrupted(out: &std::path::Path) -> Result<(), String> {
+    if INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(format!(
+            "interrupted: {} was not written (nothing is left behind)",
+            out.display()
+        ));
+    }
+    Ok(())
+}
+
 /// The WAV file being written, under a temporary name until it is done.
 struct Wav {
     writer: Option<hound::WavWriter<std::io::BufWriter<std::fs::File>>>,
@@ -307,6 +340,7 @@ fn clock(secs: u64) -> String {
 
 /// Runs `render`; the error is a sentence for the user.
 pub(crate) fn run(args: &RenderArgs) -> Result<(), String> {
+    stop_on_signals();
     let file;
     let font: &[u8] = match &args.soundfont {
         Some(path) => {
@@ -347,6 +381,7 @@ fn render_stream(args: &RenderArgs, font: &[u8], font_name: &str) -> Result<(), 
     let (mut l, mut r) = (vec![0f32; BLOCK], vec![0f32; BLOCK]);
     let mut frame = 0u64;
     while frame < total {
+        check_interrupted(&args.out)?;
         let n = (BLOCK as u64).min(total - frame) as usize;
         engine.render(&mut l[..n], &mut r[..n]);
         wav.write(&l[..n], &r[..n])
@@ -420,6 +455,7 @@ fn render_midi(
     let mut frame = 0u64;
     let mut silent_since: Option<u64> = None;
     loop {
+        check_interrupted(&args.out)?;
         while let Some((_, ev)) = events.next_if(|(f, _)| *f <= frame) {
             // midly's types keep data bytes in range; a refused event
             // would be skipped, never fatal.

@@ -561,3 +561,46 @@ fn compose_and_render_give_the_same_length_and_level() {
         "direct {ld:.1} dB, composed and played back {lb:.1} dB"
     );
 }
+
+#[test]
+fn ctrl_c_during_a_render_leaves_nothing_behind() {
+    let dir = std::env::temp_dir().join(format!("auralis-interrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("long.wav");
+    let mut child = bin()
+        .args(["render", "--seed", "3", "--minutes", "60", "--out"])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the unfinished file exists and is growing.
+    let partial = || {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().contains(".partial-"))
+            .and_then(|e| e.metadata().ok())
+            .map(|m| m.len())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while partial().unwrap_or(0) < 1 << 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no partial file appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success(), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert_eq!(partial(), None, "the partial file is removed");
+    assert!(!out.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -122,6 +122,9 @@ pub enum FileSeed {
     Number(u64),
     /// `seed = "daily"`
     Word(String),
+    /// Anything else TOML can hold (`-1`, `4.5`, `true`): refused by
+    /// name in [`FileStation::spec`], not with serde's words.
+    Other(toml::Value),
 }
 
 impl FileStation {
@@ -162,6 +165,11 @@ impl FileStation {
             Some(FileSeed::Word(w)) if w == "daily" => Seed::Daily,
             Some(FileSeed::Word(w)) => {
                 return Err(at(format!("seed {w:?} is not a whole number or \"daily\"")))
+            }
+            Some(FileSeed::Other(v)) => {
+                return Err(at(format!(
+                    "seed {v} is not a whole number from 0 or \"daily\""
+                )))
             }
         };
         if let Some(url) = &self.icecast {
@@ -382,6 +390,20 @@ mod tests {
         assert!(e.contains(&format!("at most {limit} fit here")), "{e}");
         c.stations.pop();
         assert!(c.check().is_ok(), "{limit} stations are allowed");
+    }
+
+    #[test]
+    fn a_bad_seed_is_named_in_plain_words() {
+        for (seed, says) in [
+            ("-1", "seed -1 is not"),
+            ("4.5", "seed 4.5 is not"),
+            ("true", "seed true is not"),
+        ] {
+            let f: FileConfig =
+                toml::from_str(&format!("[[stations]]\nname = \"s\"\nseed = {seed}\n")).unwrap();
+            let e = ServerConfig::default().apply_file(f).unwrap_err();
+            assert!(e.contains(says) && !e.contains("untagged"), "{e}");
+        }
     }
 
     #[test]
