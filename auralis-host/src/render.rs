@@ -78,6 +78,13 @@ pub(crate) struct RenderArgs {
     #[arg(long, default_value_t = 1440.0, value_parser = parse_positive_minutes)]
     max_minutes: f64,
 
+    /// With --midi: keep at most this many seconds of silence between the
+    /// file's last note and its end-of-track (the rest is cut, with a
+    /// warning), so that a file ending days after its music is not
+    /// rendered for days
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS", value_parser = parse_seconds)]
+    max_silence: f64,
+
     /// The WAV file to write (written under a temporary name and renamed
     /// when complete: an error leaves no partial file).
     #[arg(long, short)]
@@ -92,6 +99,13 @@ fn parse_gain(s: &str) -> Result<f32, String> {
     match s.parse::<f32>() {
         Ok(g) if (0.0..=8.0).contains(&g) => Ok(g),
         _ => Err(format!("'{s}' is not a gain: use a number from 0 to 8")),
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=86_400.0).contains(&x) => Ok(x),
+        _ => Err(format!("'{s}' is not a number of seconds from 0 to 86400")),
     }
 }
 
@@ -431,9 +445,23 @@ fn render_midi(
             args.max_minutes
         ));
     }
+    // The file lasts to its end-of-track, rests included (as players and
+    // FluidSynth play it), but at most --max-silence after its last note.
+    let silence = (args.max_silence * sr as f64) as u64;
+    let file_end = timeline.last_meta.max(timeline.end);
+    let end = file_end.min(timeline.end.saturating_add(silence));
+    if end < file_end {
+        eprintln!(
+            "{}: its end-of-track comes {} after its last note: rendering {} s of that silence \
+             (--max-silence to keep more)",
+            midi_path.display(),
+            clock((file_end - timeline.end) / sr),
+            args.max_silence
+        );
+    }
     // Saturating: a file whose end is near u64::MAX frames must be
     // refused here, not wrap round to a small size.
-    args.check_size(timeline.end.saturating_add(MAX_TAIL_SECS * sr))?;
+    args.check_size(end.saturating_add(MAX_TAIL_SECS * sr))?;
     let mut synth: Box<Synth<'_, 256>> = Box::new(Synth::new(args.sample_rate));
     synth
         .load_soundfont(font)
@@ -462,14 +490,14 @@ fn render_midi(
             let _ = synth.apply(*ev);
         }
         let next_event = events.peek().map_or(u64::MAX, |(f, _)| *f);
-        if frame >= timeline.end {
+        if frame >= end {
             if synth.active_voices() == 0 {
                 let since = *silent_since.get_or_insert(frame);
                 if frame >= since.saturating_add(REVERB_TAIL_SECS * sr) {
                     break;
                 }
             }
-            if frame >= timeline.end.saturating_add(MAX_TAIL_SECS * sr) {
+            if frame >= end.saturating_add(MAX_TAIL_SECS * sr) {
                 break;
             }
         }
@@ -478,7 +506,7 @@ fn render_midi(
         wav.write(&l[..n], &r[..n])
             .map_err(|e| args.write_error(e))?;
         frame += n as u64;
-        progress.show(midi_path, frame, timeline.end, sr);
+        progress.show(midi_path, frame, end, sr);
     }
     wav.finish()?;
     progress.finish();
