@@ -185,7 +185,12 @@ async fn one_peer_cannot_hold_every_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_handshakes_are_refused_with_the_right_status() {
     let (mut child, addr) = start("", "--allowed-origin https://radio.example");
-    let cases: [(&str, String, u16, &str); 7] = [
+    // An allowed Origin first and a foreign one second: one check that
+    // read only the first would let the second through.
+    let two_origins = upgrade("GET", &[("Origin", "https://radio.example")])
+        .replace("\r\n\r\n", "\r\nOrigin: https://evil.example\r\n\r\n");
+    let cases: [(&str, String, u16, &str); 8] = [
+        ("two Origin headers", two_origins, 400, ""),
         (
             "wrong version",
             upgrade("GET", &[("Sec-WebSocket-Version", "8")]),

@@ -42,6 +42,8 @@ pub struct App {
     /// When the cap last logged (ms since start), so that a flood logs
     /// once every ten seconds, not once a connection.
     pub(super) cap_logged: AtomicU64,
+    /// When a `--max-clients` refusal last logged, likewise.
+    pub(super) refusal_logged: AtomicU64,
     /// Open connections per peer address, against the per-address limit.
     pub(super) addresses: Arc<Addresses>,
     /// The stations, each rendering on its own thread.
@@ -100,6 +102,7 @@ impl App {
             connections: Arc::new(tokio::sync::Semaphore::new(connection_limit)),
             connection_limit,
             cap_logged: AtomicU64::new(0),
+            refusal_logged: AtomicU64::new(0),
             addresses: Arc::new(Addresses::new(per_address)),
             registry: crate::metrics::registry(Arc::clone(&metrics), stations.clone()),
             metrics,
@@ -173,20 +176,25 @@ impl App {
     /// Logs that a connection cap (`which`, of `limit` connections)
     /// refused someone, at most once every ten seconds.
     pub(super) fn log_cap(&self, peer: SocketAddr, which: &str, limit: usize) {
-        let now = self.metrics.uptime_ms();
-        let last = self.cap_logged.load(Relaxed);
-        if (now >= last + 10_000 || last == 0)
-            && self
-                .cap_logged
-                .compare_exchange(last, now.max(1), Relaxed, Relaxed)
-                .is_ok()
-        {
+        if self.now_and_then(&self.cap_logged) {
             tracing::warn!(
                 %peer,
                 "closing new connections: {limit} open {which}; {} closed so far",
                 self.metrics.connections_capped.load(Relaxed)
             );
         }
+    }
+
+    /// `true` at most once every ten seconds for each `last` (when it
+    /// last said so, ms since start): a flood logs a line, not a line
+    /// per connection.
+    fn now_and_then(&self, last: &AtomicU64) -> bool {
+        let now = self.metrics.uptime_ms();
+        let before = last.load(Relaxed);
+        (now >= before + 10_000 || before == 0)
+            && last
+                .compare_exchange(before, now.max(1), Relaxed, Relaxed)
+                .is_ok()
     }
 }
 
@@ -269,7 +277,14 @@ impl Slot {
         if app.metrics.active.fetch_add(1, Relaxed) >= max {
             app.metrics.active.fetch_sub(1, Relaxed);
             app.metrics.refused.fetch_add(1, Relaxed);
-            tracing::info!(%peer, "refused: {} already (--max-clients)", listeners(max));
+            if app.now_and_then(&app.refusal_logged) {
+                tracing::info!(
+                    %peer,
+                    "refusing listeners: {} already (--max-clients); {} refused so far",
+                    listeners(max),
+                    app.metrics.refused.load(Relaxed)
+                );
+            }
             return Err(full(max));
         }
         app.metrics.connections_total.fetch_add(1, Relaxed);

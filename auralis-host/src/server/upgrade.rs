@@ -227,6 +227,14 @@ fn check_upgrade(req: &Request<Incoming>, origins: &[String]) -> Result<(), Resp
             "Sec-WebSocket-Key must be 16 bytes in base64\n".into(),
         ));
     }
+    if h.get_all(header::ORIGIN).iter().count() > 1 {
+        // A page sends one; two could smuggle an allowed one past a check
+        // that reads only the first.
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "a request carries at most one Origin header\n".into(),
+        ));
+    }
     if !origins.is_empty() {
         // Players that are not web pages send no Origin: they may listen.
         if let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
