@@ -172,7 +172,7 @@ fn parse_minutes(s: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_key(s: &str) -> Result<u8, String> {
+pub(crate) fn parse_key(s: &str) -> Result<u8, String> {
     let key = match s.parse::<u8>() {
         Ok(k) => k,
         Err(_) => note_name(s).ok_or_else(|| {
@@ -210,17 +210,17 @@ fn note_name(s: &str) -> Option<u8> {
     Some(60 + (base + shift).rem_euclid(12) as u8)
 }
 
-fn parse_mode(s: &str) -> Result<Mode, String> {
+pub(crate) fn parse_mode(s: &str) -> Result<Mode, String> {
     s.parse()
         .map_err(|e: auralis_core::music::ContextError| e.to_string())
 }
 
-fn parse_preset(s: &str) -> Result<Preset, String> {
+pub(crate) fn parse_preset(s: &str) -> Result<Preset, String> {
     s.parse()
         .map_err(|e: auralis_core::music::ContextError| e.to_string())
 }
 
-fn parse_bpm(s: &str) -> Result<f32, String> {
+pub(crate) fn parse_bpm(s: &str) -> Result<f32, String> {
     let bpm: f32 = s
         .parse()
         .map_err(|_| format!("'{s}' is not a tempo: use a number from 40 to 90"))?;
@@ -230,7 +230,7 @@ fn parse_bpm(s: &str) -> Result<f32, String> {
         .map_err(|e| e.to_string())
 }
 
-fn parse_intensity(s: &str) -> Result<f32, String> {
+pub(crate) fn parse_intensity(s: &str) -> Result<f32, String> {
     let i: f32 = s
         .parse()
         .map_err(|_| format!("'{s}' is not an intensity: use a number from 0.0 to 1.0"))?;

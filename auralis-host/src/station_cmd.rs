@@ -2,7 +2,6 @@
 //! HTTP server of its own.
 
 use std::path::PathBuf;
-use std::str::FromStr as _;
 use std::time::Duration;
 
 use auralis_core::music::{MusicalContext, Preset};
@@ -13,36 +12,45 @@ use tokio::sync::watch;
 /// Arguments of `station`.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
-Example, with an Icecast 2.4 server on this machine (source password hackme):
-  auralis-host station --name sleep --preset sleep \\
-      --icecast http://source:hackme@127.0.0.1:8000/sleep.ogg
-then listen to http://127.0.0.1:8000/sleep.ogg with any player. When Icecast
+Example, with an Icecast 2.4 server on this machine on port 8001 (Auralis's own
+server uses 8000) and the source password hackme:
+  AURALIS_ICECAST_URL=http://source:hackme@127.0.0.1:8001/sleep.ogg \\
+      auralis-host station --name sleep --preset sleep
+then listen to http://127.0.0.1:8001/sleep.ogg with any player. When Icecast
 restarts, the station reconnects (backoff up to 5 s) and the composition goes
 on where it was. Relays of that Icecast serve audiences beyond one machine.")]
 pub(crate) struct StationArgs {
     /// The station's name (letters, digits, - and _)
     #[arg(long)]
     name: String,
-    /// A mood: focus, meditation, sleep or bright (key and the rest over it)
-    #[arg(long)]
-    preset: Option<String>,
-    /// Key as a MIDI pitch, 60 (C) to 71 (B)
-    #[arg(long)]
+    /// A mood instead of mode, tempo and intensity: focus, meditation,
+    /// sleep or bright (the key stays as given)
+    #[arg(long, value_parser = crate::compose::parse_preset)]
+    preset: Option<Preset>,
+    /// Key: a MIDI root pitch 60–71 or a note name (C, D, Eb, F#, …)
+    #[arg(long, value_parser = crate::compose::parse_key)]
     key: Option<u8>,
-    /// Mode: aeolian, dorian, phrygian, lydian, ionian, mixolydian
-    #[arg(long)]
-    mode: Option<String>,
-    /// Tempo, 40–90 BPM
-    #[arg(long)]
+    /// Mode: aeolian, dorian, phrygian, lydian, ionian or mixolydian
+    #[arg(long, value_parser = crate::compose::parse_mode, conflicts_with = "preset")]
+    mode: Option<auralis_core::music::Mode>,
+    /// Tempo in beats per minute, 40–90
+    #[arg(long, value_parser = crate::compose::parse_bpm, conflicts_with = "preset")]
     bpm: Option<f32>,
-    /// Intensity, 0–1
-    #[arg(long)]
+    /// Note density and loudness, 0.0–1.0
+    #[arg(long, value_parser = crate::compose::parse_intensity, conflicts_with = "preset")]
     intensity: Option<f32>,
     /// A whole number, or "daily" for a fresh composition each day
     #[arg(long, default_value = "daily")]
     seed: String,
-    /// The Icecast mount: http://source:PASSWORD@HOST:PORT/MOUNT.ogg
-    #[arg(long, value_name = "URL")]
+    /// The Icecast mount: http://source:PASSWORD@HOST:PORT/MOUNT.ogg (or
+    /// the environment variable, which keeps the password out of the
+    /// process list)
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "AURALIS_ICECAST_URL",
+        hide_env_values = true
+    )]
     icecast: String,
     /// A SoundFont (.sf2) to play instead of the built-in bank
     #[arg(long, value_name = "FILE.sf2")]
@@ -51,32 +59,22 @@ pub(crate) struct StationArgs {
 
 impl StationArgs {
     fn spec(&self) -> Result<StationSpec, String> {
+        // Each value was checked by its parser (the same as render's).
         let mut ctx = MusicalContext::DEFAULT;
-        if let Some(p) = &self.preset {
-            let p = Preset::from_str(p)
-                .map_err(|_| format!("--preset {p}: use focus, meditation, sleep or bright"))?;
+        if let Some(p) = self.preset {
             ctx = ctx.with_preset(p);
         }
         if let Some(k) = self.key {
-            ctx = ctx
-                .with_key(k)
-                .map_err(|_| format!("--key {k} is outside 60–71 (C4–B4)"))?;
+            ctx = ctx.with_key(k).map_err(|e| e.to_string())?;
         }
-        if let Some(m) = &self.mode {
-            let m = auralis_core::music::Mode::from_str(m).map_err(|_| {
-                format!("--mode {m}: use aeolian, dorian, phrygian, lydian, ionian or mixolydian")
-            })?;
+        if let Some(m) = self.mode {
             ctx = ctx.with_mode(m);
         }
         if let Some(b) = self.bpm {
-            ctx = ctx
-                .with_bpm(b)
-                .map_err(|_| format!("--bpm {b} is outside 40–90"))?;
+            ctx = ctx.with_bpm(b).map_err(|e| e.to_string())?;
         }
         if let Some(i) = self.intensity {
-            ctx = ctx
-                .with_intensity(i)
-                .map_err(|_| format!("--intensity {i} is outside 0–1"))?;
+            ctx = ctx.with_intensity(i).map_err(|e| e.to_string())?;
         }
         let seed = match self.seed.as_str() {
             "daily" => Seed::Daily,

@@ -138,3 +138,54 @@ fn bad_configuration_is_refused_with_a_reason() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `station` reads the musical flags as `render` does: note names for
+/// the key, the same ranges, a preset instead of mode, tempo and
+/// intensity; and the Icecast URL from the environment.
+#[test]
+fn station_takes_the_musical_flags_as_render_does() {
+    let station = |args: &[&str], env: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_auralis-host"));
+        c.arg("station")
+            .args(args)
+            .env_remove("AURALIS_ICECAST_URL");
+        if let Some(url) = env {
+            c.env("AURALIS_ICECAST_URL", url);
+        }
+        let o = c.output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let url = "http://source:pw@127.0.0.1:1/m.ogg";
+    // A note name is a key: what stops this one is its bad name, later.
+    let (code, err) = station(&["--name", "a b", "--key", "D", "--icecast", url], None);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("station name"), "{err}");
+    let (code, err) = station(
+        &[
+            "--name",
+            "x",
+            "--preset",
+            "sleep",
+            "--bpm",
+            "50",
+            "--icecast",
+            url,
+        ],
+        None,
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cannot be used with"), "{err}");
+    let (code, err) = station(&["--name", "x", "--key", "59", "--icecast", url], None);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("60 (C) to 71 (B)"), "{err}");
+    // The URL (and its password) from the environment.
+    let (code, err) = station(&["--name", "a b"], Some(url));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("station name"),
+        "the URL came from the environment: {err}"
+    );
+}
