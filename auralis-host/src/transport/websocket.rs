@@ -63,7 +63,6 @@ where
         ping_sent: None,
         pings: 0,
         reported: None,
-        measured_at: None,
     };
     let end = match session.start().await {
         Ok(()) => session.serve(shutdown).await,
@@ -87,10 +86,6 @@ struct Session<'a, W, S> {
     pings: u64,
     /// The newest chunk a `report` measured: older ones are ignored.
     reported: Option<u64>,
-    /// When this listener's last report was measured: one a second at
-    /// most counts, so that one listener cannot move the server-wide
-    /// figure by reporting often (or late).
-    measured_at: Option<Instant>,
 }
 
 impl<W, S> Session<'_, W, S>
@@ -334,17 +329,10 @@ where
             return;
         }
         self.reported = Some(seq);
-        if self
-            .measured_at
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
-        {
-            return;
-        }
         if let Some(&(_, at)) = self.rendered_at.iter().find(|(s, _)| *s == seq) {
             let one_way = self.rtt_ms.unwrap_or(0.0) / 2.0;
             let ms = (at.elapsed().as_secs_f64() * 1e3 - one_way).max(0.0);
             self.metrics.end_to_end.record(ms);
-            self.measured_at = Some(Instant::now());
         }
     }
 
@@ -678,31 +666,6 @@ mod tests {
         }
         drop(client);
         assert_eq!(task.await.unwrap(), End::Shutdown);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn one_listener_counts_for_at_most_one_latency_sample_a_second() {
-        let (mut client, metrics, _stop, _task) = start(Scripted::new(100, None), 1 << 20).await;
-        recv(&mut client).await;
-        recv(&mut client).await;
-        let mut last = 0;
-        for _ in 0..15 {
-            last = seq(&recv(&mut client).await);
-            say(&mut client, &format!(r#"{{"type":"report","seq":{last}}}"#)).await;
-        }
-        // Fifteen reports over 1.5 s: two measured.
-        for _ in 0..3 {
-            last = seq(&recv(&mut client).await);
-        }
-        say(&mut client, &format!(r#"{{"type":"report","seq":{last}}}"#)).await;
-        say(&mut client, r#"{"type":"ping"}"#).await;
-        loop {
-            let m = recv(&mut client).await;
-            if matches!(&m, Message::Text(_)) && json(&m)["type"] == "pong" {
-                break;
-            }
-        }
-        assert_eq!(metrics.end_to_end.snapshot().count(), 2);
     }
 
     #[tokio::test(start_paused = true)]
