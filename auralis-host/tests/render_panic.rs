@@ -86,6 +86,31 @@ async fn a_render_panic_closes_one_stream_with_1011_and_the_other_plays_on() {
     let (_, body) = get(&addr, "/api/metrics").await;
     let m: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(m["render_panics"], 1);
+
+    // /listen: a failed stream's connection is cut, so that a player can
+    // tell it from a finished stream (which ends with the chunked
+    // encoding's last chunk, as at a shutdown).
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"GET /listen?seed=4242 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(15), s.read_to_end(&mut got))
+        .await
+        .expect("the failed stream's connection ends")
+        .unwrap();
+    assert!(
+        got.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        &got[..got.len().min(40)]
+    );
+    assert!(
+        !got.ends_with(b"0\r\n\r\n"),
+        "a failed /listen stream ended like a finished one"
+    );
+    let (_, body) = get(&addr, "/api/metrics").await;
+    let m: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(m["render_panics"], 2);
     child.kill().unwrap();
     let _ = child.wait();
 }

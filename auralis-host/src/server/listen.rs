@@ -88,14 +88,24 @@ pub(super) fn listen(
         let (app, open) = (task_app, task_open);
         let source = Personal::new(plan, app.pool.clone(), Arc::clone(&app.metrics));
         let send_timeout = app.pacing.send_timeout;
-        let end = http::run(source, tx, send_timeout, &app.metrics, app.shutdown.clone()).await;
-        tracing::info!(%peer, seed, "player left /listen: {end:?}");
-        app.metrics.http_listeners.fetch_sub(1, Relaxed);
-        if end == End::TooSlow {
-            // Its socket is full and hyper waits on it for ever: close the
-            // connection, so that the slot comes back now.
-            open.close_now();
+        let end = http::run(
+            source,
+            &tx,
+            send_timeout,
+            &app.metrics,
+            app.shutdown.clone(),
+        )
+        .await;
+        if end == End::RenderPanic || end == End::EngineFailed {
+            tracing::warn!(%peer, seed, "a /listen stream failed ({end:?}): its connection is cut");
+        } else {
+            tracing::info!(%peer, seed, "player left /listen: {end:?}");
         }
+        app.metrics.http_listeners.fetch_sub(1, Relaxed);
+        // A stalled player's socket is full and hyper waits on it for
+        // ever, and a failed stream must not end as a finished one: both
+        // have their connection cut (the slot comes back at once).
+        http::finish(end, tx, || open.close_now()).await;
     });
     // The slot and the connection's permit live as long as the body: they
     // are given back when hyper has sent its end (or the player left).

@@ -124,7 +124,7 @@ pub(super) fn http_listener(
     tokio::spawn(async move {
         let end = http::run(
             source,
-            tx,
+            &tx,
             app.pacing.send_timeout,
             &app.metrics,
             app.shutdown.clone(),
@@ -132,9 +132,9 @@ pub(super) fn http_listener(
         .await;
         if end == End::TooSlow {
             listening.dropped_as_slow();
-            // As for `/listen`: close the stalled connection itself.
-            task_open.close_now();
         }
+        // As for `/listen`: a stalled connection is cut, not left waiting.
+        http::finish(end, tx, || task_open.close_now()).await;
         drop(listening);
     });
     let mut r = Response::new(http::body(rx, open));

@@ -36,10 +36,13 @@ pub fn body<H: Send + 'static>(
 }
 
 /// Feeds `source`'s Ogg pages into `body` until the player leaves, falls
-/// behind, the source ends or `shutdown` turns; says why it ended.
+/// behind, the source ends or `shutdown` turns; says why it ended. The
+/// caller keeps the sender: dropping it ends the body cleanly (the
+/// chunked encoding's last chunk), which is right only for some ends
+/// ([`ends_cleanly`]).
 pub async fn run<S: Source>(
     mut source: S,
-    body: mpsc::Sender<Bytes>,
+    body: &mpsc::Sender<Bytes>,
     send_timeout: Duration,
     metrics: &Metrics,
     mut shutdown: watch::Receiver<bool>,
@@ -47,12 +50,30 @@ pub async fn run<S: Source>(
     let end = tokio::select! {
         biased;
         _ = shutdown.changed() => End::Shutdown,
-        end = feed(&mut source, &body, send_timeout, metrics) => end,
+        end = feed(&mut source, body, send_timeout, metrics) => end,
     };
     if end == End::TooSlow {
         metrics.slow_disconnects.fetch_add(1, Relaxed);
     }
     end
+}
+
+/// Whether a body that ended so should end cleanly. A player that fell
+/// behind, or a stream that failed, must see its connection cut instead:
+/// a clean end would tell it the stream is over, as at a shutdown.
+pub fn ends_cleanly(end: End) -> bool {
+    !matches!(end, End::TooSlow | End::RenderPanic | End::EngineFailed)
+}
+
+/// Cuts the connection behind `body` (`cut` closes it) when `end` says
+/// so, before the body can end cleanly: the sender is held until the
+/// connection has gone (at most a second).
+pub async fn finish(end: End, body: mpsc::Sender<Bytes>, cut: impl FnOnce()) {
+    if !ends_cleanly(end) {
+        cut();
+        let _ = tokio::time::timeout(Duration::from_secs(1), body.closed()).await;
+    }
+    drop(body);
 }
 
 /// The preamble, then each chunk's page when it is due, until something
