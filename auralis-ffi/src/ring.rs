@@ -293,14 +293,10 @@ pub unsafe extern "C" fn auralis_ring_read(
     read: *mut usize,
 ) -> AuralisStatus {
     guard(|| {
-        // SAFETY: as the contract says, for each pointer.
-        let r = check!(unsafe { self::ring(ring) });
-        // SAFETY: NULL or `len` writable samples, per the contract.
-        let out = check!(unsafe { slice_mut(out, len) });
         // SAFETY: NULL or writable, per the contract.
         let read = check!(unsafe { Out::new(read) });
-        // SAFETY: the consumer's thread, one call at a time (the contract).
-        let n = unsafe { r.consumer() }.read(out).unwrap_or(0);
+        // SAFETY: passed on, per the contract.
+        let n = check!(unsafe { consume(ring, out, len, |c, out| c.read(out).unwrap_or(0)) });
         read.set(n);
         AuralisStatus::Ok
     })
@@ -326,18 +322,34 @@ pub unsafe extern "C" fn auralis_ring_fill(
     read: *mut usize,
 ) -> AuralisStatus {
     guard(|| {
-        // SAFETY: as the contract says, for each pointer.
-        let r = check!(unsafe { self::ring(ring) });
-        // SAFETY: NULL or `len` writable samples, per the contract.
-        let out = check!(unsafe { slice_mut(out, len) });
-        // SAFETY: the consumer's thread, one call at a time (the contract).
-        let n = unsafe { r.consumer() }.fill(out);
+        // SAFETY: passed on, per the contract.
+        let n = check!(unsafe { consume(ring, out, len, |c, out| c.fill(out)) });
         // SAFETY: NULL (not wanted) or writable, per the contract.
         if let Some(read) = unsafe { crate::boundary::out_optional(read) } {
             read.set(n);
         }
         AuralisStatus::Ok
     })
+}
+
+/// The consumer's side of `_read` and `_fill`: `take` moves samples from
+/// the ring into the `len` samples at `out`; returns how many it took.
+///
+/// # Safety
+/// `ring` is NULL or a live ring whose consumer no other call is using;
+/// `out` is NULL or valid for writes of `len` samples.
+unsafe fn consume(
+    ring: *mut AuralisRing,
+    out: *mut i16,
+    len: usize,
+    take: impl FnOnce(&mut Consumer<'_>, &mut [i16]) -> usize,
+) -> Result<usize, AuralisStatus> {
+    // SAFETY: NULL or live, per the contract.
+    let r = unsafe { self::ring(ring) }?;
+    // SAFETY: NULL or `len` writable samples, per the contract.
+    let out = unsafe { slice_mut(out, len) }?;
+    // SAFETY: the consumer's thread, one call at a time (the contract).
+    Ok(take(&mut unsafe { r.consumer() }, out))
 }
 
 /// Consumer: drops everything waiting (after a pause or a seek).

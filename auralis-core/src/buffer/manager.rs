@@ -1,7 +1,7 @@
 //! The seed's `IBufferManager`: how healthy a ring is, in the seed's
 //! tiers, and back-pressure for its producer.
 
-use super::ring::{Monitor, Producer};
+use super::ring::Producer;
 
 /// How full a ring is, in the seed's tiers (for a ring of five chunks:
 /// emergency under one chunk, low one to two, healthy three to four,
@@ -42,7 +42,8 @@ impl Health {
 /// The policy over one ring: chunks of `chunk` samples into a ring of
 /// `capacity` samples.
 ///
-/// Methods: [`BufferManager::new`], [`BufferManager::health`],
+/// Methods: [`BufferManager::new`], [`BufferManager::health`] (of a
+/// depth, from [`super::Monitor::depth`] or either half),
 /// [`BufferManager::has_space`], [`BufferManager::wait_for_space`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BufferManager {
@@ -76,11 +77,6 @@ impl BufferManager {
         } else {
             Health::Healthy
         }
-    }
-
-    /// The tier of the ring `monitor` watches.
-    pub fn health_of(&self, monitor: &Monitor<'_>) -> Health {
-        self.health(monitor.depth())
     }
 
     /// Whether another chunk fits.
