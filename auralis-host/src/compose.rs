@@ -20,9 +20,11 @@ pub(crate) struct MusicArgs {
     #[arg(long)]
     pub(crate) seed: Option<u64>,
 
-    /// Minutes of music (up to 1440).
-    #[arg(long, default_value_t = 10.0, value_parser = parse_minutes)]
-    pub(crate) minutes: f64,
+    /// Minutes of music (up to 1440). Default: 10 for `compose` and
+    /// `render`; `play` plays until it is stopped, and with this flag fades
+    /// out over its last 10 seconds and exits.
+    #[arg(long, value_parser = parse_minutes)]
+    pub(crate) minutes: Option<f64>,
 
     /// Key: a MIDI root pitch 60–71 or a note name (C, D, Eb, F#, …).
     #[arg(long, default_value = "60", value_parser = parse_key)]
@@ -58,6 +60,11 @@ impl MusicArgs {
         })
     }
 
+    /// Minutes to compose or render: as given, or 10.
+    pub(crate) fn minutes(&self) -> f64 {
+        self.minutes.unwrap_or(10.0)
+    }
+
     /// The seed given, or a fresh one.
     pub(crate) fn seed(&self) -> u64 {
         self.seed.unwrap_or_else(fresh_seed)
@@ -85,7 +92,7 @@ pub(crate) fn run(args: &ComposeArgs) -> Result<(), String> {
     let bars = PhraseBars::try_from(args.phrase_bars).map_err(|e| e.to_string())?;
     let seed = args.music.seed();
     let mut composer = Composer::new(seed, auralis_core::SampleRate::HZ_44100, context);
-    let limit = (args.music.minutes * 60.0 * f64::from(SAMPLE_RATE)).ceil() as u64;
+    let limit = (args.music.minutes() * 60.0 * f64::from(SAMPLE_RATE)).ceil() as u64;
     let mut phrases: Vec<Phrase> = Vec::new();
     while composer.position() < limit {
         phrases.push(composer.next_phrase(bars));

@@ -6,8 +6,11 @@ use clap::{Parser, Subcommand};
 
 mod compose;
 mod midi;
+#[cfg(feature = "play")]
+mod play;
 mod render;
 mod serve;
+mod signals;
 mod station_cmd;
 
 /// The counting allocator behind the server's allocator figures.
@@ -34,6 +37,9 @@ enum Command {
     Compose(compose::ComposeArgs),
     /// Write the built-in SoundFont (General MIDI, with the ambient keys and pads) to a file.
     Bank(BankArgs),
+    /// Play the endless stream on this computer's speakers (the default audio output).
+    #[cfg(feature = "play")]
+    Play(play::PlayArgs),
     /// Render the endless stream (or a MIDI file, with --midi) to WAV.
     Render(render::RenderArgs),
     /// Push one endless composition to an Icecast server, as its source.
@@ -67,6 +73,8 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve::run(&args),
         Some(Command::Compose(args)) => compose::run(&args),
         Some(Command::Bank(args)) => write_bank(&args),
+        #[cfg(feature = "play")]
+        Some(Command::Play(args)) => play::run(&args),
         Some(Command::Render(args)) => render::run(&args),
         Some(Command::Station(args)) => station_cmd::run(&args),
     };

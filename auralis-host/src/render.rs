@@ -29,6 +29,87 @@ pub(crate) enum InterpolationArg {
     Cubic,
 }
 
+/// How the music sounds: the arguments `render` and `play` share.
+#[derive(Debug, Args)]
+pub(crate) struct SoundArgs {
+    /// The SoundFont to play with. Default: the built-in bank.
+    #[arg(long)]
+    soundfont: Option<PathBuf>,
+
+    /// Sample interpolation.
+    #[arg(long, value_enum, default_value_t = InterpolationArg::Cubic)]
+    interpolation: InterpolationArg,
+
+    /// Without reverb and chorus.
+    #[arg(long)]
+    no_effects: bool,
+}
+
+impl SoundArgs {
+    fn interpolation(&self) -> Interpolation {
+        match self.interpolation {
+            InterpolationArg::Linear => Interpolation::Linear,
+            InterpolationArg::Cubic => Interpolation::Cubic,
+        }
+    }
+
+    /// The SoundFont asked for (mapped, not read), or the built-in bank.
+    pub(crate) fn font(&self) -> Result<Font, String> {
+        Ok(match &self.soundfont {
+            Some(path) => Font::File(
+                FontFile::open(path).map_err(|e| e.to_string())?,
+                path.display().to_string(),
+            ),
+            None => Font::BuiltIn,
+        })
+    }
+
+    /// The generative stream's engine, set up as these arguments say.
+    pub(crate) fn engine<'f>(
+        &self,
+        font: &'f Font,
+        seed: u64,
+        rate: SampleRate,
+        context: auralis_core::music::MusicalContext,
+        drone: bool,
+    ) -> Result<Box<Engine<'f>>, String> {
+        let mut engine = Box::new(
+            Engine::with_soundfont(seed, rate, context, font.bytes())
+                .map_err(|e| format!("cannot start the engine with {}: {e}", font.name()))?,
+        );
+        engine.set_interpolation(self.interpolation());
+        engine.set_effects(!self.no_effects);
+        engine.set_drone(drone);
+        Ok(engine)
+    }
+}
+
+/// A SoundFont: a file from `--soundfont` or the built-in bank.
+pub(crate) enum Font {
+    /// A file, and its name for messages.
+    File(FontFile, String),
+    /// The bank built into the program.
+    BuiltIn,
+}
+
+impl Font {
+    /// Its bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Font::File(file, _) => file.bytes(),
+            Font::BuiltIn => auralis_core::bank::DEFAULT_SF2,
+        }
+    }
+
+    /// How messages name it.
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Font::File(_, name) => name,
+            Font::BuiltIn => "the built-in bank",
+        }
+    }
+}
+
 /// Arguments of `render`.
 #[derive(Debug, Args)]
 pub(crate) struct RenderArgs {
@@ -40,17 +121,8 @@ pub(crate) struct RenderArgs {
     #[command(flatten)]
     music: MusicArgs,
 
-    /// The SoundFont to play with. Default: the built-in bank.
-    #[arg(long)]
-    soundfont: Option<PathBuf>,
-
-    /// Sample interpolation.
-    #[arg(long, value_enum, default_value_t = InterpolationArg::Cubic)]
-    interpolation: InterpolationArg,
-
-    /// Render without reverb and chorus.
-    #[arg(long)]
-    no_effects: bool,
+    #[command(flatten)]
+    sound: SoundArgs,
 
     /// Add a soft low drone on the key's root (the generative stream only).
     #[arg(long, conflicts_with = "midi")]
@@ -123,13 +195,6 @@ const MAX_WAV_BYTES: u64 = u32::MAX as u64;
 const WAV_HEADER_BYTES: u64 = 80;
 
 impl RenderArgs {
-    fn interpolation(&self) -> Interpolation {
-        match self.interpolation {
-            InterpolationArg::Linear => Interpolation::Linear,
-            InterpolationArg::Cubic => Interpolation::Cubic,
-        }
-    }
-
     /// Bytes per stereo frame in the WAV file.
     fn frame_bytes(&self) -> u64 {
         if self.float {
@@ -214,31 +279,9 @@ impl RenderArgs {
     }
 }
 
-/// Set by SIGINT or SIGTERM while rendering.
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    // Only an atomic store: async-signal-safe.
-    INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// SIGINT and SIGTERM stop the render between two blocks, so that the
-/// unfinished file is removed (killed outright, the process left hundreds
-/// of MB of `.partial-PID` behind).
-fn stop_on_signals() {
-    for signal in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: `on_signal` only stores to an atomic, which is
-        // async-signal-safe; replacing the default handler has no other
-        // effect on this single-purpose process.
-        unsafe {
-            libc::signal(signal, on_signal as *const () as libc::sighandler_t);
-        }
-    }
-}
-
 /// `Err` (the partial file is then removed) once a signal came.
 fn check_interrupted(out: &std::path::Path) -> Result<(), String> {
-    if INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+    if crate::signals::interrupted() {
         return Err(format!(
             "interrupted: {} was not written (nothing is left behind)",
             out.display()
@@ -348,47 +391,35 @@ impl Progress {
 }
 
 /// m:ss.
-fn clock(secs: u64) -> String {
+pub(crate) fn clock(secs: u64) -> String {
     format!("{}:{:02}", secs / 60, secs % 60)
 }
 
 /// Runs `render`; the error is a sentence for the user.
 pub(crate) fn run(args: &RenderArgs) -> Result<(), String> {
-    stop_on_signals();
-    let file;
-    let font: &[u8] = match &args.soundfont {
-        Some(path) => {
-            file = FontFile::open(path).map_err(|e| e.to_string())?;
-            file.bytes()
-        }
-        None => auralis_core::bank::DEFAULT_SF2,
-    };
-    let font_name = args
-        .soundfont
-        .as_ref()
-        .map_or("the built-in bank".to_string(), |p| p.display().to_string());
+    // SIGINT and SIGTERM stop the render between two blocks, so that the
+    // unfinished file is removed (killed outright, the process left
+    // hundreds of MB of `.partial-PID` behind).
+    crate::signals::catch();
+    let font = args.sound.font()?;
     match &args.midi {
-        Some(midi) => render_midi(args, midi, font, &font_name),
-        None => render_stream(args, font, &font_name),
+        Some(midi) => render_midi(args, midi, &font),
+        None => render_stream(args, &font),
     }
 }
 
 /// The generative stream, exactly as the server plays it, for `--minutes`.
-fn render_stream(args: &RenderArgs, font: &[u8], font_name: &str) -> Result<(), String> {
+fn render_stream(args: &RenderArgs, font: &Font) -> Result<(), String> {
     let context = args.music.context()?;
     let seed = args.music.seed();
-    let mut engine: Box<Engine<'_>> = Box::new(
-        Engine::with_soundfont(seed, args.sample_rate, context, font)
-            .map_err(|e| format!("cannot start the engine with {font_name}: {e}"))?,
-    );
-    engine.set_interpolation(args.interpolation());
-    engine.set_effects(!args.no_effects);
-    engine.set_drone(args.drone);
+    let mut engine = args
+        .sound
+        .engine(font, seed, args.sample_rate, context, args.drone)?;
     if let Some(g) = args.gain {
         engine.set_gain(g);
     }
     let sr = u64::from(args.sample_rate.hz());
-    let total = (args.music.minutes * 60.0 * sr as f64).ceil() as u64;
+    let total = (args.music.minutes() * 60.0 * sr as f64).ceil() as u64;
     args.check_size(total)?;
     let mut wav = args.wav()?;
     let mut progress = Progress::new();
@@ -406,14 +437,15 @@ fn render_stream(args: &RenderArgs, font: &[u8], font_name: &str) -> Result<(), 
     wav.finish()?;
     progress.finish();
     eprintln!(
-        "wrote {}: {} of {} {} at {} BPM, intensity {}{}, with {font_name} (seed {seed})",
+        "wrote {}: {} of {} {} at {} BPM, intensity {}{}, with {} (seed {seed})",
         args.out.display(),
         clock(total / sr),
         context.spelling().name(context.key_pc()),
         context.mode(),
         context.bpm(),
         context.intensity(),
-        if args.drone { ", a drone" } else { "" }
+        if args.drone { ", a drone" } else { "" },
+        font.name()
     );
     if args.music.seed.is_none() {
         eprintln!("to render this again, add --seed {seed}");
@@ -422,12 +454,8 @@ fn render_stream(args: &RenderArgs, font: &[u8], font_name: &str) -> Result<(), 
 }
 
 /// A MIDI file, keeping the tail after its last event.
-fn render_midi(
-    args: &RenderArgs,
-    midi_path: &Path,
-    font: &[u8],
-    font_name: &str,
-) -> Result<(), String> {
+fn render_midi(args: &RenderArgs, midi_path: &Path, font: &Font) -> Result<(), String> {
+    let font_name = font.name();
     let midi = auralis_host::files::read_limited(
         midi_path,
         auralis_host::files::MAX_MIDI_BYTES,
@@ -464,10 +492,10 @@ fn render_midi(
     args.check_size(end.saturating_add(MAX_TAIL_SECS * sr))?;
     let mut synth: Box<Synth<'_, 256>> = Box::new(Synth::new(args.sample_rate));
     synth
-        .load_soundfont(font)
+        .load_soundfont(font.bytes())
         .map_err(|e| format!("{font_name} is not a usable SoundFont: {e}"))?;
-    synth.set_interpolation(args.interpolation());
-    if args.no_effects {
+    synth.set_interpolation(args.sound.interpolation());
+    if args.sound.no_effects {
         synth.configure_reverb(0.0, 0.0, 0.0);
         synth.set_chorus(0.0);
     } else {

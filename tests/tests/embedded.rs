@@ -2,7 +2,8 @@
 //! firmware for QEMU's mps2-an386 (a Cortex-M4 with FPU) that renders a
 //! seeded stream from the built-in bank with its engine in a static; this
 //! test builds it, runs it under `qemu-system-arm`, and compares the hash
-//! of its samples with the same stream rendered here.
+//! of its samples, taken by its DAC interrupt from the core's ring, with
+//! the same stream rendered here.
 
 /// Says that a test skips, and why, where `cargo test` shows it: straight
 /// to the process's stderr, past the test harness's capture.
@@ -24,6 +25,8 @@ struct Report {
     chunks: u32,
     hash: u64,
     sizes: String,
+    /// The DAC interrupt's line: frames played, underruns, tiers.
+    dac: String,
 }
 
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
@@ -100,6 +103,11 @@ fn run_firmware() -> Report {
         .find(|l| l.starts_with("auralis-qemu-sizes "))
         .unwrap_or("")
         .to_string();
+    let dac = stdout
+        .lines()
+        .find(|l| l.starts_with("auralis-qemu-dac "))
+        .unwrap_or_else(|| panic!("no DAC line:\n{stdout}"))
+        .to_string();
     let get = |k: &str| field(line, k).unwrap_or_else(|| panic!("no {k} in {line:?}"));
     Report {
         seed: get("seed").parse().expect("seed"),
@@ -107,6 +115,7 @@ fn run_firmware() -> Report {
         chunks: get("chunks").parse().expect("chunks"),
         hash: u64::from_str_radix(get("pcm_fnv1a64"), 16).expect("hash"),
         sizes,
+        dac,
     }
 }
 
@@ -146,4 +155,26 @@ fn the_firmware_renders_the_same_bits_as_the_host() {
     );
     // Something was rendered: a silent stream would hash the same anywhere.
     assert_ne!(host, host_hash(report.seed.wrapping_add(1), report.chunks));
+
+    // The hash is the DAC's: every frame went through the ring to the
+    // interrupt, none was missing when it came.
+    eprintln!("{}", report.dac);
+    let dac = |k: &str| -> u64 {
+        field(&report.dac, k)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {k} in {:?}", report.dac))
+    };
+    assert_eq!(dac("frames"), u64::from(report.chunks) * 4_410);
+    assert_eq!(dac("underruns"), 0, "the DAC ran dry");
+    assert!(dac("interrupts") >= dac("frames") / 32);
+    // The tiers cover the whole time played (to the millisecond, per tier).
+    let tiers: u64 = ["emergency_ms", "low_ms", "healthy_ms", "full_ms"]
+        .iter()
+        .map(|k| dac(k))
+        .sum();
+    let played_ms = dac("frames") * 1_000 / 44_100;
+    assert!(
+        tiers <= played_ms && tiers + 4 >= played_ms,
+        "tiers {tiers} ms of {played_ms} ms"
+    );
 }

@@ -7,6 +7,8 @@ mod manager;
 mod ring;
 
 pub use manager::{BufferManager, Health};
+#[cfg(feature = "std")]
+pub use ring::leak;
 pub use ring::{Consumer, Monitor, Producer, Ring, RingState};
 
 #[cfg(test)]

@@ -178,6 +178,33 @@ impl<'a> Monitor<'a> {
     }
 }
 
+/// A ring of `capacity` samples (rounded up to whole frames, at least
+/// one) on the heap, for a program that sizes it at run time and keeps
+/// it until it exits (`auralis-host play`, whose ring size comes from
+/// `--buffer-ms` and the device's rate). The memory is never freed, so
+/// both halves are `'static` and each can move into a thread or an audio
+/// callback; make one per program, not one per stream.
+#[cfg(feature = "std")]
+pub fn leak(capacity: usize) -> (Producer<'static>, Consumer<'static>) {
+    let len = capacity.max(2).next_multiple_of(2);
+    let state: &'static RingState = std::boxed::Box::leak(std::boxed::Box::new(RingState::new()));
+    let slots: &'static [UnsafeCell<i16>] = std::boxed::Box::leak(
+        (0..len)
+            .map(|_| UnsafeCell::new(0))
+            .collect::<std::vec::Vec<_>>()
+            .into_boxed_slice(),
+    );
+    // SAFETY: `state` and `slots` were made here and are reachable only
+    // through these two halves, one of each; `len` is even and at least 2
+    // and the slice never changes.
+    unsafe {
+        (
+            Producer::from_parts(state, slots),
+            Consumer::from_parts(state, slots),
+        )
+    }
+}
+
 /// The writing half: the render side.
 ///
 /// # Real-time

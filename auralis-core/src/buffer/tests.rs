@@ -260,3 +260,20 @@ fn two_threads_pass_every_sample_once_in_order() {
     });
     assert_eq!(ring.monitor().depth(), 0);
 }
+
+/// A ring sized at run time: whole frames, and halves that outlive the
+/// function that made them (a thread, an audio callback).
+#[cfg(feature = "std")]
+#[test]
+#[cfg_attr(miri, ignore = "leaks on purpose")]
+fn a_leaked_ring_is_sized_in_whole_frames_and_its_halves_are_static() {
+    let (mut p, mut c) = super::leak(5);
+    assert_eq!(p.space(), 6);
+    assert_eq!(super::leak(0).0.space(), 2);
+    std::thread::spawn(move || assert!(p.write(&[1, 2, 3, 4, 5, 6])))
+        .join()
+        .unwrap();
+    let mut out = [0; 6];
+    assert_eq!(c.read(&mut out), Some(6));
+    assert_eq!(out, [1, 2, 3, 4, 5, 6]);
+}
