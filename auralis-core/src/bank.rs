@@ -24,15 +24,15 @@
 //! deterministically, under 2 MB.
 
 /// The bank's SF2 bytes, ready for [`crate::synth::SoundFont::parse`]:
-/// General MIDI complete (1.3 MB), or, with the `compact` feature, the
+/// General MIDI complete (1.3 MB), or, with the `ambient-bank` feature, the
 /// four ambient presets alone (370 KB) — the engine's stream is the same
 /// bit for bit with either.
-#[cfg(not(feature = "compact"))]
+#[cfg(not(feature = "ambient-bank"))]
 pub static DEFAULT_SF2: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/default.sf2"));
-/// The bank's SF2 bytes: with the `compact` feature, the four ambient
-/// presets alone (the engine's stream is the same bit for bit as with
-/// the full General MIDI bank).
-#[cfg(feature = "compact")]
+/// The bank's SF2 bytes: with the `ambient-bank` feature (which
+/// `compact` turns on), the four ambient presets alone (the engine's
+/// stream is the same bit for bit as with the full General MIDI bank).
+#[cfg(feature = "ambient-bank")]
 pub static DEFAULT_SF2: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ambient.sf2"));
 
 /// Program of the soft keys.
@@ -68,7 +68,7 @@ mod tests {
     }
 
     #[test]
-    #[cfg(not(feature = "compact"))]
+    #[cfg(not(feature = "ambient-bank"))]
     fn every_program_and_the_drum_kit_are_there() {
         let sf = SoundFont::parse(DEFAULT_SF2).unwrap();
         for p in 0..128u16 {

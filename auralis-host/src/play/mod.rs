@@ -110,7 +110,7 @@ pub(crate) fn run(args: &PlayArgs) -> Result<(), String> {
     let status = Status::new(context, seed, args.music.seed.is_none());
     let quit = AtomicBool::new(false);
 
-    std::thread::scope(|scope| -> Result<(), String> {
+    let ending = std::thread::scope(|scope| -> Result<Ending, String> {
         let render = Render {
             engine,
             producer,
@@ -151,18 +151,24 @@ pub(crate) fn run(args: &PlayArgs) -> Result<(), String> {
                     rate.hz(),
                     args.buffer_ms
                 );
-                wait(&shared, &status, &manager, &monitor, rate);
+                let ending = wait(&shared, &status, &manager, &monitor, rate);
                 // The device's own buffer still holds the last moments.
                 std::thread::sleep(Duration::from_millis(150));
                 drop(stream);
-                Ok(())
+                Ok(ending)
             });
         quit.store(true, Ordering::Relaxed);
         let _ = renderer.join();
         result
     })?;
-    status.finish(&shared, &monitor, rate);
+    status.finish(&shared, &monitor, rate, &ending);
     Ok(())
+}
+
+/// What ended the playing, and when `play` saw it.
+struct Ending {
+    what: &'static str,
+    at: Instant,
 }
 
 /// Waits until the music ends (`--minutes`) or Ctrl-C's fade is done,
@@ -173,20 +179,26 @@ fn wait(
     manager: &BufferManager,
     monitor: &auralis_core::buffer::Monitor<'_>,
     rate: SampleRate,
-) {
+) -> Ending {
     let mut stop_at: Option<Instant> = None;
     let mut status_at = Instant::now();
     let tty = std::io::stderr().is_terminal();
     loop {
-        if shared.ended.load(Ordering::Acquire) {
-            return;
+        match stop_at {
+            Some(at) if shared.ended.load(Ordering::Acquire) || at.elapsed() > STOP_PATIENCE => {
+                return Ending { what: "Ctrl-C", at };
+            }
+            None if shared.ended.load(Ordering::Acquire) => {
+                return Ending {
+                    what: "the music's last sample",
+                    at: Instant::now(),
+                };
+            }
+            _ => {}
         }
         if crate::signals::interrupted() && stop_at.is_none() {
             shared.stop.store(true, Ordering::Relaxed);
             stop_at = Some(Instant::now());
-        }
-        if stop_at.is_some_and(|t| t.elapsed() > STOP_PATIENCE) {
-            return;
         }
         if tty || status_at.elapsed() >= LOG_PERIOD {
             let health = manager.health(monitor.depth());
@@ -358,6 +370,7 @@ impl Status {
         shared: &Shared,
         monitor: &auralis_core::buffer::Monitor<'_>,
         rate: SampleRate,
+        ending: &Ending,
     ) {
         if std::io::stderr().is_terminal() {
             eprintln!();
@@ -365,10 +378,12 @@ impl Status {
         let underruns = monitor.underruns();
         let played = shared.played.load(Ordering::Relaxed) / u64::from(rate.hz());
         eprintln!(
-            "played {} (seed {}): {underruns} underrun{}",
+            "played {} (seed {}): {underruns} underrun{}; stopped {:.2} s after {}",
             clock(played),
             self.seed,
-            if underruns == 1 { "" } else { "s" }
+            if underruns == 1 { "" } else { "s" },
+            ending.at.elapsed().as_secs_f64(),
+            ending.what
         );
         if self.fresh_seed {
             eprintln!("to play this again, add --seed {}", self.seed);

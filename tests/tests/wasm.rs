@@ -1,0 +1,137 @@
+//! The engine in WebAssembly, bit for bit: builds `auralis-wasm` for
+//! `wasm32-unknown-unknown`, renders the same streams here, and runs
+//! `tests/wasm/wasm.test.mjs` under Node's test runner, which loads the
+//! module and compares its hashes with these (and checks its errors, a
+//! font passed in as bytes, and the size budget below).
+
+use auralis_tests::skip::skip;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use auralis_core::engine::{AudioChunk, Engine};
+use auralis_core::{Mode, MusicalContext, Preset, SampleRate};
+
+/// The module with the built-in (ambient) bank must stay under this.
+const MAX_WASM_BYTES: u64 = 600 * 1024;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Whether node and the wasm target are here; under CI they must be.
+fn tools_present() -> bool {
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let target = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown"));
+    if node && target {
+        return true;
+    }
+    skip(format_args!(
+        "the WebAssembly test needs node ({node}) and the wasm32-unknown-unknown target ({target})"
+    ));
+    false
+}
+
+fn build_wasm() -> PathBuf {
+    let dir = repo().join("auralis-wasm");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["build", "--release", "--quiet"])
+        .current_dir(&dir)
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "auralis-wasm did not build:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join("target/wasm32-unknown-unknown/release/auralis_wasm.wasm")
+}
+
+/// FNV-1a 64 over the little-endian samples of `chunks` chunks, the
+/// preset asked for before chunk `preset_at`.
+fn native_hash(seed: u64, rate: u32, chunks: u32, preset_at: u32, preset: usize) -> u64 {
+    let context = MusicalContext::new(60, Mode::ALL[0], 60.0, 0.5).unwrap();
+    let mut e: Box<Engine<'static>> =
+        Box::new(Engine::new(seed, SampleRate::new(rate).unwrap(), context).unwrap());
+    let mut chunk = Box::new(AudioChunk::new());
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for i in 0..chunks {
+        if i == preset_at {
+            e.set_context(e.context().with_preset(Preset::ALL[preset]));
+        }
+        e.next_chunk(&mut chunk);
+        for v in chunk.samples() {
+            for byte in v.to_le_bytes() {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    hash
+}
+
+#[test]
+fn the_wasm_engine_renders_the_native_bits() {
+    if !tools_present() {
+        return;
+    }
+    let wasm = build_wasm();
+    let size = std::fs::metadata(&wasm).unwrap().len();
+    eprintln!("auralis_wasm.wasm: {size} bytes");
+    assert!(
+        size <= MAX_WASM_BYTES,
+        "{size} bytes, over the 600 KiB budget"
+    );
+
+    // (seed, rate, chunks, preset asked for before this chunk, preset)
+    let cases = [
+        (2026u64, 44_100u32, 20u32, u32::MAX, 0usize),
+        (41, 48_000, 40, 12, 2),
+    ];
+    let expect: Vec<String> = cases
+        .iter()
+        .map(|&(seed, rate, chunks, at, preset)| {
+            let hash = native_hash(seed, rate, chunks, at, preset);
+            format!(
+                "{{\"seed\":{seed},\"rate\":{rate},\"chunks\":{chunks},\"preset_at\":{},\"preset\":{preset},\"hash\":\"{hash:016x}\"}}",
+                if at == u32::MAX { -1 } else { i64::from(at) }
+            )
+        })
+        .collect();
+    // Two different streams: the comparison is not of silence.
+    assert_ne!(expect[0], expect[1]);
+
+    let font = std::env::temp_dir().join(format!("auralis-wasm-gm-{}.sf2", std::process::id()));
+    std::fs::write(&font, auralis_core::bank::DEFAULT_SF2).unwrap();
+    let out = Command::new("node")
+        .args(["--test", "tests/wasm/"])
+        .current_dir(repo())
+        .env("AURALIS_WASM", &wasm)
+        .env("AURALIS_WASM_EXPECT", format!("[{}]", expect.join(",")))
+        .env("AURALIS_WASM_FONT", &font)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&font);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("# fail 0") && text.contains("# skipped 0"),
+        "{text}"
+    );
+    assert!(text.contains("# pass 6"), "{text}");
+}
