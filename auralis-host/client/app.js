@@ -1,8 +1,12 @@
-// The Auralis web player: connects to /ws/stream, decodes Opus with
-// WebCodecs where the browser has it (binary PCM otherwise), plays through
-// an AudioWorklet with an adaptive buffer, and keeps the listener's
-// settings. Nothing streams until the listener can hear it: where the
-// browser blocks autoplay the stream starts paused, and Play resumes it.
+// The Auralis web player. Where the browser runs WebAssembly in an
+// AudioWorklet and the server carries the engine (/client/auralis.wasm),
+// the music is composed and synthesised in the page itself
+// (engine-worklet.js): no stream, no server work, bit for bit the
+// server's engine. Otherwise (or when the listener chooses it) it
+// connects to /ws/stream, decodes Opus with WebCodecs where the browser
+// has it (binary PCM otherwise), and plays through an AudioWorklet with
+// an adaptive buffer. It keeps the listener's settings. Nothing sounds
+// until the listener presses Play.
 
 import {
   AdaptiveBuffer,
@@ -19,6 +23,10 @@ const KEY_NAMES = ["C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A",
 
 // Everything the page knows, readable from the console and by tests.
 const state = (window.auralis = {
+  engine: null, // "browser" (the engine in this page) or "server" (its stream)
+  engineAvailable: false, // the browser and the server can run the engine here
+  dropouts: 0, // render quanta the audio thread missed (browser engine)
+  renderMeanMs: 0, // the engine's cost per quantum, last quarter second
   connection: "disconnected",
   codec: null, // "opus" (WebCodecs) or "pcm"
   webcodecsFrames: 0, // Opus frames WebCodecs decoded
@@ -121,7 +129,99 @@ function send(obj) {
 
 function sendParams() {
   const { key, mode, bpm, intensity } = settings;
+  if (state.engine === "browser") {
+    if (node) node.port.postMessage({ type: "params", key, mode, bpm, intensity });
+    return;
+  }
   send({ type: "update_params", params: { key, mode, bpm, intensity } });
+}
+
+const PRESETS = ["focus", "meditation", "sleep", "bright"];
+
+/** The compiled engine, or null where this browser or server cannot run it. */
+async function loadEngine() {
+  if (typeof WebAssembly !== "object" || !("AudioWorkletNode" in window)) return null;
+  try {
+    const r = await fetch("/client/auralis.wasm");
+    if (!r.ok) return null;
+    return await WebAssembly.compile(await r.arrayBuffer());
+  } catch (e) {
+    state.errors.push(`engine: ${e.message}`);
+    return null;
+  }
+}
+
+/** Which engine plays: `?engine=` if given, else the listener's choice,
+ * else the browser's own where it can. */
+function chooseEngine(available) {
+  const asked = new URLSearchParams(location.search).get("engine") ?? settings.engine;
+  if (asked === "server" || !available) return "server";
+  return "browser";
+}
+
+function showEngine() {
+  const local = state.engine === "browser";
+  $("engine-text").textContent = local
+    ? "Composed in this browser."
+    : "Streamed from the server.";
+  const b = $("engine-switch");
+  b.hidden = !state.engineAvailable;
+  b.textContent = local ? "Stream from the server instead" : "Compose in this browser instead";
+}
+
+/** The audio graph with the engine itself in the worklet. */
+async function ensureEngineAudio(module) {
+  audio = new AudioContext({ sampleRate: OPUS_RATE, latencyHint: "playback" });
+  state.audio = audio;
+  audio.onstatechange = showAudioState;
+  await audio.audioWorklet.addModule("/client/engine-worklet.js");
+  node = new AudioWorkletNode(audio, "auralis-engine", { outputChannelCount: [2] });
+  connectGraph();
+  node.port.onmessage = (e) => onEngine(e.data);
+  const seed = crypto.getRandomValues(new Uint32Array(2));
+  const { key, mode, bpm, intensity } = settings;
+  node.port.postMessage({
+    type: "init",
+    module,
+    seed: seed[0] * 2 ** 21 + (seed[1] >>> 11),
+    key,
+    mode,
+    bpm,
+    intensity,
+  });
+  showAudioState();
+}
+
+/** Messages from the engine in the worklet. */
+function onEngine(m) {
+  if (m.type === "ready") {
+    if (!state.listening) setConnection("paused", "press Play to listen");
+  } else if (m.type === "started") {
+    onWorklet(m);
+  } else if (m.type === "now_playing") {
+    state.params = { key: settings.key, mode: m.mode, bpm: m.bpm, intensity: m.intensity };
+    if (m.mode !== settings.mode || m.bpm !== settings.bpm || m.intensity !== settings.intensity) {
+      // A preset took effect: the controls follow, as the server's
+      // params message makes them.
+      state.lastParamsMessage = { params: state.params, receivedAt: performance.now() };
+      settings = { ...settings, mode: m.mode, bpm: m.bpm, intensity: m.intensity };
+      saveSettings(settings);
+      showSettings(settings);
+    }
+    state.nowPlaying = { key: m.key, mode: m.mode, chord: m.chord };
+    showNowPlaying();
+  } else if (m.type === "report") {
+    state.playedSeconds = m.playedSeconds;
+    state.audibleSeconds = m.audibleSeconds;
+    state.dropouts = m.dropouts;
+    state.gain = m.gain;
+    state.renderMeanMs = m.renderMeanMs;
+    meter();
+    const share = ((m.renderMeanMs / ((128 / OPUS_RATE) * 1000)) * 100).toFixed(1);
+    $("stats").textContent = `In this browser · rendering ${share}% of real time · dropouts ${m.dropouts}`;
+  } else if (m.type === "error") {
+    state.errors.push(`engine: ${m.message}`);
+  }
 }
 
 function showPlayButton() {
@@ -161,15 +261,7 @@ async function ensureAudio(sampleRate) {
   audio.onstatechange = showAudioState;
   await audio.audioWorklet.addModule("/client/worklet.js");
   node = new AudioWorkletNode(audio, "auralis-player", { outputChannelCount: [2] });
-  volume = audio.createGain();
-  volume.gain.value = settings.volume;
-  const pre = audio.createAnalyser();
-  const post = audio.createAnalyser();
-  node.connect(pre);
-  node.connect(volume);
-  volume.connect(post);
-  volume.connect(audio.destination);
-  meters = { pre, post, data: new Float32Array(2048) };
+  connectGraph();
   node.port.onmessage = (e) => onWorklet(e.data);
   node.port.postMessage({ type: "target", ms: buffer.targetMs });
   // Before Play the context stays suspended; after it (a new rate from
@@ -185,6 +277,19 @@ async function ensureAudio(sampleRate) {
     ]);
   }
   showAudioState();
+}
+
+/** node → meter → volume → meter → out. */
+function connectGraph() {
+  volume = audio.createGain();
+  volume.gain.value = settings.volume;
+  const pre = audio.createAnalyser();
+  const post = audio.createAnalyser();
+  node.connect(pre);
+  node.connect(volume);
+  volume.connect(post);
+  volume.connect(audio.destination);
+  meters = { pre, post, data: new Float32Array(2048) };
 }
 
 function rms(analyser) {
@@ -393,6 +498,16 @@ function connect() {
  * server streams afresh. */
 async function play() {
   state.listening = true;
+  if (state.engine === "browser") {
+    state.playPressedMs = Math.round(performance.now());
+    state.startDelayMs = null;
+    showPlayButton();
+    node.port.postMessage({ type: "play" });
+    setConnection("connected", "composed in this browser");
+    await audio.resume().catch(() => {});
+    showAudioState();
+    return;
+  }
   jitter.reset(); // the pause was no network jitter
   runChunks = 0;
   state.playPressedMs = Math.round(performance.now());
@@ -410,6 +525,12 @@ async function play() {
 /** Pause: the server stops rendering this stream; nothing stale is kept. */
 function pause() {
   state.listening = false;
+  if (state.engine === "browser") {
+    showPlayButton();
+    node.port.postMessage({ type: "pause" });
+    setConnection("paused", "press Play to listen");
+    return;
+  }
   jitter.reset();
   showPlayButton();
   send({ type: "pause" });
@@ -461,6 +582,17 @@ function setSleepTimer(minutes, fadeSeconds = 60) {
 state.setSleepTimer = setSleepTimer;
 
 async function boot() {
+  const module = await loadEngine();
+  state.engineAvailable = module !== null;
+  state.engine = chooseEngine(state.engineAvailable);
+  showEngine();
+  if (state.engine === "browser") {
+    state.listening = false;
+    showPlayButton();
+    setConnection("paused", "press Play to listen");
+    await ensureEngineAudio(module);
+    return;
+  }
   state.codec = await chooseCodec();
   // Opus is always 48 kHz; PCM's rate comes with the welcome.
   await ensureAudio(state.codec === "opus" ? OPUS_RATE : 44100);
@@ -489,10 +621,20 @@ window.addEventListener("DOMContentLoaded", () => {
       settings.preset = b.dataset.preset;
       saveSettings(settings);
       showSettings(settings);
-      send({ type: "select_preset", preset: b.dataset.preset });
+      if (state.engine === "browser") {
+        node?.port.postMessage({ type: "preset", index: PRESETS.indexOf(b.dataset.preset) });
+      } else {
+        send({ type: "select_preset", preset: b.dataset.preset });
+      }
     });
   }
   $("sleep-timer").addEventListener("change", (e) => setSleepTimer(Number(e.target.value)));
+  $("engine-switch").addEventListener("click", () => {
+    // The other engine, from a fresh page: settings are kept.
+    settings.engine = state.engine === "browser" ? "server" : "browser";
+    saveSettings(settings);
+    location.assign(location.pathname);
+  });
   $("play").addEventListener("click", () => (state.listening ? pause() : play()));
   if ("mediaSession" in navigator) {
     navigator.mediaSession.setActionHandler("play", () => play());

@@ -167,6 +167,12 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), String> {
             max_clients = app.config().max_clients,
             "Auralis listening on {local}"
         );
+        if !auralis_host::server::assets::has_engine() {
+            tracing::warn!(
+                "built without the WebAssembly engine: the page will stream from this server \
+                 (rustup target add wasm32-unknown-unknown, then build again, to let browsers compose themselves)"
+            );
+        }
         println!("Auralis is playing at http://{local}/ (open it in a browser; Ctrl-C stops)");
         use std::io::Write as _;
         let _ = std::io::stdout().flush();

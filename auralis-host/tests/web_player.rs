@@ -145,17 +145,23 @@ fn the_page_plays_in_headless_chromium() {
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Every test of the browser file ran and passed.
     let count = |key: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(key)?.trim().parse::<usize>().ok())
             .unwrap_or_else(|| panic!("no {key:?} line in the runner's output:\n{text}"))
     };
-    let declared = std::fs::read_to_string(repo().join("tests/browser/player.test.mjs"))
-        .unwrap()
-        .lines()
-        .filter(|l| l.trim_start().starts_with("test("))
-        .count();
+    // Every test of every browser file (player.test.mjs: the server's
+    // stream; engine.test.mjs: the engine in the page).
+    let declared: usize = ["player.test.mjs", "engine.test.mjs"]
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(repo().join("tests/browser").join(f))
+                .unwrap()
+                .lines()
+                .filter(|l| l.trim_start().starts_with("test("))
+                .count()
+        })
+        .sum();
     assert!(declared > 0);
     assert_eq!(count("# pass "), declared, "{text}");
     assert_eq!(count("# fail "), 0, "{text}");

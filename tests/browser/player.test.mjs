@@ -8,66 +8,25 @@
 //
 //   AURALIS_HOST_BIN=target/debug/auralis-host node --test tests/browser/
 //
+// It plays the server's stream (`?engine=server`); engine.test.mjs plays
+// the engine in the page.
+//
 // Run from `cargo test` by tests/tests/web_player.rs.
 
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
+import { launchBrowser, sleep, startServer, state, stopServer } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const serverBin = process.env.AURALIS_HOST_BIN ?? join(here, "../../target/debug/auralis-host");
 const artifacts = process.env.AURALIS_ARTIFACTS ?? join(here, "../../target/test-artifacts");
-const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-
-/** Starts the server; resolves with the process and its URL. */
-function startServer(addr = "127.0.0.1:0") {
-  const proc = spawn(serverBin, ["--addr", addr], { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: proc.stdout });
-    lines.once("line", (line) => {
-      const url = line.split(/\s+/).find((w) => w.startsWith("http://"));
-      url ? resolve({ proc, url }) : reject(new Error(`no URL in ${line}`));
-    });
-    proc.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
-
-function stopServer(proc, signal = "SIGKILL") {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.once("exit", () => resolve());
-    proc.kill(signal);
-  });
-}
-
-const state = (page) => page.evaluate(() => ({ ...window.auralis }));
 
 let server = await startServer();
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  headless: true,
-  // Playwright allows autoplay by default; a listener's browser does not.
-  // (Chromium's own default, a gesture first, is what a listener has; an
-  // explicit --autoplay-policy=user-gesture-required does not block it.)
-  ignoreDefaultArgs: ["--autoplay-policy=no-user-gesture-required"],
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
+const browser = await launchBrowser();
 after(async () => {
   await browser.close();
   await stopServer(server.proc, "SIGTERM");
@@ -79,10 +38,11 @@ page.on("pageerror", (e) => console.error("page error:", e));
 
 const status = async () => (await fetch(`${server.url}api/status`)).json();
 const metrics = async () => (await fetch(`${server.url}api/metrics`)).json();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test("before Play nothing streams; after Play the buffer is at its target at once", async () => {
-  await page.goto(server.url);
+  // This file plays the server's stream (engine.test.mjs the page's own
+  // engine).
+  await page.goto(`${server.url}?engine=server`);
   await page.waitForFunction(() => window.auralis.welcome !== null, null, { timeout: 10_000 });
   // The page waits for Play (whether or not the browser would allow
   // autoplay), and says what to do.
@@ -312,7 +272,7 @@ test("plays PCM where the browser has no WebCodecs", async () => {
   await plain.addInitScript(() => {
     delete window.AudioDecoder;
   });
-  await plain.goto(server.url);
+  await plain.goto(`${server.url}?engine=server`);
   await plain.waitForFunction(() => window.auralis.welcome !== null, null, { timeout: 10_000 });
   await plain.getByRole("button", { name: "Play the music" }).click();
   await plain.waitForFunction(() => window.auralis.audibleSeconds >= 3, null, {

@@ -6,6 +6,8 @@
 pub struct Asset {
     /// Its bytes.
     pub bytes: &'static [u8],
+    /// The same bytes gzipped, for clients that accept it (the engine).
+    pub gzip: Option<&'static [u8]>,
     /// Its `Content-Type`.
     pub content_type: &'static str,
 }
@@ -13,13 +15,21 @@ pub struct Asset {
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const WASM: &str = "application/wasm";
+
+/// The engine in WebAssembly (`auralis-wasm`), built by `build.rs`; empty
+/// when the build had no `wasm32-unknown-unknown` target (then it is not
+/// served, and the page streams from the server).
+const ENGINE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/auralis.wasm"));
+const ENGINE_WASM_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/auralis.wasm.gz"));
 
 /// Every file under `/client/`.
-pub const FILES: [(&str, Asset); 5] = [
+pub const FILES: [(&str, Asset); 7] = [
     (
         "index.html",
         Asset {
             bytes: include_bytes!("../../client/index.html"),
+            gzip: None,
             content_type: HTML,
         },
     ),
@@ -27,6 +37,7 @@ pub const FILES: [(&str, Asset); 5] = [
         "app.js",
         Asset {
             bytes: include_bytes!("../../client/app.js"),
+            gzip: None,
             content_type: JS,
         },
     ),
@@ -34,6 +45,7 @@ pub const FILES: [(&str, Asset); 5] = [
         "jitter.js",
         Asset {
             bytes: include_bytes!("../../client/jitter.js"),
+            gzip: None,
             content_type: JS,
         },
     ),
@@ -41,6 +53,7 @@ pub const FILES: [(&str, Asset); 5] = [
         "worklet.js",
         Asset {
             bytes: include_bytes!("../../client/worklet.js"),
+            gzip: None,
             content_type: JS,
         },
     ),
@@ -48,7 +61,24 @@ pub const FILES: [(&str, Asset); 5] = [
         "style.css",
         Asset {
             bytes: include_bytes!("../../client/style.css"),
+            gzip: None,
             content_type: CSS,
+        },
+    ),
+    (
+        "engine-worklet.js",
+        Asset {
+            bytes: include_bytes!("../../client/engine-worklet.js"),
+            gzip: None,
+            content_type: JS,
+        },
+    ),
+    (
+        "auralis.wasm",
+        Asset {
+            bytes: ENGINE_WASM,
+            gzip: Some(ENGINE_WASM_GZ),
+            content_type: WASM,
         },
     ),
 ];
@@ -60,7 +90,15 @@ pub fn lookup(path: &str) -> Option<Asset> {
         "/" | "/index.html" => "index.html",
         _ => path.strip_prefix("/client/")?,
     };
-    FILES.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
+    FILES
+        .iter()
+        .find(|(n, a)| *n == name && !a.bytes.is_empty())
+        .map(|(_, a)| *a)
+}
+
+/// Whether this server carries the engine for the page to run itself.
+pub fn has_engine() -> bool {
+    !ENGINE_WASM.is_empty()
 }
 
 /// The site icon: a quiet wave on a dark disc, as SVG.
@@ -82,6 +120,21 @@ mod tests {
             "/client/nope.js",
         ] {
             assert!(lookup(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_engine_is_served_with_its_gzip_only_when_built_in() {
+        match lookup("/client/auralis.wasm") {
+            Some(a) => {
+                assert!(has_engine());
+                assert_eq!(a.content_type, WASM);
+                assert_eq!(&a.bytes[..4], b"\0asm");
+                let gz = a.gzip.unwrap();
+                assert_eq!(&gz[..2], &[0x1f, 0x8b]);
+                assert!(gz.len() < a.bytes.len());
+            }
+            None => assert!(!has_engine()),
         }
     }
 }

@@ -46,3 +46,47 @@ pub(super) fn listeners(n: u64) -> String {
         format!("{n} listeners")
     }
 }
+
+/// Whether the request's `Accept-Encoding` takes gzip (by name or `*`,
+/// with a weight above zero).
+pub(super) fn accepts_gzip<B>(req: &hyper::Request<B>) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_gzip;
+
+    fn asking(encodings: &[&str]) -> hyper::Request<()> {
+        let mut b = hyper::Request::builder();
+        for e in encodings {
+            b = b.header("accept-encoding", *e);
+        }
+        b.body(()).unwrap()
+    }
+
+    #[test]
+    fn gzip_only_when_the_client_takes_it() {
+        assert!(accepts_gzip(&asking(&["gzip, deflate, br"])));
+        assert!(accepts_gzip(&asking(&["br", "GZIP;q=0.5"])));
+        assert!(accepts_gzip(&asking(&["*"])));
+        assert!(!accepts_gzip(&asking(&[])));
+        assert!(!accepts_gzip(&asking(&["br, deflate"])));
+        assert!(!accepts_gzip(&asking(&["gzip;q=0"])));
+        assert!(!accepts_gzip(&asking(&["xgzip"])));
+    }
+}

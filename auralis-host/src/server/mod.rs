@@ -41,7 +41,7 @@ use tokio::sync::watch;
 pub use app::App;
 use app::Open;
 pub use config::ServerConfig;
-use http::{full, json_response, text, Body};
+use http::{accepts_gzip, full, json_response, text, Body};
 pub use options::{stream_options, StreamOptions};
 
 /// Largest message a client may send (its messages are small JSON).
@@ -260,11 +260,20 @@ fn route(
         }
         _ => match assets::lookup(&path) {
             Some(asset) => {
-                let mut r = Response::new(full(Bytes::from_static(asset.bytes)));
+                let gzip = asset.gzip.filter(|_| accepts_gzip(&req));
+                let mut r = Response::new(full(Bytes::from_static(gzip.unwrap_or(asset.bytes))));
                 r.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static(asset.content_type),
                 );
+                if asset.gzip.is_some() {
+                    r.headers_mut()
+                        .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                }
+                if gzip.is_some() {
+                    r.headers_mut()
+                        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                }
                 r.headers_mut()
                     .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
                 r
