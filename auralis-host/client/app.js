@@ -25,6 +25,7 @@ const KEY_NAMES = ["C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A",
 const state = (window.auralis = {
   engine: null, // "browser" (the engine in this page) or "server" (its stream)
   engineAvailable: false, // the browser and the server can run the engine here
+  serverAvailable: false, // a server answers here (not a static copy, not offline)
   dropouts: 0, // render quanta the audio thread missed (browser engine)
   renderMeanMs: 0, // the engine's cost per quantum, last quarter second
   connection: "disconnected",
@@ -151,12 +152,24 @@ async function loadEngine() {
   }
 }
 
+/** Whether a server streams here (a static copy from `export-web`, or a
+ * page opened offline, has none). */
+async function serverAnswers() {
+  try {
+    return (await fetch("/healthz", { cache: "no-store" })).ok;
+  } catch {
+    return false;
+  }
+}
+
 /** Which engine plays: `?engine=` if given, else the listener's choice,
- * else the browser's own where it can. */
-function chooseEngine(available) {
+ * else the browser's own where it can; the browser's whenever no server
+ * streams. */
+function chooseEngine(available, server) {
+  if (!available) return "server";
+  if (!server) return "browser";
   const asked = new URLSearchParams(location.search).get("engine") ?? settings.engine;
-  if (asked === "server" || !available) return "server";
-  return "browser";
+  return asked === "server" ? "server" : "browser";
 }
 
 function showEngine() {
@@ -165,7 +178,9 @@ function showEngine() {
     ? "Composed in this browser."
     : "Streamed from the server.";
   const b = $("engine-switch");
-  b.hidden = !state.engineAvailable;
+  b.hidden = !(state.engineAvailable && state.serverAvailable);
+  // The Ogg stream for other players is the server's.
+  $("listen-link").closest("p").hidden = !state.serverAvailable;
   b.textContent = local ? "Stream from the server instead" : "Compose in this browser instead";
 }
 
@@ -582,9 +597,14 @@ function setSleepTimer(minutes, fadeSeconds = 60) {
 state.setSleepTimer = setSleepTimer;
 
 async function boot() {
-  const module = await loadEngine();
+  if ("serviceWorker" in navigator) {
+    // Keeps the page and the engine for visits with no network (sw.js).
+    navigator.serviceWorker.register("/sw.js").catch((e) => state.errors.push(`service worker: ${e.message}`));
+  }
+  const [module, server] = await Promise.all([loadEngine(), serverAnswers()]);
   state.engineAvailable = module !== null;
-  state.engine = chooseEngine(state.engineAvailable);
+  state.serverAvailable = server;
+  state.engine = chooseEngine(state.engineAvailable, server);
   showEngine();
   if (state.engine === "browser") {
     state.listening = false;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod compose;
+mod export_web;
 mod midi;
 #[cfg(feature = "play")]
 mod play;
@@ -44,6 +45,8 @@ enum Command {
     Render(render::RenderArgs),
     /// Push one endless composition to an Icecast server, as its source.
     Station(station_cmd::StationArgs),
+    /// Write the web player as a static site that composes in the browser (for any static host or CDN).
+    ExportWeb(export_web::ExportWebArgs),
 }
 
 /// Arguments of `bank`.
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Some(Command::Play(args)) => play::run(&args),
         Some(Command::Render(args)) => render::run(&args),
         Some(Command::Station(args)) => station_cmd::run(&args),
+        Some(Command::ExportWeb(args)) => export_web::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,8 +3,10 @@
 // whose streaming routes the page cannot reach (Playwright aborts every
 // request to /ws/stream and /listen): it plays after Play, audibly, with
 // no dropout; a preset takes effect; the server renders nothing; the
-// engine is served gzipped; and the listener can switch to the server's
-// stream and back.
+// engine is served gzipped; the listener can switch to the server's
+// stream and back; `export-web`'s static copy plays from Python's
+// http.server; and after a first visit the page plays with the server
+// gone (its service worker).
 //
 //   AURALIS_HOST_BIN=target/debug/auralis-host node --test tests/browser/
 //
@@ -13,7 +15,12 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
-import { launchBrowser, sleep, startServer, state, stopServer } from "./harness.mjs";
+import { spawn, execFileSync } from "node:child_process";
+import { createInterface } from "node:readline";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launchBrowser, serverBin, sleep, startServer, state, stopServer } from "./harness.mjs";
 
 const server = await startServer();
 const browser = await launchBrowser();
@@ -116,13 +123,71 @@ test("pause stops the engine; the switch streams from the server, and back", asy
   assert.equal((await state(page)).playedSeconds, paused, "nothing rendered while paused");
 
   await context.unrouteAll({ behavior: "ignoreErrors" });
+  // The switch loads the page afresh: `window.auralis` is missing for a
+  // moment.
   await page.getByRole("button", { name: "Stream from the server instead" }).click();
-  await page.waitForFunction(() => window.auralis.welcome !== null, null, { timeout: 10_000 });
+  await page.waitForFunction(() => window.auralis?.welcome != null, null, { timeout: 10_000 });
   let s = await state(page);
   assert.equal(s.engine, "server");
   assert.match(await page.locator("#engine-text").innerText(), /Streamed from the server/);
   await page.getByRole("button", { name: "Compose in this browser instead" }).click();
-  await page.waitForFunction(() => window.auralis.engine === "browser", null, { timeout: 10_000 });
+  await page.waitForFunction(() => window.auralis?.engine === "browser", null, { timeout: 10_000 });
   s = await state(page);
   assert.equal(s.welcome, null, "no stream opened");
+});
+
+/** Plays for `seconds` audible seconds on `page`, which must be paused
+ * with the engine in it; returns its state. */
+async function playsHere(page, seconds) {
+  await page.waitForFunction(() => window.auralis?.engine === "browser" && window.auralis.nowPlaying !== null, null, {
+    timeout: 10_000,
+  });
+  await page.getByRole("button", { name: "Play the music" }).click();
+  await page.waitForFunction((s) => window.auralis.audibleSeconds >= s, seconds, { timeout: 30_000, polling: 250 });
+  const s = await state(page);
+  assert.equal(s.dropouts, 0);
+  assert.ok(s.levelIn > 0.003, `level ${s.levelIn}`);
+  return s;
+}
+
+test("export-web's static copy plays from Python's http.server", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "auralis-site-"));
+  execFileSync(serverBin, ["export-web", dir], { stdio: "ignore" });
+  const python = spawn("python3", ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  try {
+    const url = await new Promise((resolve, reject) => {
+      createInterface({ input: python.stdout }).once("line", (line) => {
+        const m = line.match(/port (\d+)/);
+        m ? resolve(`http://127.0.0.1:${m[1]}/`) : reject(new Error(line));
+      });
+      python.once("exit", (code) => reject(new Error(`http.server exited with ${code}`)));
+    });
+    const site = await browser.newContext();
+    const p = await site.newPage();
+    await p.goto(url);
+    const s = await playsHere(p, 3);
+    assert.equal(s.serverAvailable, false, "no server there");
+    assert.equal(await p.locator("#engine-switch").isHidden(), true, "nothing to switch to");
+    await site.close();
+  } finally {
+    python.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("after a first visit the page plays with the server gone (service worker)", async () => {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  await page.reload();
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 10_000 });
+  // Everything the worker keeps has been fetched through it at least
+  // once by now; the server goes away for good.
+  await page.waitForFunction(() => window.auralis?.nowPlaying != null, null, { timeout: 10_000 });
+  await stopServer(server.proc, "SIGKILL");
+  await page.reload();
+  const s = await playsHere(page, 3);
+  assert.equal(s.serverAvailable, false);
 });

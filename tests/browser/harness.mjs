@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const serverBin = process.env.AURALIS_HOST_BIN ?? join(here, "../../target/debug/auralis-host");
+export const serverBin = process.env.AURALIS_HOST_BIN ?? join(here, "../../target/debug/auralis-host");
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 /** Starts the server; resolves with the process and its URL. */

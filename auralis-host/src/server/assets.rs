@@ -15,6 +15,7 @@ pub struct Asset {
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const MANIFEST: &str = "application/manifest+json";
 const WASM: &str = "application/wasm";
 
 /// The engine in WebAssembly (`auralis-wasm`), built by `build.rs`; empty
@@ -23,8 +24,19 @@ const WASM: &str = "application/wasm";
 const ENGINE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/auralis.wasm"));
 const ENGINE_WASM_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/auralis.wasm.gz"));
 
-/// Every file under `/client/`.
-pub const FILES: [(&str, Asset); 7] = [
+/// The files served at the site's root (by path), by their names in
+/// [`FILES`]: the page, its service worker (whose scope is the folder it
+/// is served from, so it must be the root) and its web manifest.
+pub const ROOT: [(&str, &str); 4] = [
+    ("/", "index.html"),
+    ("/index.html", "index.html"),
+    ("/sw.js", "sw.js"),
+    ("/manifest.webmanifest", "manifest.webmanifest"),
+];
+
+/// Every file of the page: the ones in [`ROOT`] and the ones under
+/// `/client/`.
+pub const FILES: [(&str, Asset); 9] = [
     (
         "index.html",
         Asset {
@@ -66,6 +78,22 @@ pub const FILES: [(&str, Asset); 7] = [
         },
     ),
     (
+        "sw.js",
+        Asset {
+            bytes: include_bytes!("../../client/sw.js"),
+            gzip: None,
+            content_type: JS,
+        },
+    ),
+    (
+        "manifest.webmanifest",
+        Asset {
+            bytes: include_bytes!("../../client/manifest.webmanifest"),
+            gzip: None,
+            content_type: MANIFEST,
+        },
+    ),
+    (
         "engine-worklet.js",
         Asset {
             bytes: include_bytes!("../../client/engine-worklet.js"),
@@ -83,12 +111,12 @@ pub const FILES: [(&str, Asset); 7] = [
     ),
 ];
 
-/// The file for a request path: `/` is the page, `/client/<name>` its
-/// assets; anything else is `None` (404).
+/// The file for a request path: the [`ROOT`] files and `/client/<name>`;
+/// anything else is `None` (404).
 pub fn lookup(path: &str) -> Option<Asset> {
-    let name = match path {
-        "/" | "/index.html" => "index.html",
-        _ => path.strip_prefix("/client/")?,
+    let name = match ROOT.iter().find(|(p, _)| *p == path) {
+        Some((_, name)) => name,
+        None => path.strip_prefix("/client/")?,
     };
     FILES
         .iter()
@@ -112,6 +140,11 @@ mod tests {
     fn only_listed_files_are_served() {
         assert_eq!(lookup("/").unwrap().content_type, HTML);
         assert_eq!(lookup("/client/app.js").unwrap().content_type, JS);
+        assert_eq!(lookup("/sw.js").unwrap().content_type, JS);
+        assert_eq!(
+            lookup("/manifest.webmanifest").unwrap().content_type,
+            MANIFEST
+        );
         for bad in [
             "/client/",
             "/client/../Cargo.toml",
