@@ -115,6 +115,22 @@ test("a preset takes effect in the page's engine and the controls follow", async
   assert.equal(s.dropouts, 0);
 });
 
+test("the sleep timer fades the page's engine to silence", async () => {
+  // Six seconds, then a two-second fade (the page's own timer, shortened).
+  await page.evaluate(() => window.auralis.setSleepTimer(0.1, 2));
+  await page.waitForFunction(() => window.auralis.sleepFading, null, { timeout: 15_000 });
+  await page.waitForFunction(() => window.auralis.gain === 0, null, { timeout: 10_000, polling: 100 });
+  await sleep(500);
+  const s = await state(page);
+  assert.equal(s.levelIn, 0, "silent after the fade");
+  assert.equal(s.listening, true, "still playing, at no volume");
+  await page.evaluate(() => window.auralis.setSleepTimer(0));
+  await page.waitForFunction(() => window.auralis.gain === 1 && window.auralis.levelIn > 0.003, null, {
+    timeout: 10_000,
+    polling: 100,
+  });
+});
+
 test("pause stops the engine; the switch streams from the server, and back", async () => {
   await page.getByRole("button", { name: "Pause the music" }).click();
   await sleep(600);
