@@ -124,9 +124,21 @@ impl App {
     pub(super) fn health(&self) -> Response<Body> {
         let alive = self.metrics.render_threads_alive.load(Relaxed);
         let threads = self.config.render_threads() as i64;
-        let ok = alive >= threads;
+        // A balancer should send new listeners elsewhere when a render
+        // thread died, when every listener slot is taken, or while the
+        // server shuts down (503 for each, saying which).
+        let status = if alive < threads {
+            "degraded"
+        } else if *self.shutdown.borrow() {
+            "draining"
+        } else if self.metrics.active.load(Relaxed) >= self.config.max_clients as u64 {
+            "full"
+        } else {
+            "ok"
+        };
+        let ok = status == "ok";
         let body = json!({
-            "status": if ok { "ok" } else { "degraded" },
+            "status": status,
             "render_threads": threads,
             "render_threads_alive": alive,
             "render_panics": self.metrics.render_panics.load(Relaxed),

@@ -159,8 +159,13 @@ async fn max_clients_refuses_with_a_clear_error() {
         ..ServerConfig::default()
     })
     .await;
+    assert_eq!(http(server.addr, "GET", "/healthz").await.0, 200);
     let _a = server.connect("").await;
     let _b = server.connect("").await;
+    // Full: a balancer's health check says to send listeners elsewhere.
+    let (code, _, body) = http(server.addr, "GET", "/healthz").await;
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("\"full\""), "{body}");
     let url = format!("ws://{}/ws/stream", server.addr);
     match tokio_tungstenite::connect_async(url).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
