@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 mod common;
 
-use common::{missing, spawn_server};
+use common::{free_port, missing, spawn_server};
 
 const LISTENERS: usize = 12;
 
@@ -30,14 +30,6 @@ impl Drop for Guard {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn instance() -> (Guard, String) {

@@ -16,15 +16,7 @@ const PASSWORD: &str = "auralis-test-pw";
 
 mod common;
 
-use common::missing;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::{free_port, missing};
 
 /// Icecast on `port`, logging into `dir`.
 struct Icecast {

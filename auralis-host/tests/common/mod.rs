@@ -27,6 +27,16 @@ pub(crate) fn spawn_server(command: &mut Command) -> (Child, String) {
     (child, addr)
 }
 
+/// A loopback port nothing listens on now (for a program the test
+/// starts, which must be told its port).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// `true` (the test skips, saying so) when `tool` is not installed; under
 /// `CI=true`, where everything must be, it fails instead.
 pub(crate) fn missing(tool: &str) -> bool {
