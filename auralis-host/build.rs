@@ -15,6 +15,7 @@ fn main() {
         "auralis-wasm/src",
         "auralis-wasm/Cargo.toml",
         "auralis-wasm/Cargo.lock",
+        "auralis-wasm/.cargo/config.toml",
         "auralis-core/src",
         "auralis-core/build.rs",
         "auralis-core/Cargo.toml",
@@ -51,6 +52,9 @@ fn build(root: &Path, out: &Path) -> Result<Vec<u8>, String> {
     let target_dir = out.join("wasm-target");
     let mut command = Command::new(cargo);
     command
+        // From its own folder, so that its .cargo/config.toml (simd128)
+        // applies.
+        .current_dir(root.join("auralis-wasm"))
         .args([
             "build",
             "--release",

@@ -17,6 +17,13 @@
 //!    [`auralis_set_preset`] (heard from the next beat), and reads what is
 //!    playing with [`auralis_now_playing`].
 //!
+//! With the `midi` feature (for benchmarks: it costs 13 KB, and the page
+//! does not need it) there is a plain synthesizer beside the engine:
+//! [`auralis_synth_init`] (a font as above, 256 voices, the settings of
+//! `auralis-host render --midi`), [`auralis_synth_event`] with a
+//! message's bytes, and [`auralis_synth_render`] into the same buffers;
+//! the caller times the events (renders up to each one, then applies it).
+//!
 //! Every sample is the native engine's, bit for bit, for the same seed,
 //! rate, settings and font: WebAssembly runs the core's portable lanes,
 //! which compute what SSE2 and AVX2 compute (`tests/tests/wasm.rs`).
@@ -33,6 +40,8 @@ use core::ptr::{addr_of, addr_of_mut};
 
 use auralis_core::engine::{Engine, EngineError};
 use auralis_core::synth::SynthError;
+#[cfg(feature = "midi")]
+use auralis_core::synth::{MidiEvent, SoundFontRenderer, Synth};
 use auralis_core::{Mode, Preset};
 use auralis_core::{MusicalContext, SampleRate};
 
@@ -74,6 +83,16 @@ static mut ENGINE: MaybeUninit<Engine<'static>> = MaybeUninit::uninit();
 /// Whether ENGINE holds an engine (idle or started).
 static mut WRITTEN: bool = false;
 static mut STARTED: bool = false;
+#[cfg(feature = "midi")]
+/// Voices of the MIDI-file synthesizer (FluidSynth's default polyphony).
+const MIDI_VOICES: usize = 256;
+#[cfg(feature = "midi")]
+static mut SYNTH: MaybeUninit<Synth<'static, MIDI_VOICES>> = MaybeUninit::uninit();
+#[cfg(feature = "midi")]
+/// Whether SYNTH holds a synthesizer, and whether it has a font.
+static mut SYNTH_WRITTEN: bool = false;
+#[cfg(feature = "midi")]
+static mut SYNTH_READY: bool = false;
 static mut LEFT: [f32; MAX_FRAMES] = [0.0; MAX_FRAMES];
 static mut RIGHT: [f32; MAX_FRAMES] = [0.0; MAX_FRAMES];
 static mut PCM: [i16; MAX_CHUNK_SAMPLES] = [0; MAX_CHUNK_SAMPLES];
@@ -90,6 +109,102 @@ fn engine() -> Option<&'static mut Engine<'static>> {
             None
         }
     }
+}
+
+#[cfg(feature = "midi")]
+/// The MIDI-file synthesizer, once it has a font.
+fn synth() -> Option<&'static mut Synth<'static, MIDI_VOICES>> {
+    // SAFETY: see the statics; one export at a time holds this reference.
+    unsafe {
+        if *addr_of!(SYNTH_READY) {
+            // Written: SYNTH_READY is only set after it is.
+            Some((*addr_of_mut!(SYNTH)).assume_init_mut())
+        } else {
+            None
+        }
+    }
+}
+
+/// The font at `font` (`font_len` bytes), or the built-in bank for 0.
+///
+/// # Safety
+/// As [`auralis_init`]'s `font`.
+unsafe fn font_bytes(font: u32, font_len: u32) -> &'static [u8] {
+    if font == 0 {
+        auralis_core::bank::DEFAULT_SF2
+    } else {
+        // SAFETY: the caller's promise: `font_len` bytes at `font`, for
+        // the module's life.
+        unsafe { core::slice::from_raw_parts(font as usize as *const u8, font_len as usize) }
+    }
+}
+
+#[cfg(feature = "midi")]
+/// Starts (or restarts) the MIDI-file synthesizer at `rate` Hz with a
+/// font (as [`auralis_init`]'s), as `auralis-host render --midi` plays:
+/// 256 voices, cubic interpolation, the default reverb, chorus 0.3, gain
+/// 0.5. Returns 0, or an error.
+///
+/// # Safety
+/// As [`auralis_init`]'s `font`.
+#[no_mangle]
+pub unsafe extern "C" fn auralis_synth_init(rate: u32, font: u32, font_len: u32) -> i32 {
+    let Ok(rate) = SampleRate::new(rate) else {
+        return Status::InvalidArgument as i32;
+    };
+    // SAFETY: the caller's promise.
+    let bytes = unsafe { font_bytes(font, font_len) };
+    // SAFETY: see the statics; the synthesizer is written before it is
+    // used.
+    let (synth, ready) = unsafe {
+        let slot = &mut *addr_of_mut!(SYNTH);
+        let written = &mut *addr_of_mut!(SYNTH_WRITTEN);
+        if !*written {
+            slot.write(Synth::idle());
+            *written = true;
+        }
+        (slot.assume_init_mut(), &mut *addr_of_mut!(SYNTH_READY))
+    };
+    *ready = false;
+    synth.reinit(rate);
+    if synth.load_soundfont(bytes).is_err() {
+        return Status::BadFont as i32;
+    }
+    synth.set_chorus(0.3);
+    *ready = true;
+    Status::Ok as i32
+}
+
+#[cfg(feature = "midi")]
+/// Plays one MIDI message now (its status byte and data bytes; unused
+/// data bytes are ignored). Returns 0, or an error for a message the
+/// synthesizer does not play (it is skipped).
+#[no_mangle]
+pub extern "C" fn auralis_synth_event(status: u32, data1: u32, data2: u32) -> i32 {
+    let Some(synth) = synth() else {
+        return Status::NotStarted as i32;
+    };
+    let byte = |v: u32| u8::try_from(v).unwrap_or(u8::MAX);
+    match MidiEvent::from_bytes(byte(status), byte(data1), byte(data2)) {
+        Some(event) if synth.apply(event).is_ok() => Status::Ok as i32,
+        _ => Status::InvalidArgument as i32,
+    }
+}
+
+#[cfg(feature = "midi")]
+/// Renders `frames` frames (at most [`MAX_FRAMES`]) of the MIDI-file
+/// synthesizer into the buffers at [`auralis_left`] and
+/// [`auralis_right`]; returns how many, or an error.
+#[no_mangle]
+pub extern "C" fn auralis_synth_render(frames: u32) -> i32 {
+    let Some(synth) = synth() else {
+        return Status::NotStarted as i32;
+    };
+    let n = (frames as usize).min(MAX_FRAMES);
+    // SAFETY: see the statics.
+    let (left, right) = unsafe { (&mut *addr_of_mut!(LEFT), &mut *addr_of_mut!(RIGHT)) };
+    synth.render(&mut left[..n], &mut right[..n]);
+    n as i32
 }
 
 /// Memory for a SoundFont of `bytes` bytes, for the caller to copy the
@@ -143,13 +258,8 @@ pub unsafe extern "C" fn auralis_init(
     let Some(context) = context(key, mode, bpm, intensity) else {
         return Status::InvalidArgument as i32;
     };
-    let bytes: &'static [u8] = if font == 0 {
-        auralis_core::bank::DEFAULT_SF2
-    } else {
-        // SAFETY: the caller's promise: `font_len` bytes at `font`, for
-        // the module's life.
-        unsafe { core::slice::from_raw_parts(font as usize as *const u8, font_len as usize) }
-    };
+    // SAFETY: the caller's promise.
+    let bytes = unsafe { font_bytes(font, font_len) };
     // SAFETY: see the statics; the engine is written before it is used.
     let (engine, started) = unsafe {
         let slot = &mut *addr_of_mut!(ENGINE);

@@ -41,11 +41,13 @@ fn tools_present() -> bool {
     false
 }
 
-fn build_wasm() -> PathBuf {
+/// Builds auralis-wasm (with `extra` arguments) and returns the module.
+fn build_wasm_with(extra: &[&str], target_dir: &str) -> PathBuf {
     let dir = repo().join("auralis-wasm");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["build", "--release", "--quiet"])
+        .args(["build", "--release", "--quiet", "--target-dir", target_dir])
+        .args(extra)
         .current_dir(&dir)
         .env_remove("CARGO_BUILD_TARGET")
         .env_remove("RUSTFLAGS")
@@ -56,7 +58,12 @@ fn build_wasm() -> PathBuf {
         "auralis-wasm did not build:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    dir.join("target/wasm32-unknown-unknown/release/auralis_wasm.wasm")
+    dir.join(target_dir)
+        .join("wasm32-unknown-unknown/release/auralis_wasm.wasm")
+}
+
+fn build_wasm() -> PathBuf {
+    build_wasm_with(&[], "target")
 }
 
 /// FNV-1a 64 over the little-endian samples of `chunks` chunks, the
@@ -134,4 +141,51 @@ fn the_wasm_engine_renders_the_native_bits() {
         "{text}"
     );
     assert!(text.contains("# pass 6"), "{text}");
+}
+
+/// The race of bench/wasm/race.mjs on a short file (5 s of it): every
+/// renderer makes sound and the ratio is printed. Speed itself is a
+/// benchmark's business (BENCHMARKS.md), not asserted here.
+#[test]
+fn the_race_against_the_javascript_synthesizers_runs() {
+    if !tools_present() {
+        return;
+    }
+    let bench = repo().join("bench/wasm");
+    if !bench.join("node_modules/js-synthesizer").is_dir() {
+        skip("bench/wasm/node_modules is missing: run `npm ci` in bench/wasm");
+        return;
+    }
+    let font = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
+    let midi = "/usr/share/games/openttd/baseset/openmsx/be_sharp_bw_redfarn.mid";
+    for needed in [font, midi] {
+        if !Path::new(needed).exists() {
+            skip(format_args!(
+                "{needed} is missing (fluid-soundfont-gm, openttd-openmsx)"
+            ));
+            return;
+        }
+    }
+    let wasm = build_wasm_with(&["--features", "midi"], "target/midi");
+    let out = Command::new("node")
+        .arg(bench.join("race.mjs"))
+        .args(["--seconds", "5", "--font", font, "--wasm"])
+        .arg(&wasm)
+        .arg(midi)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{text}");
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["auralis", "js-synthesizer", "spessasynth_core"] {
+        assert!(
+            text.contains(&format!(": {name} 5.0 s in ")),
+            "{name} in {text}"
+        );
+    }
+    assert!(text.contains("be_sharp_bw_redfarn.mid: ratio "), "{text}");
 }

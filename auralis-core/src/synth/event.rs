@@ -64,6 +64,48 @@ pub enum MidiEvent {
 }
 
 impl MidiEvent {
+    /// The message in MIDI's own bytes (a status byte and up to two data
+    /// bytes, as a file or a port delivers them; unused data bytes are
+    /// ignored), or `None` for anything this synthesizer does not play
+    /// (system messages, polyphonic pressure, a data byte above 127, a
+    /// byte that is no status). Note-on with velocity 0 stays a note-on,
+    /// which [`MidiEvent::NoteOn`] plays as a note-off.
+    pub const fn from_bytes(status: u8, data1: u8, data2: u8) -> Option<MidiEvent> {
+        if data1 > 127 || data2 > 127 {
+            return None;
+        }
+        let channel = status & 0x0F;
+        Some(match status & 0xF0 {
+            0x80 => MidiEvent::NoteOff {
+                channel,
+                key: data1,
+            },
+            0x90 => MidiEvent::NoteOn {
+                channel,
+                key: data1,
+                velocity: data2,
+            },
+            0xB0 => MidiEvent::ControlChange {
+                channel,
+                controller: data1,
+                value: data2,
+            },
+            0xC0 => MidiEvent::ProgramChange {
+                channel,
+                program: data1,
+            },
+            0xD0 => MidiEvent::ChannelPressure {
+                channel,
+                value: data1,
+            },
+            0xE0 => MidiEvent::PitchBend {
+                channel,
+                value: (data2 as u16) << 7 | data1 as u16,
+            },
+            _ => return None,
+        })
+    }
+
     /// The channel the message is for.
     pub fn channel(&self) -> u8 {
         match *self {
@@ -232,5 +274,76 @@ impl core::error::Error for SynthError {}
 impl From<Sf2Error> for SynthError {
     fn from(e: Sf2Error) -> Self {
         SynthError::Font(e)
+    }
+}
+
+#[cfg(test)]
+mod bytes_tests {
+    use super::MidiEvent;
+
+    #[test]
+    fn midi_bytes_become_events_and_the_rest_is_refused() {
+        assert_eq!(
+            MidiEvent::from_bytes(0x93, 60, 100),
+            Some(MidiEvent::NoteOn {
+                channel: 3,
+                key: 60,
+                velocity: 100
+            })
+        );
+        assert_eq!(
+            MidiEvent::from_bytes(0x80, 60, 64),
+            Some(MidiEvent::NoteOff {
+                channel: 0,
+                key: 60
+            })
+        );
+        assert_eq!(
+            MidiEvent::from_bytes(0xBF, 7, 90),
+            Some(MidiEvent::ControlChange {
+                channel: 15,
+                controller: 7,
+                value: 90
+            })
+        );
+        assert_eq!(
+            MidiEvent::from_bytes(0xC1, 89, 0),
+            Some(MidiEvent::ProgramChange {
+                channel: 1,
+                program: 89
+            })
+        );
+        assert_eq!(
+            MidiEvent::from_bytes(0xD2, 50, 0),
+            Some(MidiEvent::ChannelPressure {
+                channel: 2,
+                value: 50
+            })
+        );
+        // 14 bits, least significant byte first: 0x40 0x00 is 8192.
+        assert_eq!(
+            MidiEvent::from_bytes(0xE0, 0x00, 0x40),
+            Some(MidiEvent::PitchBend {
+                channel: 0,
+                value: 8192
+            })
+        );
+        assert_eq!(
+            MidiEvent::from_bytes(0xE0, 0x7F, 0x7F),
+            Some(MidiEvent::PitchBend {
+                channel: 0,
+                value: 16383
+            })
+        );
+        for (s, a, b) in [
+            (0xA0, 60, 10),
+            (0xF0, 0, 0),
+            (0xFF, 0x2F, 0),
+            (0x40, 1, 1),
+            (0x90, 128, 1),
+            (0x90, 1, 200),
+        ] {
+            assert_eq!(MidiEvent::from_bytes(s, a, b), None, "{s:#x} {a} {b}");
+        }
     }
 }
