@@ -98,6 +98,24 @@ static mut RIGHT: [f32; MAX_FRAMES] = [0.0; MAX_FRAMES];
 static mut PCM: [i16; MAX_CHUNK_SAMPLES] = [0; MAX_CHUNK_SAMPLES];
 static mut TEXT: [u8; TEXT_BYTES] = [0; TEXT_BYTES];
 
+/// What `slot` holds, written by `make` the first time (`written` says
+/// whether it was).
+///
+/// # Safety
+/// `written` is true only if `slot` was written (by this function).
+unsafe fn written_once<'a, T>(
+    slot: &'a mut MaybeUninit<T>,
+    written: &mut bool,
+    make: fn() -> T,
+) -> &'a mut T {
+    if !*written {
+        slot.write(make());
+        *written = true;
+    }
+    // SAFETY: written just now or before, as `written` says.
+    unsafe { slot.assume_init_mut() }
+}
+
 /// The engine, once started.
 fn engine() -> Option<&'static mut Engine<'static>> {
     // SAFETY: see the statics; one export at a time holds this reference.
@@ -157,13 +175,14 @@ pub unsafe extern "C" fn auralis_synth_init(rate: u32, font: u32, font_len: u32)
     // SAFETY: see the statics; the synthesizer is written before it is
     // used.
     let (synth, ready) = unsafe {
-        let slot = &mut *addr_of_mut!(SYNTH);
-        let written = &mut *addr_of_mut!(SYNTH_WRITTEN);
-        if !*written {
-            slot.write(Synth::idle());
-            *written = true;
-        }
-        (slot.assume_init_mut(), &mut *addr_of_mut!(SYNTH_READY))
+        (
+            written_once(
+                &mut *addr_of_mut!(SYNTH),
+                &mut *addr_of_mut!(SYNTH_WRITTEN),
+                Synth::idle,
+            ),
+            &mut *addr_of_mut!(SYNTH_READY),
+        )
     };
     *ready = false;
     synth.reinit(rate);
@@ -262,13 +281,14 @@ pub unsafe extern "C" fn auralis_init(
     let bytes = unsafe { font_bytes(font, font_len) };
     // SAFETY: see the statics; the engine is written before it is used.
     let (engine, started) = unsafe {
-        let slot = &mut *addr_of_mut!(ENGINE);
-        let written = &mut *addr_of_mut!(WRITTEN);
-        if !*written {
-            slot.write(Engine::idle());
-            *written = true;
-        }
-        (slot.assume_init_mut(), &mut *addr_of_mut!(STARTED))
+        (
+            written_once(
+                &mut *addr_of_mut!(ENGINE),
+                &mut *addr_of_mut!(WRITTEN),
+                Engine::idle,
+            ),
+            &mut *addr_of_mut!(STARTED),
+        )
     };
     *started = false;
     match engine.init(seed, rate, context, bytes) {

@@ -65,6 +65,20 @@ function energy(l, r, n) {
   return s;
 }
 
+/** Times `seconds` of blocks: `step(frame, n)` renders `n` frames from
+ * `frame` and returns its left and right output. */
+function run(seconds, step) {
+  const total = Math.floor(seconds * RATE);
+  let sum = 0;
+  const start = performance.now();
+  for (let frame = 0; frame < total; frame += BLOCK) {
+    const n = Math.min(BLOCK, total - frame);
+    const [l, r] = step(frame, n);
+    sum += energy(l, r, n);
+  }
+  return { ms: performance.now() - start, energy: sum };
+}
+
 async function auralis(o, font, midi, seconds) {
   const { instance } = await WebAssembly.instantiate(await readFile(o.wasm), {});
   const e = instance.exports;
@@ -76,20 +90,16 @@ async function auralis(o, font, midi, seconds) {
   const status = e.auralis_synth_init(RATE, at, font.length);
   if (status !== 0) throw new Error(`auralis_synth_init: ${status}`);
   const events = timeline(midi);
-  const total = Math.floor(seconds * RATE);
   let next = 0;
-  let sum = 0;
-  const start = performance.now();
-  for (let frame = 0; frame < total; frame += BLOCK) {
-    while (next < events.length && events[next][0] * RATE < frame + BLOCK) {
+  return run(seconds, (frame, n) => {
+    while (next < events.length && events[next][0] * RATE < frame + n) {
       const [, s, a, b] = events[next++];
       e.auralis_synth_event(s, a, b);
     }
-    const n = e.auralis_synth_render(Math.min(BLOCK, total - frame));
+    e.auralis_synth_render(n);
     const mem = e.memory.buffer;
-    sum += energy(new Float32Array(mem, e.auralis_left(), n), new Float32Array(mem, e.auralis_right(), n), n);
-  }
-  return { ms: performance.now() - start, energy: sum };
+    return [new Float32Array(mem, e.auralis_left(), n), new Float32Array(mem, e.auralis_right(), n)];
+  });
 }
 
 async function fluidsynth(font, smf, seconds) {
@@ -104,16 +114,12 @@ async function fluidsynth(font, smf, seconds) {
   await synth.playPlayer();
   const l = new Float32Array(BLOCK);
   const r = new Float32Array(BLOCK);
-  const total = Math.floor(seconds * RATE);
-  let sum = 0;
-  const start = performance.now();
-  for (let frame = 0; frame < total; frame += BLOCK) {
+  const result = run(seconds, () => {
     synth.render([l, r]);
-    sum += energy(l, r, BLOCK);
-  }
-  const ms = performance.now() - start;
+    return [l, r];
+  });
   synth.close();
-  return { ms, energy: sum };
+  return result;
 }
 
 async function spessasynth(font, midi, seconds) {
@@ -128,17 +134,13 @@ async function spessasynth(font, midi, seconds) {
   seq.play();
   const l = new Float32Array(BLOCK);
   const r = new Float32Array(BLOCK);
-  const total = Math.floor(seconds * RATE);
-  let sum = 0;
-  const start = performance.now();
-  for (let frame = 0; frame < total; frame += BLOCK) {
+  return run(seconds, (_, n) => {
     seq.processTick();
     l.fill(0);
     r.fill(0);
-    synth.process(l, r, 0, BLOCK);
-    sum += energy(l, r, BLOCK);
-  }
-  return { ms: performance.now() - start, energy: sum };
+    synth.process(l, r, 0, n);
+    return [l, r];
+  });
 }
 
 const o = options();
