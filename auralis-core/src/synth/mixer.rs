@@ -15,8 +15,13 @@ use super::dsp::CONTROL_FRAMES;
 use super::effects::{Chorus, Limiter, Reverb};
 use super::lanes::{render_group, Buses, SegmentSpec, LANES};
 use super::sf2::SoundFont;
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
 use super::simd::Portable;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use super::simd::Wasm128;
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Avx2, Sse2};
 use super::simd::{Lanes, Simd};
@@ -102,7 +107,12 @@ impl Mixer {
                 self.segment_on(Sse2, active, fading, fonts, left, right);
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        self.segment_on(Wasm128, active, fading, fonts, left, right);
+        #[cfg(not(any(
+            target_arch = "x86_64",
+            all(target_arch = "wasm32", target_feature = "simd128")
+        )))]
         self.segment_on(Portable, active, fading, fonts, left, right);
     }
 

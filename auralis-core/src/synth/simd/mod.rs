@@ -1,8 +1,12 @@
 //! Which instruction set the voice renderer runs on.
 
+/// Whether this is a WebAssembly build with its 128-bit SIMD (then the
+/// baseline level is [`Wasm128`]).
+const WASM_SIMD: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+
 /// The instruction set the voice renderer runs on: the target's baseline
-/// (SSE2 on x86-64, the scalar FPU on a Cortex-M4F), or AVX2 where the
-/// CPU has it. Every level computes the same samples, bit for bit.
+/// (SSE2 on x86-64, WebAssembly's SIMD in a `simd128` build, the scalar
+/// FPU on a Cortex-M4F), or AVX2 where the CPU has it. Every level computes the same samples, bit for bit.
 ///
 /// A `Simd` can say AVX2 only when the CPU has it: `Simd::detect` asks
 /// the CPU (with the `std` feature), and [`Simd::avx2_unchecked`] takes
@@ -46,6 +50,7 @@ impl Simd {
         match self.0 {
             Level::Avx2 => "CPU (AVX2)",
             Level::Baseline if cfg!(target_arch = "x86_64") => "CPU (SSE2)",
+            Level::Baseline if WASM_SIMD => "CPU (WebAssembly SIMD)",
             Level::Baseline => "CPU (scalar)",
         }
     }
@@ -71,16 +76,21 @@ impl Simd {
         match self.0 {
             Level::Avx2 => "AVX2",
             Level::Baseline if cfg!(target_arch = "x86_64") => "SSE2",
+            Level::Baseline if WASM_SIMD => "simd128",
             Level::Baseline => "scalar",
         }
     }
 }
 
 mod portable;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 pub(crate) use portable::Portable;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) use wasm::Wasm128;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86::{Avx2, Sse2};
 
