@@ -100,6 +100,9 @@ pub(crate) use x86::{Avx2, Sse2};
 ///
 /// Implementations are zero-sized tokens; one that uses instructions
 /// beyond the target's baseline can only be made where the CPU has them.
+/// The butterfly, the row sums and the gathers have defaults that go
+/// through arrays and [`Portable`]; a level overrides them where it has
+/// something faster (AVX2), and [`Portable`] must (the defaults call it).
 pub(crate) trait Lanes: Copy {
     /// Eight `f32`.
     type F: Copy;
@@ -157,10 +160,20 @@ pub(crate) trait Lanes: Copy {
     /// The eight-lane Hadamard butterfly's three stages (unnormalised):
     /// `out[k] = Σ_j (−1)^popcount(j & k) a[j]`, computed as
     /// `effects::hadamard8` does.
-    fn hadamard8(self, a: Self::F) -> Self::F;
+    #[inline(always)]
+    fn hadamard8(self, a: Self::F) -> Self::F {
+        // Through arrays: a level without a faster way runs the portable
+        // butterfly.
+        let mut x = [0f32; 8];
+        self.store(a, &mut x);
+        self.load(&Portable.hadamard8(x))
+    }
     /// Each of eight rows summed across its lanes in the order
     /// `((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`.
-    fn sum_rows(self, rows: &[[f32; 8]; 8]) -> [f32; 8];
+    #[inline(always)]
+    fn sum_rows(self, rows: &[[f32; 8]; 8]) -> [f32; 8] {
+        Portable.sum_rows(rows)
+    }
     /// The 8 × 8 matrix whose rows are `rows`, transposed: lane `j` of
     /// output `i` is lane `i` of input `j`.
     fn transpose8(self, rows: [Self::F; 8]) -> [Self::F; 8];
@@ -168,21 +181,42 @@ pub(crate) trait Lanes: Copy {
     ///
     /// # Safety
     /// For every lane, `index < data.len()`.
+    #[inline(always)]
     #[allow(unsafe_code)]
-    unsafe fn gather_f32(self, data: &[f32], index: Self::U) -> Self::F;
+    unsafe fn gather_f32(self, data: &[f32], index: Self::U) -> Self::F {
+        let mut idx = [0u32; 8];
+        self.ustore(index, &mut idx);
+        // SAFETY: the portable gather checks every read.
+        let v = unsafe { Portable.gather_f32(data, idx) };
+        self.load(&v)
+    }
     /// Four bytes of `data` at each lane's frame index (byte offset
     /// `2 × index`), little-endian.
     ///
     /// # Safety
     /// For every lane, `2 × index + 4 <= data.len()`.
+    #[inline(always)]
     #[allow(unsafe_code)]
-    unsafe fn gather(self, data: &[u8], frame: Self::U) -> Self::U;
+    unsafe fn gather(self, data: &[u8], frame: Self::U) -> Self::U {
+        let mut idx = [0u32; 8];
+        self.ustore(frame, &mut idx);
+        // SAFETY: the portable gather checks every read.
+        let words = unsafe { Portable.gather(data, idx) };
+        self.uload(&words)
+    }
     /// Eight bytes of `data` at each lane's frame index (byte offset
     /// `2 × index`), little-endian: their first four bytes, and their last
     /// four (what [`Lanes::gather`] gives at `index` and at `index + 2`).
     ///
     /// # Safety
     /// For every lane, `2 × index + 8 <= data.len()`.
+    #[inline(always)]
     #[allow(unsafe_code)]
-    unsafe fn gather_pair(self, data: &[u8], frame: Self::U) -> (Self::U, Self::U);
+    unsafe fn gather_pair(self, data: &[u8], frame: Self::U) -> (Self::U, Self::U) {
+        let mut idx = [0u32; 8];
+        self.ustore(frame, &mut idx);
+        // SAFETY: the portable gather checks every read.
+        let (lo, hi) = unsafe { Portable.gather_pair(data, idx) };
+        (self.uload(&lo), self.uload(&hi))
+    }
 }

@@ -44,15 +44,6 @@ fn transpose4(r: [v128; 4]) -> [v128; 4] {
     ]
 }
 
-impl Wasm128 {
-    #[inline(always)]
-    fn to_array(self, a: (v128, v128)) -> [f32; 8] {
-        let mut out = [0f32; 8];
-        self.store(a, &mut out);
-        out
-    }
-}
-
 impl Lanes for Wasm128 {
     type F = (v128, v128);
     type U = (v128, v128);
@@ -130,15 +121,6 @@ impl Lanes for Wasm128 {
         (f(a.0), f(a.1))
     }
     #[inline(always)]
-    fn hadamard8(self, a: Self::F) -> Self::F {
-        let h = super::Portable.hadamard8(self.to_array(a));
-        self.load(&h)
-    }
-    #[inline(always)]
-    fn sum_rows(self, rows: &[[f32; 8]; 8]) -> [f32; 8] {
-        super::Portable.sum_rows(rows)
-    }
-    #[inline(always)]
     fn transpose8(self, rows: [Self::F; 8]) -> [Self::F; 8] {
         // As SSE2: four 4 × 4 transposes.
         let [r0, r1, r2, r3, r4, r5, r6, r7] = rows;
@@ -160,14 +142,6 @@ impl Lanes for Wasm128 {
             (c[2], d[2]),
             (c[3], d[3]),
         ]
-    }
-    #[inline(always)]
-    unsafe fn gather_f32(self, data: &[f32], index: Self::U) -> Self::F {
-        let mut idx = [0u32; 8];
-        self.ustore(index, &mut idx);
-        // SAFETY: the portable gather checks every read.
-        let v = unsafe { super::Portable.gather_f32(data, idx) };
-        self.load(&v)
     }
 
     #[inline(always)]
@@ -240,21 +214,5 @@ impl Lanes for Wasm128 {
     fn hi16(self, a: Self::U) -> Self::F {
         let f = |x: v128| f32x4_convert_i32x4(i32x4_shr(x, 16));
         (f(a.0), f(a.1))
-    }
-    #[inline(always)]
-    unsafe fn gather(self, data: &[u8], frame: Self::U) -> Self::U {
-        let mut idx = [0u32; 8];
-        self.ustore(frame, &mut idx);
-        // SAFETY: the portable gather checks every read.
-        let words = unsafe { super::Portable.gather(data, idx) };
-        self.uload(&words)
-    }
-    #[inline(always)]
-    unsafe fn gather_pair(self, data: &[u8], frame: Self::U) -> (Self::U, Self::U) {
-        let mut idx = [0u32; 8];
-        self.ustore(frame, &mut idx);
-        // SAFETY: the portable gather checks every read.
-        let (lo, hi) = unsafe { super::Portable.gather_pair(data, idx) };
-        (self.uload(&lo), self.uload(&hi))
     }
 }

@@ -60,15 +60,6 @@ fn halves(a: &[f32; 8]) -> (&[f32; 4], &[f32; 4]) {
     )
 }
 
-impl Sse2 {
-    #[inline(always)]
-    fn to_array(self, a: (__m128, __m128)) -> [f32; 8] {
-        let mut out = [0f32; 8];
-        self.store(a, &mut out);
-        out
-    }
-}
-
 /// A 4 × 4 transpose of SSE rows.
 #[inline(always)]
 fn transpose4(r: [__m128; 4]) -> [__m128; 4] {
@@ -137,15 +128,6 @@ impl Lanes for Sse2 {
         }
     }
     #[inline(always)]
-    fn hadamard8(self, a: Self::F) -> Self::F {
-        let h = super::Portable.hadamard8(self.to_array(a));
-        self.load(&h)
-    }
-    #[inline(always)]
-    fn sum_rows(self, rows: &[[f32; 8]; 8]) -> [f32; 8] {
-        super::Portable.sum_rows(rows)
-    }
-    #[inline(always)]
     fn transpose8(self, rows: [Self::F; 8]) -> [Self::F; 8] {
         // Four 4 × 4 transposes: the low halves of rows 0–3 give the low
         // halves of columns 0–3, the low halves of rows 4–7 their high
@@ -169,14 +151,6 @@ impl Lanes for Sse2 {
             (c[2], d[2]),
             (c[3], d[3]),
         ]
-    }
-    #[inline(always)]
-    unsafe fn gather_f32(self, data: &[f32], index: Self::U) -> Self::F {
-        let mut idx = [0u32; 8];
-        self.ustore(index, &mut idx);
-        // SAFETY: the portable gather checks every read.
-        let v = unsafe { super::Portable.gather_f32(data, idx) };
-        self.load(&v)
     }
 
     #[inline(always)]
@@ -337,22 +311,6 @@ impl Lanes for Sse2 {
             let f = |x: __m128i| _mm_cvtepi32_ps(_mm_srai_epi32::<16>(x));
             (f(a.0), f(a.1))
         }
-    }
-    #[inline(always)]
-    unsafe fn gather(self, data: &[u8], frame: Self::U) -> Self::U {
-        let mut idx = [0u32; 8];
-        self.ustore(frame, &mut idx);
-        // SAFETY: the portable gather checks every read.
-        let words = unsafe { super::Portable.gather(data, idx) };
-        self.uload(&words)
-    }
-    #[inline(always)]
-    unsafe fn gather_pair(self, data: &[u8], frame: Self::U) -> (Self::U, Self::U) {
-        let mut idx = [0u32; 8];
-        self.ustore(frame, &mut idx);
-        // SAFETY: the portable gather checks every read.
-        let (lo, hi) = unsafe { super::Portable.gather_pair(data, idx) };
-        (self.uload(&lo), self.uload(&hi))
     }
 }
 
