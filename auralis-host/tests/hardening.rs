@@ -104,6 +104,65 @@ async fn hears_audio(addr: &str) -> bool {
     false
 }
 
+/// A keep-alive connection waits for its next request for `--idle-timeout`
+/// (hyper's header timer used to cut it at `--header-timeout`), and one
+/// that sends no whole request is cut at the header deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_waits_for_the_idle_timeout_and_headers_for_theirs() {
+    let (mut child, addr) = start("", "--header-timeout 1 --idle-timeout 4 --render-threads 1");
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut answered = 0;
+    for pause in [0u64, 2_500] {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        s.write_all(request).await.unwrap();
+        let mut b = [0u8; 1024];
+        let n = tokio::time::timeout(Duration::from_secs(3), s.read(&mut b))
+            .await
+            .unwrap()
+            .unwrap();
+        if b[..n].starts_with(b"HTTP/1.1 200") {
+            answered += 1;
+        }
+    }
+    assert_eq!(
+        answered, 2,
+        "the second request, 2.5 s later, was answered on the same connection"
+    );
+    // Then quiet: closed at the idle timeout.
+    let t = Instant::now();
+    let mut b = [0u8; 1];
+    let n = tokio::time::timeout(Duration::from_secs(8), s.read(&mut b))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed");
+    assert!(
+        t.elapsed() >= Duration::from_secs(2),
+        "not before the idle timeout"
+    );
+
+    // Half a request's headers: cut at the header deadline, long before
+    // the idle one.
+    let mut slow = TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost")
+        .await
+        .unwrap();
+    let t = Instant::now();
+    let n = tokio::time::timeout(Duration::from_secs(8), slow.read(&mut b))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed");
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "cut at the header deadline: {:?}",
+        t.elapsed()
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_sockets_cannot_lock_everyone_out() {
     // 256 descriptors, 300 idle connections: before, the idle ones took

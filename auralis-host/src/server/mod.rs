@@ -160,9 +160,14 @@ async fn connection(app: Arc<App>, tcp: tokio::net::TcpStream, peer: SocketAddr,
             }
         })
     };
+    // hyper's header timer runs from the moment it waits for a request,
+    // so between two requests of a keep-alive connection it would cut the
+    // idle wait at the header deadline: it gets the longer of the two, and
+    // the loop below holds a connection's first request to the header
+    // deadline and its quiet time to the idle one.
     let conn = http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(header_timeout)
+        .header_read_timeout(header_timeout.max(idle_timeout))
         .serve_connection(TokioIo::new(tcp), service)
         .with_upgrades();
     tokio::pin!(conn);
@@ -195,12 +200,13 @@ async fn connection(app: Arc<App>, tcp: tokio::net::TcpStream, peer: SocketAddr,
                 let quiet = Duration::from_millis(
                     app.metrics.uptime_ms().saturating_sub(last.load(Relaxed)),
                 );
-                let allowed = if served.load(Relaxed) {
-                    idle_timeout
-                } else {
-                    header_timeout
-                };
-                if quiet >= allowed {
+                if !served.load(Relaxed) && quiet >= header_timeout {
+                    // No whole request yet, so nothing in flight: drop it
+                    // (a graceful close would wait for the headers).
+                    tracing::debug!(%peer, "no request within the header timeout");
+                    break;
+                }
+                if quiet >= idle_timeout {
                     conn.as_mut().graceful_shutdown();
                     closing = true;
                 }
