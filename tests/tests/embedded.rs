@@ -7,6 +7,7 @@
 
 /// Says that a test skips, and why, where `cargo test` shows it: straight
 /// to the process's stderr, past the test harness's capture.
+use auralis_tests::fnv::{fnv1a64_pcm, FNV_START};
 use auralis_tests::skip::skip;
 
 use std::path::Path;
@@ -127,14 +128,10 @@ fn host_hash(seed: u64, chunks: u32) -> u64 {
         Box::new(Engine::new(seed, SampleRate::HZ_44100, MusicalContext::DEFAULT).expect("engine"));
     e.set_reverb_size(ReverbSize::Compact);
     let mut chunk = Box::new(AudioChunk::new());
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = FNV_START;
     for _ in 0..chunks {
         e.next_chunk(&mut chunk);
-        for v in chunk.samples() {
-            for byte in v.to_le_bytes() {
-                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
+        hash = fnv1a64_pcm(hash, chunk.samples());
     }
     hash
 }

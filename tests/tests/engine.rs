@@ -196,12 +196,11 @@ fn same_seed_same_chunks() {
         let run = || stream(77, 48_000, ctx(65, Mode::Mixolydian, 55.0, 0.6), 30);
         let (a, b) = (run(), run());
         assert!(a == b);
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for v in &a {
-            for byte in auralis_core::engine::to_pcm(*v).to_le_bytes() {
-                h = (h ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
+        let h = auralis_tests::fnv::fnv1a64(
+            auralis_tests::fnv::FNV_START,
+            a.iter()
+                .flat_map(|v| auralis_core::engine::to_pcm(*v).to_le_bytes()),
+        );
         // Changes to the composer, synthesizer or mix change this: update
         // it deliberately, after listening. Re-pinned for the voice
         // renderer in lanes: 61 dB SNR against e67e942's output (the

@@ -82,6 +82,41 @@ impl Simd {
     }
 }
 
+/// An 8 × 8 transpose of rows kept as two 4-lane halves, by four 4 × 4
+/// transposes: the low halves of rows 0–3 give the low halves of columns
+/// 0–3, the low halves of rows 4–7 their high halves, and the high halves
+/// of the rows columns 4–7 alike. For the two-register levels (SSE2,
+/// WebAssembly SIMD), each with its own `transpose4`.
+#[cfg(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+))]
+#[inline(always)]
+fn transpose8_by_halves<V: Copy>(
+    rows: [(V, V); 8],
+    transpose4: impl Fn([V; 4]) -> [V; 4],
+) -> [(V, V); 8] {
+    let [r0, r1, r2, r3, r4, r5, r6, r7] = rows;
+    let (a, b) = (
+        transpose4([r0.0, r1.0, r2.0, r3.0]),
+        transpose4([r4.0, r5.0, r6.0, r7.0]),
+    );
+    let (c, d) = (
+        transpose4([r0.1, r1.1, r2.1, r3.1]),
+        transpose4([r4.1, r5.1, r6.1, r7.1]),
+    );
+    [
+        (a[0], b[0]),
+        (a[1], b[1]),
+        (a[2], b[2]),
+        (a[3], b[3]),
+        (c[0], d[0]),
+        (c[1], d[1]),
+        (c[2], d[2]),
+        (c[3], d[3]),
+    ]
+}
+
 mod portable;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod wasm;

@@ -122,26 +122,7 @@ impl Lanes for Wasm128 {
     }
     #[inline(always)]
     fn transpose8(self, rows: [Self::F; 8]) -> [Self::F; 8] {
-        // As SSE2: four 4 × 4 transposes.
-        let [r0, r1, r2, r3, r4, r5, r6, r7] = rows;
-        let (a, b) = (
-            transpose4([r0.0, r1.0, r2.0, r3.0]),
-            transpose4([r4.0, r5.0, r6.0, r7.0]),
-        );
-        let (c, d) = (
-            transpose4([r0.1, r1.1, r2.1, r3.1]),
-            transpose4([r4.1, r5.1, r6.1, r7.1]),
-        );
-        [
-            (a[0], b[0]),
-            (a[1], b[1]),
-            (a[2], b[2]),
-            (a[3], b[3]),
-            (c[0], d[0]),
-            (c[1], d[1]),
-            (c[2], d[2]),
-            (c[3], d[3]),
-        ]
+        super::transpose8_by_halves(rows, transpose4)
     }
 
     #[inline(always)]
